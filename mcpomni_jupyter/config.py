@@ -1,0 +1,395 @@
+"""Server configuration: typed models, format detection, ``${VAR}`` expansion, ``.env`` and lint.
+
+One loader accepts the shapes users already have:
+
+- MCPOmni Connect ``{"mcpServers": {NAME: {"transport_type": ...}}}`` and a bare ``{NAME: {...}}`` map;
+- Claude Desktop / Claude Code ``.mcp.json``: ``mcpServers`` whose entries use ``type``;
+- VS Code ``mcp.json``: ``servers`` whose entries use ``type``.
+
+Everything is normalised by ``parse_server`` into one ``ServerConfig``.  Only
+the standard library is imported here, so loading the extension stays light.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import json
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+from .errors import ConfigError
+
+Transport = Literal["stdio", "sse", "streamable_http"]
+
+TRANSPORT_ALIASES: dict[str, Transport] = {
+    "stdio": "stdio",
+    "sse": "sse",
+    "streamable_http": "streamable_http",
+    "streamable-http": "streamable_http",
+    "streamablehttp": "streamable_http",
+    "http": "streamable_http",
+}
+
+SERVER_KEYS = {
+    "transport_type", "type", "command", "args", "env", "cwd", "url", "headers",
+    "timeout", "sse_read_timeout", "auth", "disabled",
+    # descriptive keys that other clients write and that change nothing here
+    "description", "name",
+}
+AUTH_KEYS = {"method", "client_id", "client_secret", "scopes", "callback_port", "client_metadata_url"}
+AUTH_METHODS = {"none", "oauth", "client_credentials", "bearer"}
+# Top-level keys of the accepted file formats that are not servers.
+IGNORED_TOP_LEVEL = {"AgentConfig", "LLM", "inputs", "$schema"}
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_SSE_READ_TIMEOUT = 300.0
+
+_VAR = re.compile(r"\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """How a server authenticates: ``none`` (headers only) or OAuth."""
+
+    method: str = "none"
+    client_id: str | None = None
+    client_secret: str | None = None
+    scopes: tuple[str, ...] = ()
+    callback_port: int | None = None
+    client_metadata_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """One server, normalised: the transport is always one of ``stdio``, ``sse``, ``streamable_http``."""
+
+    name: str
+    transport: Transport
+    command: str | None = None
+    args: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: str | None = None
+    url: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    timeout: float = DEFAULT_TIMEOUT
+    sse_read_timeout: float = DEFAULT_SSE_READ_TIMEOUT
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    disabled: bool = False
+
+    @property
+    def target(self) -> str:
+        """What the server is: its URL, or its command line."""
+        if self.transport == "stdio":
+            return " ".join([self.command or "", *self.args]).strip()
+        return self.url or ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config in MCPOmni Connect form (secrets included: do not display it)."""
+        out: dict[str, Any] = {"transport_type": self.transport}
+        if self.transport == "stdio":
+            out["command"] = self.command
+            if self.args:
+                out["args"] = list(self.args)
+            if self.env:
+                out["env"] = dict(self.env)
+            if self.cwd:
+                out["cwd"] = self.cwd
+        else:
+            out["url"] = self.url
+            if self.headers:
+                out["headers"] = dict(self.headers)
+            out["timeout"] = self.timeout
+            if self.transport == "sse":
+                out["sse_read_timeout"] = self.sse_read_timeout
+        if self.auth.method != "none":
+            out["auth"] = {k: v for k, v in vars(self.auth).items() if v not in (None, ())}
+        if self.disabled:
+            out["disabled"] = True
+        return out
+
+
+@dataclass
+class LoadResult:
+    """What a load produced: the servers, the lint warnings, and where it came from."""
+
+    servers: list[ServerConfig]
+    warnings: list[str]
+    source: str = "<cell>"
+
+
+# --------------------------------------------------------------------------- expansion
+
+
+def expand_vars(value: str, where: str, environ: dict[str, str] | None = None) -> str:
+    """Expand ``${VAR}``, ``${VAR:-default}`` and ``${env:VAR}``; an unset VAR with no default is an error."""
+    env = os.environ if environ is None else environ
+
+    def sub(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        raise ConfigError(
+            f"{where}: environment variable {name} is not set; set it (or put it in .env), "
+            f"or give a default as ${{{name}:-value}}"
+        )
+
+    return _VAR.sub(sub, value)
+
+
+def _expand_tree(value: Any, where: str) -> Any:
+    if isinstance(value, str):
+        return expand_vars(value, where)
+    if isinstance(value, list):
+        return [_expand_tree(v, where) for v in value]
+    if isinstance(value, dict):
+        return {k: _expand_tree(v, f"{where}.{k}") for k, v in value.items()}
+    return value
+
+
+def load_dotenv_file(directory: str | os.PathLike[str] | None = None) -> Path | None:
+    """Load ``.env`` from ``directory`` (default: the cwd) without overriding set variables."""
+    path = Path(directory or os.getcwd()) / ".env"
+    if not path.is_file():
+        return None
+    from dotenv import load_dotenv
+
+    load_dotenv(path, override=False)
+    return path
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _suggest(key: str, choices: set[str]) -> str:
+    close = difflib.get_close_matches(key, sorted(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _str_map(value: Any, where: str) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be an object of strings, like {{\"KEY\": \"value\"}}")
+    out = {}
+    for k, v in value.items():
+        if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+            raise ConfigError(f"{where}.{k} must be a string")
+        out[str(k)] = str(v)
+    return out
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(f"{where} must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+def _parse_auth(raw: Any, where: str) -> AuthConfig:
+    if raw is None:
+        return AuthConfig()
+    if isinstance(raw, str):
+        raw = {"method": raw}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be an object such as {{\"method\": \"oauth\"}}")
+    for key in raw:
+        if key not in AUTH_KEYS:
+            raise ConfigError(f"{where}: unknown key {key!r}{_suggest(key, AUTH_KEYS)}; allowed: {', '.join(sorted(AUTH_KEYS))}")
+    method = str(raw.get("method", "none")).lower()
+    if method not in AUTH_METHODS:
+        raise ConfigError(f"{where}.method: unknown auth method {method!r}; use one of {', '.join(sorted(AUTH_METHODS))}")
+    if method == "bearer":
+        method = "none"  # a bearer token is just a header
+    scopes = raw.get("scopes") or ()
+    if isinstance(scopes, str):
+        scopes = tuple(scopes.split())
+    port = raw.get("callback_port")
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
+        raise ConfigError(f"{where}.callback_port must be a port number between 1 and 65535")
+    return AuthConfig(
+        method=method,
+        client_id=raw.get("client_id"),
+        client_secret=raw.get("client_secret"),
+        scopes=tuple(scopes),
+        callback_port=port,
+        client_metadata_url=raw.get("client_metadata_url"),
+    )
+
+
+def parse_server(name: str, raw: Any) -> ServerConfig:
+    """Turn one server entry of any accepted format into a ``ServerConfig``."""
+    where = f"server {name!r}"
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigError(f"{where}: a server name may hold only letters, digits, '_' and '-'")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be an object with a 'command' or a 'url'")
+    for key in raw:
+        if key not in SERVER_KEYS:
+            raise ConfigError(f"{where}: unknown key {key!r}{_suggest(key, SERVER_KEYS)}")
+    raw = _expand_tree(raw, where)
+
+    kind = raw.get("transport_type", raw.get("type"))
+    if kind is None:
+        kind = "stdio" if "command" in raw else "streamable_http" if "url" in raw else None
+        if kind is None:
+            raise ConfigError(f"{where}: give a 'command' (stdio server) or a 'url' (HTTP server)")
+    transport = TRANSPORT_ALIASES.get(str(kind).lower())
+    if transport is None:
+        raise ConfigError(
+            f"{where}: unknown transport {kind!r}; use one of stdio, sse, streamable_http (or http)"
+        )
+
+    common: dict[str, Any] = {
+        "name": name,
+        "transport": transport,
+        "disabled": bool(raw.get("disabled", False)),
+        "auth": _parse_auth(raw.get("auth"), f"{where}.auth"),
+    }
+    if "timeout" in raw:
+        common["timeout"] = _number(raw["timeout"], f"{where}.timeout")
+    if "sse_read_timeout" in raw:
+        common["sse_read_timeout"] = _number(raw["sse_read_timeout"], f"{where}.sse_read_timeout")
+
+    if transport == "stdio":
+        command = raw.get("command")
+        if not command or not isinstance(command, str):
+            raise ConfigError(f"{where}: a stdio server needs a 'command' (the program to run)")
+        for key in ("url", "headers"):
+            if key in raw:
+                raise ConfigError(f"{where}: {key!r} is for HTTP servers; a stdio server takes command, args, env, cwd")
+        args = raw.get("args", [])
+        if not isinstance(args, list):
+            raise ConfigError(f"{where}.args must be a list of strings")
+        if common["auth"].method != "none":
+            raise ConfigError(f"{where}: auth applies to HTTP servers only; a stdio server takes credentials through 'env'")
+        return ServerConfig(
+            command=command,
+            args=tuple(str(a) for a in args),
+            env=_str_map(raw.get("env", {}), f"{where}.env"),
+            cwd=str(raw["cwd"]) if raw.get("cwd") else None,
+            **common,
+        )
+
+    url = raw.get("url")
+    if not url or not isinstance(url, str):
+        raise ConfigError(f"{where}: a {transport} server needs a 'url'")
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"{where}: url {url!r} is not an http:// or https:// URL")
+    for key in ("command", "args", "env", "cwd"):
+        if key in raw:
+            raise ConfigError(f"{where}: {key!r} is for stdio servers; an HTTP server takes url, headers, timeout")
+    return ServerConfig(url=url, headers=_str_map(raw.get("headers", {}), f"{where}.headers"), **common)
+
+
+def _server_map(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ConfigError("a config must be a JSON object, like {\"mcpServers\": {\"name\": {...}}}")
+    for key in ("mcpServers", "servers"):
+        if key in data:
+            others = set(data) - {key} - IGNORED_TOP_LEVEL
+            if others:
+                raise ConfigError(f"unknown top-level key {sorted(others)[0]!r}; servers go under {key!r}")
+            servers = data[key]
+            if not isinstance(servers, dict):
+                raise ConfigError(f"{key!r} must be an object mapping server names to their settings")
+            return servers
+    return {k: v for k, v in data.items() if k not in IGNORED_TOP_LEVEL}
+
+
+# --------------------------------------------------------------------------- lint
+
+_SECRETISH = re.compile(r"^(?:(?:bearer|token|basic)\s+)?[A-Za-z0-9_\-\.=+/]{20,}$", re.I)
+_SECRET_HEADER = re.compile(r"(authorization|token|key|secret|password|cookie)", re.I)
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def lint(raw: dict[str, Any], server: ServerConfig) -> list[str]:
+    """Warnings (not errors) about a server config: literal secrets, credentials over plain http."""
+    out = []
+    raw_headers = raw.get("headers") if isinstance(raw.get("headers"), dict) else {}
+    for key, value in raw_headers.items():
+        if isinstance(value, str) and "${" not in value and (
+            _SECRET_HEADER.search(key) or _SECRETISH.match(value.strip())
+        ) and len(value) >= 12:
+            out.append(
+                f"server {server.name!r}: header {key!r} holds a literal secret; "
+                f"write it as ${{VAR}} and keep the value in .env or the environment"
+            )
+    if server.transport != "stdio" and server.url:
+        parsed = urlparse(server.url)
+        sends_credentials = bool(server.headers) or server.auth.method != "none"
+        if parsed.scheme == "http" and sends_credentials and not _is_loopback(parsed.hostname):
+            out.append(
+                f"server {server.name!r}: credentials would be sent over plain http:// to {parsed.hostname}; use https://"
+            )
+    return out
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def parse_config(data: Any, source: str = "<cell>") -> LoadResult:
+    """Parse an already decoded config of any accepted format."""
+    servers, warnings = [], []
+    for name, raw in _server_map(data).items():
+        server = parse_server(name, raw)
+        servers.append(server)
+        if isinstance(raw, dict):
+            warnings.extend(lint(raw, server))
+    return LoadResult(servers, warnings, source)
+
+
+def parse_text(text: str, source: str = "<cell>") -> LoadResult:
+    """Parse a config given as JSON text."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    return parse_config(data, source)
+
+
+def find_config(directory: str | os.PathLike[str] | None = None) -> Path | None:
+    """The config a bare ``%mcp load`` uses: ``servers_config.json``, then ``.mcp.json``, in the cwd."""
+    base = Path(directory or os.getcwd())
+    for name in ("servers_config.json", ".mcp.json", "mcp.json", ".vscode/mcp.json"):
+        if (base / name).is_file():
+            return base / name
+    return None
+
+
+def load_file(path: str | os.PathLike[str] | None = None) -> LoadResult:
+    """Load ``.env``, then a config file (found in the cwd when ``path`` is None)."""
+    load_dotenv_file()
+    if path is not None and Path(path).expanduser().resolve().parent != Path.cwd().resolve():
+        load_dotenv_file(Path(path).expanduser().parent)
+    if path is None:
+        found = find_config()
+        if found is None:
+            raise ConfigError(
+                "no servers_config.json or .mcp.json in the current directory; give a path: %mcp load PATH"
+            )
+        path = found
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise ConfigError(f"config file {str(p)!r} does not exist; check the path")
+    return parse_text(p.read_text(encoding="utf-8"), source=str(p))
+
+
+def with_name(server: ServerConfig, name: str) -> ServerConfig:
+    return replace(server, name=name)

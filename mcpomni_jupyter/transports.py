@@ -1,0 +1,63 @@
+"""Config -> transport context: stdio, SSE or streamable HTTP, with headers on every HTTP request."""
+
+from __future__ import annotations
+
+import os
+from contextlib import asynccontextmanager
+from typing import IO, Any, AsyncIterator
+
+from .config import ServerConfig
+
+
+def http_timeout(server: ServerConfig) -> Any:
+    import httpx2
+
+    return httpx2.Timeout(server.timeout, read=server.sse_read_timeout)
+
+
+@asynccontextmanager
+async def open_transport(server: ServerConfig, errlog: IO[str] | None = None, auth: Any = None) -> AsyncIterator[Any]:
+    """Enter the transport for ``server``; yields ``(read_stream, write_stream)``.
+
+    ``auth`` is an ``httpx2.Auth`` (OAuth) applied to every HTTP request;
+    headers from the config go on every request too.
+    """
+    if server.transport == "stdio":
+        from mcp.client.stdio import StdioServerParameters, stdio_client
+
+        params = StdioServerParameters(
+            command=server.command or "",
+            args=list(server.args),
+            env={**os.environ, **server.env},
+            cwd=server.cwd,
+        )
+        kwargs = {"errlog": errlog} if errlog is not None else {}
+        async with stdio_client(params, **kwargs) as streams:
+            yield streams[0], streams[1]
+        return
+
+    import httpx2
+
+    headers = dict(server.headers)
+    if server.transport == "sse":
+        from mcp.client.sse import sse_client
+
+        def factory(headers: dict[str, str] | None = None, timeout: Any = None, auth: Any = None) -> Any:
+            return httpx2.AsyncClient(headers=headers, timeout=timeout or http_timeout(server), auth=auth)
+
+        async with sse_client(
+            server.url or "",
+            headers=headers,
+            timeout=server.timeout,
+            sse_read_timeout=server.sse_read_timeout,
+            httpx_client_factory=factory,
+            auth=auth,
+        ) as streams:
+            yield streams[0], streams[1]
+        return
+
+    from mcp.client.streamable_http import streamable_http_client
+
+    async with httpx2.AsyncClient(headers=headers, timeout=http_timeout(server), auth=auth) as client:
+        async with streamable_http_client(server.url or "", http_client=client) as streams:
+            yield streams[0], streams[1]
