@@ -78,7 +78,9 @@ def _root(exc: BaseException) -> BaseException:
     return leaves[0]
 
 
-def map_error(exc: BaseException, server: ServerConfig, stderr_tail: str = "") -> McpJupyterError:
+def map_error(
+    exc: BaseException, server: ServerConfig, stderr_tail: str = "", http_status: int | None = None
+) -> McpJupyterError:
     """Turn a transport, SDK or OS error into one of ours, with a sentence saying what to do."""
     exc = _root(exc)
     if isinstance(exc, McpJupyterError):
@@ -90,22 +92,38 @@ def map_error(exc: BaseException, server: ServerConfig, stderr_tail: str = "") -
     except ImportError:  # pragma: no cover
         httpx2 = None  # type: ignore[assignment]
     if httpx2 is not None and isinstance(exc, httpx2.HTTPStatusError):
-        code = exc.response.status_code
-        if code == 401:
-            if server.auth.method == "oauth":
-                return AuthError(f"server {name!r} answered 401 Unauthorized: authorize again with %mcp auth {name}")
-            return AuthError(
-                f"server {name!r} answered 401 Unauthorized: add a bearer header "
-                f"(-H 'Authorization: Bearer ${{TOKEN}}') or set auth.method to oauth"
-            )
-        if code == 403:
-            return AuthError(f"server {name!r} answered 403 Forbidden: the credentials lack permission for {server.url}")
-        if code == 404:
-            return ServerConnectionError(
-                f"server {name!r}: {server.url} answered 404 Not Found; check the path "
-                "(streamable HTTP servers usually serve /mcp, SSE servers /sse)"
-            )
-        return ServerConnectionError(f"server {name!r}: {server.url} answered HTTP {code}")
+        return _status_error(exc.response.status_code, server)
+    if http_status is not None and http_status >= 400 and type(exc).__name__ == "MCPError":
+        # streamable HTTP turns an HTTP error into a JSON-RPC one; the status was seen by a hook
+        return _status_error(http_status, server)
+    return _map_other(exc, server, hint)
+
+
+def _status_error(code: int, server: ServerConfig) -> McpJupyterError:
+    name = server.name
+    if code == 401:
+        if server.auth.method == "oauth":
+            return AuthError(f"server {name!r} answered 401 Unauthorized: authorize again with %mcp auth {name}")
+        return AuthError(
+            f"server {name!r} answered 401 Unauthorized: add a bearer header "
+            f"(-H 'Authorization: Bearer ${{TOKEN}}') or set auth.method to oauth"
+        )
+    if code == 403:
+        return AuthError(f"server {name!r} answered 403 Forbidden: the credentials lack permission for {server.url}")
+    if code == 404:
+        return ServerConnectionError(
+            f"server {name!r}: {server.url} answered 404 Not Found; check the path "
+            "(streamable HTTP servers usually serve /mcp, SSE servers /sse)"
+        )
+    return ServerConnectionError(f"server {name!r}: {server.url} answered HTTP {code}")
+
+
+def _map_other(exc: BaseException, server: ServerConfig, hint: str) -> McpJupyterError:
+    name = server.name
+    try:
+        import httpx2
+    except ImportError:  # pragma: no cover
+        httpx2 = None  # type: ignore[assignment]
     if httpx2 is not None and isinstance(exc, httpx2.TimeoutException):
         return RequestTimeout(f"server {name!r}: {server.url} did not answer in time; is it up? (timeout {server.timeout:g} s)")
     if httpx2 is not None and isinstance(exc, httpx2.TransportError):
@@ -207,6 +225,7 @@ class Connection:
         self._settled: asyncio.Event | None = None
         self._stderr: Any = None
         self._stderr_pos = 0
+        self.http_status: int | None = None
 
     @property
     def name(self) -> str:
@@ -257,6 +276,9 @@ class Connection:
         self.stderr_lines()
         tail = [e.message for e in self.log if e.kind == "stderr"][-1:]
         return tail[0][-300:] if tail else ""
+
+    def _on_status(self, status: int) -> None:
+        self.http_status = status if status >= 400 else None
 
     # ----------------------------------------------------------------- lifecycle (loop thread)
 
@@ -311,7 +333,10 @@ class Connection:
             self._stderr_pos = 0
         try:
             async with AsyncExitStack() as stack:
-                read, write = await stack.enter_async_context(open_transport(self.config, errlog=errlog))
+                self.http_status = None
+                read, write = await stack.enter_async_context(
+                    open_transport(self.config, errlog=errlog, on_status=self._on_status)
+                )
                 session = ClientSession(
                     _EOFWatch(read, closed),
                     write,
@@ -350,7 +375,7 @@ class Connection:
             raise
         except BaseException as exc:  # mapped once, here, for the owner task
             self.session = None
-            error = map_error(exc, self.config, self.stderr_tail())
+            error = map_error(exc, self.config, self.stderr_tail(), self.http_status)
             self.record("error", str(error), "error")
             self._set(State.FAILED, str(error))
             return
@@ -457,7 +482,7 @@ class Connection:
         except McpJupyterError:
             raise
         except BaseException as exc:
-            error = map_error(exc, self.config, self.stderr_tail() if self.config.transport == "stdio" else "")
+            error = map_error(exc, self.config, self.stderr_tail() if self.config.transport == "stdio" else "", self.http_status)
             if isinstance(error, ServerConnectionError) and self._task is not None and not self._task.done():
                 # the server went away: let the owner task settle the state before we report
                 try:

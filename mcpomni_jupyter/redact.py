@@ -16,7 +16,7 @@ _secrets: set[str] = set()
 
 _PATTERNS = [
     # Authorization: Bearer xyz / Basic xyz
-    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9\-._~+/=]{4,}"), r"\1 " + MASK),
+    (re.compile(r"\b([Bb]earer|[Bb]asic)\s+(?=[A-Za-z0-9\-._~+/]*[0-9\-._~+/])[A-Za-z0-9\-._~+/=]{8,}"), r"\1 " + MASK),
     # key=value in URLs, forms and reprs
     (
         re.compile(

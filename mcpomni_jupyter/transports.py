@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 from contextlib import asynccontextmanager
-from typing import IO, Any, AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import IO, Any
 
 from .config import ServerConfig
 
@@ -16,11 +17,17 @@ def http_timeout(server: ServerConfig) -> Any:
 
 
 @asynccontextmanager
-async def open_transport(server: ServerConfig, errlog: IO[str] | None = None, auth: Any = None) -> AsyncIterator[Any]:
+async def open_transport(
+    server: ServerConfig,
+    errlog: IO[str] | None = None,
+    auth: Any = None,
+    on_status: Callable[[int], None] | None = None,
+) -> AsyncIterator[Any]:
     """Enter the transport for ``server``; yields ``(read_stream, write_stream)``.
 
     ``auth`` is an ``httpx2.Auth`` (OAuth) applied to every HTTP request;
-    headers from the config go on every request too.
+    headers from the config go on every request too.  ``on_status`` sees
+    every HTTP status (streamable HTTP reports a 401 only as a JSON-RPC error).
     """
     if server.transport == "stdio":
         from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -39,11 +46,17 @@ async def open_transport(server: ServerConfig, errlog: IO[str] | None = None, au
     import httpx2
 
     headers = dict(server.headers)
+
+    async def hook(response: Any) -> None:
+        if on_status is not None:
+            on_status(response.status_code)
+
+    hooks = {"response": [hook]}
     if server.transport == "sse":
         from mcp.client.sse import sse_client
 
         def factory(headers: dict[str, str] | None = None, timeout: Any = None, auth: Any = None) -> Any:
-            return httpx2.AsyncClient(headers=headers, timeout=timeout or http_timeout(server), auth=auth)
+            return httpx2.AsyncClient(headers=headers, timeout=timeout or http_timeout(server), auth=auth, event_hooks=hooks)
 
         async with sse_client(
             server.url or "",
@@ -58,6 +71,6 @@ async def open_transport(server: ServerConfig, errlog: IO[str] | None = None, au
 
     from mcp.client.streamable_http import streamable_http_client
 
-    async with httpx2.AsyncClient(headers=headers, timeout=http_timeout(server), auth=auth) as client:
+    async with httpx2.AsyncClient(headers=headers, timeout=http_timeout(server), auth=auth, event_hooks=hooks) as client:
         async with streamable_http_client(server.url or "", http_client=client) as streams:
             yield streams[0], streams[1]

@@ -1,0 +1,603 @@
+"""``%mcp`` / ``%%mcp``: parse a line, dispatch to the manager, turn our errors into one-line UsageErrors.
+
+A thin layer: every command is a small function over ``MCPManager``; the
+router maps a subcommand to it; errors of ours (``errors.py``) and bad input
+become ``UsageError`` (one line, no traceback) and the kernel goes on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from traitlets import Float, Unicode, observe
+
+from .errors import McpJupyterError
+
+# --------------------------------------------------------------------------- tokenizing
+
+
+def tokenize(line: str) -> list[str]:
+    """Split on whitespace outside quotes and brackets; quotes stay in the token.
+
+    So ``text="hello world"`` and ``tags=["a", "b"]`` are one token each, and
+    ``n="3"`` keeps the quotes that make it a string.
+    """
+    tokens: list[str] = []
+    buf: list[str] = []
+    quote: str | None = None
+    depth = 0
+    escaped = False
+    for ch in line:
+        if quote:
+            buf.append(ch)
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                quote = None
+            continue
+        if ch in "'\"":
+            quote = ch
+            buf.append(ch)
+            continue
+        if ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        if ch.isspace() and depth == 0:
+            if buf:
+                tokens.append("".join(buf))
+                buf = []
+            continue
+        buf.append(ch)
+    if quote:
+        raise UsageError(f"unbalanced {quote} quote in: {line.strip()}")
+    if buf:
+        tokens.append("".join(buf))
+    return tokens
+
+
+def unquote(token: str) -> str:
+    """Strip one pair of surrounding quotes (double quotes decoded as a JSON string)."""
+    if len(token) >= 2 and token[0] == token[-1] == "'":
+        return token[1:-1]
+    if len(token) >= 2 and token[0] == token[-1] == '"':
+        try:
+            return json.loads(token)
+        except ValueError:
+            return token[1:-1]
+    return token
+
+
+def parse_value(raw: str) -> Any:
+    """A ``k=v`` value: JSON when it parses (``3``, ``true``, ``["a"]``, ``"3"``), else the string."""
+    if len(raw) >= 2 and raw[0] == raw[-1] == "'":
+        raw = raw[1:-1]
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def parse_kv(tokens: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for token in tokens:
+        key, sep, value = token.partition("=")
+        if not sep or not key or not key.replace("_", "a").replace("-", "a").isalnum():
+            raise UsageError(f"bad argument {token!r}: write key=value (values are JSON when they parse, else strings)")
+        out[key] = parse_value(value)
+    return out
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of exiting the kernel."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"%mcp {self.prog.split()[-1]}: {message}; see %mcp help {self.prog.split()[-1]}")
+
+    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
+        raise UsageError(message or f"%mcp {self.prog}: see %mcp help")
+
+
+def _parser(name: str, description: str) -> _Parser:
+    return _Parser(prog=f"%mcp {name}", description=description, add_help=False, allow_abbrev=False)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@dataclass
+class Command:
+    name: str
+    usage: str
+    summary: str
+    run: Callable[[MCPMagics, list[str], str | None], Any]
+    parser: _Parser | None = None
+
+
+COMMANDS: dict[str, Command] = {}
+ALIASES = {"status": "connections", "ls": "tools"}
+
+
+def command(name: str, usage: str, summary: str, parser: _Parser | None = None) -> Callable[[Any], Any]:
+    def register(fn: Callable[[MCPMagics, list[str], str | None], Any]) -> Any:
+        COMMANDS[name] = Command(name, usage, summary, fn, parser)
+        return fn
+
+    return register
+
+
+def _warn(lines: list[str]) -> None:
+    for line in lines:
+        print(f"warning: {line}", file=sys.stderr)
+
+
+def _names_only(magics: MCPMagics, name: str, tokens: list[str]) -> list[str]:
+    for t in tokens:
+        if t.startswith("-"):
+            raise UsageError(f"%mcp {name}: unknown option {t}; see %mcp help {name}")
+    return [unquote(t) for t in tokens]
+
+
+def _report_failures(table: Any) -> None:
+    for row in table:
+        if row.state == "failed" and row.error:
+            print(f"mcp: {row.error}", file=sys.stderr)
+
+
+@command("load", "%mcp load [PATH]", "load .env, then servers_config.json or .mcp.json (or PATH)")
+def _load(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
+    paths = _names_only(m, "load", tokens)
+    if len(paths) > 1:
+        raise UsageError("%mcp load takes one PATH")
+    result = m.manager.load(paths[0] if paths else None)
+    _warn(result.warnings)
+    return m.manager.status(*[s.name for s in result.servers])
+
+
+@command("config", "%%mcp config   (cell body: a config in any accepted format)", "add the servers of a config written in the cell")
+def _config(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
+    if cell is None or not cell.strip():
+        raise UsageError("%%mcp config takes the config as the cell body, e.g. {\"mcpServers\": {\"name\": {...}}}")
+    result = m.manager.configure(cell)
+    _warn(result.warnings)
+    return m.manager.status(*[s.name for s in result.servers])
+
+
+_add = _parser("add", "Add an HTTP server (NAME URL) or a stdio server (NAME -- COMMAND [ARG...]).")
+_add.add_argument("name")
+_add.add_argument("url", nargs="?")
+_add.add_argument("--transport", choices=["sse", "streamable_http", "http", "stdio"])
+_add.add_argument("-H", "--header", action="append", default=[], metavar="'K: V'")
+_add.add_argument("--auth", choices=["none", "oauth", "client_credentials"])
+_add.add_argument("--env", action="append", default=[], metavar="K=V")
+_add.add_argument("--cwd")
+_add.add_argument("--timeout", type=float)
+
+
+@command("add", "%mcp add NAME URL [--transport sse|streamable_http] [-H 'K: V']... [--auth oauth]\n%mcp add NAME [--env K=V]... [--cwd DIR] -- COMMAND [ARG...]", "add one server", _add)
+def _add_cmd(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
+    command_line: list[str] = []
+    if "--" in tokens:
+        i = tokens.index("--")
+        tokens, command_line = tokens[:i], [unquote(t) for t in tokens[i + 1 :]]
+        if not command_line:
+            raise UsageError("%mcp add NAME -- COMMAND [ARG...]: give the command after --")
+    args = _add.parse_args([unquote(t) for t in tokens])
+    headers = {}
+    for h in args.header:
+        key, sep, value = h.partition(":")
+        if not sep or not key.strip():
+            raise UsageError(f"bad header {h!r}: write -H 'Name: value'")
+        headers[key.strip()] = value.strip()
+    env = {}
+    for e in args.env:
+        key, sep, value = e.partition("=")
+        if not sep:
+            raise UsageError(f"bad --env {e!r}: write --env KEY=value")
+        env[key] = value
+    if command_line:
+        if args.url:
+            raise UsageError("%mcp add: give a URL or '-- COMMAND', not both")
+        server = m.manager.add(args.name, command=command_line[0], args=command_line[1:], transport=args.transport, env=env, cwd=args.cwd, timeout=args.timeout)
+    else:
+        if not args.url:
+            raise UsageError("%mcp add NAME URL, or %mcp add NAME -- COMMAND [ARG...]")
+        if env or args.cwd:
+            raise UsageError("--env and --cwd are for stdio servers (%mcp add NAME -- COMMAND)")
+        server = m.manager.add(args.name, args.url, transport=args.transport, headers=headers, auth=args.auth, timeout=args.timeout)
+    from .config import lint
+
+    _warn(lint({"headers": headers}, server))
+    return m.manager.status(server.name)
+
+
+@command("remove", "%mcp remove NAME", "disconnect and forget a server")
+def _remove(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
+    names = _names_only(m, "remove", tokens)
+    if not names:
+        raise UsageError("%mcp remove NAME")
+    for name in names:
+        m.manager.remove(name)
+    return m.manager.status()
+
+
+_connect = _parser("connect", "Connect the named servers (all configured when none named), concurrently.")
+_connect.add_argument("names", nargs="*")
+_connect.add_argument("--wait", action="store_true")
+
+
+@command("connect", "%mcp connect [NAME...] [--wait]", "connect servers concurrently (all when none named)", _connect)
+def _connect_cmd(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
+    args = _connect.parse_args([unquote(t) for t in tokens])
+    if not args.names and not m.manager.names:
+        raise UsageError("no servers configured: use %mcp load, %%mcp config or %mcp add first")
+    table = m.manager.connect(*args.names, wait=True)
+    _report_failures(table)
+    return table
+
+
+@command("disconnect", "%mcp disconnect [NAME...]", "close connections (all when none named)")
+def _disconnect(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
+    return m.manager.disconnect(*_names_only(m, "disconnect", tokens))
+
+
+@command("connections", "%mcp connections   (alias: status)", "the status of every server")
+def _connections(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
+    return m.manager.status(*_names_only(m, "connections", tokens))
+
+
+@command("refresh", "%mcp refresh [NAME...]", "re-list capabilities; reconnect servers that are down")
+def _refresh(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
+    table = m.manager.refresh(*_names_only(m, "refresh", tokens))
+    _report_failures(table)
+    return table
+
+
+@command("debug", "%mcp debug [on|off]", "detailed, redacted transport logging (and server logs at debug level)")
+def _debug(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
+    words = _names_only(m, "debug", tokens)
+    if len(words) > 1 or (words and words[0] not in ("on", "off")):
+        raise UsageError("%mcp debug on, or %mcp debug off")
+    on = not words or words[0] == "on"
+    set_debug(on)
+    m.manager.set_log_level("debug" if on else (m.log_level or None))
+    print(f"mcp debug logging {'on' if on else 'off'}")
+
+
+_list = {}
+for _kind in ("tools", "resources", "templates", "prompts"):
+    _list[_kind] = _parser(_kind, f"List the {_kind} of one server, or of every connected server.")
+    _list[_kind].add_argument("server", nargs="?")
+
+
+def _listing(kind: str) -> Callable[[MCPMagics, list[str], str | None], Any]:
+    def run(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
+        args = _list[kind].parse_args([unquote(t) for t in tokens])
+        return getattr(m.manager, kind)(args.server)
+
+    return run
+
+
+for _kind, _summary in (
+    ("tools", "the tools of one or every connected server, as a table"),
+    ("resources", "the resources"),
+    ("templates", "the resource templates"),
+    ("prompts", "the prompts"),
+):
+    command(_kind, f"%mcp {_kind} [NAME]", _summary, _list[_kind])(_listing(_kind))
+
+
+def _split_options(tokens: list[str], options: dict[str, bool]) -> tuple[list[str], dict[str, str]]:
+    """Pull ``--opt VALUE`` options out of a token list; the rest stay in order."""
+    rest: list[str] = []
+    found: dict[str, str] = {}
+    it = iter(tokens)
+    for token in it:
+        if token.startswith("--") and "=" in token and token.split("=", 1)[0] in options:
+            key, value = token.split("=", 1)
+            found[key] = unquote(value)
+        elif token in options:
+            value = next(it, None)
+            if value is None:
+                raise UsageError(f"{token} needs a value")
+            found[token] = unquote(value)
+        elif token.startswith("--"):
+            raise UsageError(f"unknown option {token}; options here: {', '.join(options)}")
+        else:
+            rest.append(token)
+    return rest, found
+
+
+def _timeout(found: dict[str, str]) -> float | None:
+    if "--timeout" not in found:
+        return None
+    try:
+        value = float(found["--timeout"])
+    except ValueError:
+        raise UsageError(f"--timeout takes seconds, got {found['--timeout']!r}") from None
+    if value <= 0:
+        raise UsageError("--timeout must be positive")
+    return value
+
+
+def _out(m: MCPMagics, found: dict[str, str], value: Any) -> Any:
+    var = found.get("--out")
+    if var is not None:
+        if not var.isidentifier():
+            raise UsageError(f"--out {var!r}: give a Python variable name")
+        m.shell.user_ns[var] = value
+    return value
+
+
+def _json_object(text: str, where: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{where} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); write a JSON object like {{\"key\": 1}}") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{where} must be a JSON object like {{\"key\": 1}}, got {type(value).__name__}")
+    return value
+
+
+@command(
+    "call",
+    "%mcp call [SERVER.]TOOL [k=v ...] [--json '{...}'] [--server NAME] [--out VAR] [--timeout S]\n%%mcp call [SERVER.]TOOL   (cell body: the JSON object of arguments)",
+    "call a tool; returns its result (.text, .structured, .is_error, .content)",
+)
+def _call(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
+    rest, found = _split_options(tokens, {"--json": True, "--out": True, "--timeout": True, "--server": True})
+    if not rest:
+        raise UsageError("%mcp call [SERVER.]TOOL [k=v ...]: name the tool (see %mcp tools)")
+    tool, kv = unquote(rest[0]), rest[1:]
+    arguments: dict[str, Any] = {}
+    if cell is not None and cell.strip():
+        arguments.update(_json_object(cell, "the cell body"))
+    if "--json" in found:
+        arguments.update(_json_object(found["--json"], "--json"))
+    arguments.update(parse_kv(kv))
+    result = m.manager.call(tool, arguments, server=found.get("--server"), timeout=_timeout(found), raise_on_error=False)
+    return _out(m, found, result)
+
+
+@command("read", "%mcp read URI [--server NAME] [--out VAR] [--timeout S]", "read a resource")
+def _read(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
+    rest, found = _split_options(tokens, {"--server": True, "--out": True, "--timeout": True})
+    if len(rest) != 1:
+        raise UsageError("%mcp read URI [--server NAME]: give one URI (see %mcp resources)")
+    return _out(m, found, m.manager.read(unquote(rest[0]), server=found.get("--server"), timeout=_timeout(found)))
+
+
+@command("prompt", "%mcp prompt [SERVER.]NAME [k=v ...] [--server NAME] [--out VAR]", "get a prompt rendered with arguments")
+def _prompt(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
+    rest, found = _split_options(tokens, {"--server": True, "--out": True, "--timeout": True, "--json": True})
+    if not rest:
+        raise UsageError("%mcp prompt [SERVER.]NAME [k=v ...]: name the prompt (see %mcp prompts)")
+    arguments = _json_object(found["--json"], "--json") if "--json" in found else {}
+    if cell is not None and cell.strip():
+        arguments.update(_json_object(cell, "the cell body"))
+    arguments.update(parse_kv(rest[1:]))
+    return _out(m, found, m.manager.prompt(unquote(rest[0]), arguments, server=found.get("--server"), timeout=_timeout(found)))
+
+
+def _subscription(on: bool) -> Callable[[MCPMagics, list[str], str | None], Any]:
+    def run(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
+        rest, found = _split_options(tokens, {"--server": True})
+        if len(rest) != 1:
+            raise UsageError(f"%mcp {'subscribe' if on else 'unsubscribe'} URI [--server NAME]")
+        uri = unquote(rest[0])
+        server = (m.manager.subscribe if on else m.manager.unsubscribe)(uri, server=found.get("--server"))
+        print(f"{'subscribed to' if on else 'unsubscribed from'} {uri} on {server}" + (" (updates appear in %mcp log)" if on else ""))
+
+    return run
+
+
+command("subscribe", "%mcp subscribe URI [--server NAME]", "get resource-updated notifications (see %mcp log)")(_subscription(True))
+command("unsubscribe", "%mcp unsubscribe URI [--server NAME]", "stop them")(_subscription(False))
+
+
+@command("log", "%mcp log [NAME] [--limit N]", "notifications, server log messages and stderr received")
+def _log(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
+    rest, found = _split_options(tokens, {"--limit": True})
+    if len(rest) > 1:
+        raise UsageError("%mcp log [NAME] [--limit N]")
+    limit = None
+    if "--limit" in found:
+        if not found["--limit"].isdigit():
+            raise UsageError("--limit takes a whole number")
+        limit = int(found["--limit"])
+    return m.manager.log(unquote(rest[0]) if rest else None, limit=limit)
+
+
+@command("help", "%mcp help [COMMAND]", "this help, or one command's")
+def _help(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
+    if tokens:
+        name = ALIASES.get(tokens[0], tokens[0])
+        if name not in COMMANDS:
+            raise UsageError(_unknown(name))
+        c = COMMANDS[name]
+        print(c.usage + "\n\n" + c.summary + ("\n\n" + c.parser.format_help() if c.parser else ""))
+        return None
+    print(help_text())
+    return None
+
+
+def help_text() -> str:
+    lines = ["%mcp COMMAND ...   (no command: the status of every server)", ""]
+    for c in COMMANDS.values():
+        lines.append(f"  {c.usage.splitlines()[0]}")
+        lines.append(f"      {c.summary}")
+    lines += ["", "%mcp help COMMAND for one command; settings: %config MCPMagics"]
+    return "\n".join(lines)
+
+
+def _unknown(name: str) -> str:
+    close = difflib.get_close_matches(name, list(COMMANDS) + list(ALIASES), n=1)
+    return f"unknown %mcp command {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "") + "; see %mcp help"
+
+
+# --------------------------------------------------------------------------- debug logging
+
+
+class _RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        from .redact import redact
+
+        record.msg = redact(record.getMessage())
+        record.args = ()
+        return True
+
+
+_debug_handler: logging.Handler | None = None
+DEBUG_LOGGERS = ("mcpomni_jupyter", "mcp", "httpx2", "httpcore2")
+
+
+def set_debug(on: bool) -> None:
+    """Route the SDK's, httpx2's and our loggers to stderr, redacted (on), or stop (off)."""
+    global _debug_handler
+    for name in DEBUG_LOGGERS:
+        logger = logging.getLogger(name)
+        if _debug_handler is not None:
+            logger.removeHandler(_debug_handler)
+        logger.setLevel(logging.DEBUG if on else logging.NOTSET)
+    if on:
+        _debug_handler = logging.StreamHandler(sys.stderr)
+        _debug_handler.addFilter(_RedactingFilter())
+        _debug_handler.setFormatter(logging.Formatter("mcp-debug %(name)s %(levelname)s: %(message)s"))
+        for name in DEBUG_LOGGERS:
+            logging.getLogger(name).addHandler(_debug_handler)
+    else:
+        _debug_handler = None
+
+
+# --------------------------------------------------------------------------- the magics class
+
+
+@magics_class
+class MCPMagics(Magics):
+    """The ``%mcp`` line and cell magic; settings via ``%config MCPMagics.<name> = value``."""
+
+    timeout = Float(60.0, help="Seconds a request (tool call, read, prompt) may take before it is cancelled.").tag(config=True)
+    log_level = Unicode("", help="Log level asked of servers that support logging ('' leaves the server's default).").tag(config=True)
+
+    def __init__(self, shell: Any = None, manager: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        if manager is None:
+            from .manager import get_manager
+
+            manager = get_manager()
+        self.manager = manager
+        self.manager.timeout = self.timeout
+
+    @observe("timeout")
+    def _timeout_changed(self, change: Any) -> None:
+        if change["new"] <= 0:
+            raise UsageError("MCPMagics.timeout must be a positive number of seconds")
+        self.manager.timeout = change["new"]
+
+    @observe("log_level")
+    def _log_level_changed(self, change: Any) -> None:
+        self.manager.set_log_level(change["new"] or None)
+
+    @line_cell_magic
+    def mcp(self, line: str, cell: str | None = None) -> Any:
+        tokens = tokenize(line)
+        if not tokens:
+            if cell is not None:
+                raise UsageError("%%mcp needs a command: %%mcp config, or %%mcp call TOOL")
+            return self.manager.status()
+        name = ALIASES.get(tokens[0], tokens[0])
+        if name not in COMMANDS:
+            raise UsageError(_unknown(name))
+        if cell is not None and name not in ("config", "call", "prompt"):
+            raise UsageError(f"%%mcp {name} takes no cell body; use the line form %mcp {name}")
+        try:
+            return COMMANDS[name].run(self, tokens[1:], cell)
+        except McpJupyterError as exc:
+            raise UsageError(str(exc)) from None
+        except KeyboardInterrupt:
+            raise UsageError("interrupted: the request was cancelled (the server was told); the connection stays open") from None
+
+
+MCPMagics.mcp.__doc__ = help_text()
+
+
+# --------------------------------------------------------------------------- completion
+
+
+def complete(manager: Any, line: str) -> list[str]:
+    """Completions for the ``%mcp`` line typed so far."""
+    words = line.split()
+    if words and words[0].lstrip("%") == "mcp":
+        words = words[1:]
+    trailing = line.endswith(" ")
+    if not words or (len(words) == 1 and not trailing):
+        prefix = words[0] if words else ""
+        return sorted(n for n in list(COMMANDS) + list(ALIASES) if n.startswith(prefix))
+    cmd = ALIASES.get(words[0], words[0])
+    current = "" if trailing else words[-1]
+    position = len(words) - (0 if trailing else 1)
+    names = manager.names
+    if cmd in ("connect", "disconnect", "refresh", "remove", "connections", "log", "tools", "resources", "templates", "prompts"):
+        return sorted(n for n in names if n.startswith(current))
+    if cmd in ("call", "prompt") and position == 1:
+        kind = "tools" if cmd == "call" else "prompts"
+        out = set()
+        counts: dict[str, int] = {}
+        for c in manager.connections.values():
+            for item in getattr(c, kind):
+                counts[item.name] = counts.get(item.name, 0) + 1
+        for c in manager.connections.values():
+            for item in getattr(c, kind):
+                out.add(f"{c.name}.{item.name}")
+                if counts[item.name] == 1:
+                    out.add(item.name)
+        return sorted(o for o in out if o.startswith(current))
+    if cmd in ("call", "prompt") and position > 1:
+        spec = words[1]
+        for c in manager.connections.values():
+            for item in getattr(c, "tools" if cmd == "call" else "prompts"):
+                if spec in (item.name, f"{c.name}.{item.name}"):
+                    if cmd == "call":
+                        params = list(((item.input_schema or {}).get("properties") or {}))
+                    else:
+                        params = [a.name for a in (item.arguments or [])]
+                    return sorted(f"{p}=" for p in params if f"{p}=".startswith(current))
+        return []
+    if cmd in ("read", "subscribe", "unsubscribe"):
+        uris = {str(r.uri) for c in manager.connections.values() for r in c.resources}
+        return sorted(u for u in uris if u.startswith(current))
+    if cmd == "help":
+        return sorted(n for n in COMMANDS if n.startswith(current))
+    if cmd == "debug":
+        return [w for w in ("on", "off") if w.startswith(current)]
+    return []
+
+
+def load(ipython: Any) -> None:
+    magics = MCPMagics(shell=ipython)
+    ipython.register_magics(magics)
+
+    def completer(_self: Any, event: Any) -> list[str]:
+        return complete(magics.manager, event.line[: len(event.text_until_cursor)] if hasattr(event, "text_until_cursor") else event.line)
+
+    ipython.set_hook("complete_command", completer, str_key="%mcp")
+    ipython.set_hook("complete_command", completer, str_key="%%mcp")
+
+
+def unload(ipython: Any) -> None:
+    from . import manager as manager_module
+
+    if manager_module._default is not None:
+        manager_module._default.shutdown()
+        manager_module._default = None
