@@ -13,6 +13,7 @@ import asyncio
 import atexit
 import difflib
 import threading
+import warnings
 import weakref
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
@@ -479,11 +480,23 @@ class MCPManager:
 
     async def _subscribe(self, uri: str, server: str | None, on: bool) -> str:
         connection = await self._resource_server(uri, server)
+        caps = connection.capabilities
+        if caps is None or caps.resources is None or not caps.resources.subscribe:
+            raise LookupFailed(
+                f"server {connection.name!r} does not offer resource subscriptions "
+                "(its resources.subscribe capability is off); poll with %mcp read instead"
+            )
+
+        def request(session: Any) -> Any:
+            with warnings.catch_warnings():  # deprecated only for the 2026-07-28 protocol, not the one we speak
+                warnings.simplefilter("ignore")
+                coro = session.subscribe_resource(uri) if on else session.unsubscribe_resource(uri)
+            return asyncio.wait_for(coro, self.timeout)
+
+        await connection.request(request)
         if on:
-            await connection.request(lambda s: asyncio.wait_for(s.subscribe_resource(uri), self.timeout))
             self._subscriptions.setdefault(connection.name, set()).add(uri)
         else:
-            await connection.request(lambda s: asyncio.wait_for(s.unsubscribe_resource(uri), self.timeout))
             self._subscriptions.get(connection.name, set()).discard(uri)
         return connection.name
 

@@ -70,7 +70,7 @@ def build(name: str) -> MCPServer:
         return f"{os.environ.get('MCPJ_WHO', '')}@{os.getcwd()}"
 
     @server.tool()
-    def stats(numbers: list[float]) -> dict:
+    def stats(numbers: list[float]) -> dict[str, float]:
         """Structured output: count, sum and mean."""
         return {"count": len(numbers), "sum": sum(numbers), "mean": sum(numbers) / len(numbers) if numbers else 0}
 

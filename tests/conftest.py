@@ -1,0 +1,155 @@
+"""Shared fixtures: real test MCP servers as subprocesses on 127.0.0.1, and a real IPython shell."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+SERVER = str(HERE / "servers" / "basic.py")
+PY = sys.executable
+TOKEN = "test-token-0123456789abcdef"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, proc: subprocess.Popen, timeout: float = 20) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"test server exited with {proc.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"test server did not listen on {port}")
+
+
+class HttpServer:
+    def __init__(self, transport: str, *extra: str) -> None:
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [PY, SERVER, transport, str(self.port), *extra],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_port(self.port, self.proc)
+        path = "/sse" if transport == "sse" else "/mcp"
+        self.url = f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def sse_server():
+    server = HttpServer("sse", "--token", TOKEN)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def http_server():
+    server = HttpServer("streamable-http", "--token", TOKEN, "--header", "X-Team=blue")
+    yield server
+    server.stop()
+
+
+def stdio_args(*extra: str) -> list[str]:
+    return [SERVER, "stdio", *extra]
+
+
+@pytest.fixture
+def manager():
+    from mcpomni_jupyter.manager import MCPManager
+
+    m = MCPManager(timeout=30)
+    yield m
+    m.shutdown()
+
+
+@pytest.fixture
+def shell(tmp_path, monkeypatch):
+    """A real InteractiveShell with the extension loaded and a fresh manager."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from mcpomni_jupyter import manager as manager_module
+
+    monkeypatch.chdir(tmp_path)
+    ip = InteractiveShell.instance()
+    if manager_module._default is not None:
+        manager_module._default.shutdown()
+    manager_module._default = None
+    if "mcpomni_jupyter" in ip.extension_manager.loaded:
+        ip.run_line_magic("reload_ext", "mcpomni_jupyter")
+    else:
+        ip.run_line_magic("load_ext", "mcpomni_jupyter")
+    yield ip
+    if manager_module._default is not None:
+        manager_module._default.shutdown()
+        manager_module._default = None
+
+
+class Cell:
+    """Run a cell; keep its result, and the one-line error IPython showed."""
+
+    def __init__(self, ip, source: str, capsys) -> None:
+        capsys.readouterr()
+        self.result = ip.run_cell(source)
+        out = capsys.readouterr()
+        self.out, self.err = out.out, out.err
+        self.value = self.result.result
+        self.error = self.result.error_in_exec
+
+    @property
+    def ok(self) -> bool:
+        return self.result.success
+
+
+@pytest.fixture
+def run(shell, capsys):
+    def runner(source: str) -> Cell:
+        return Cell(shell, source, capsys)
+
+    return runner
+
+
+def usage_error(cell: Cell) -> str:
+    """The message of the UsageError a cell raised, checking it is one line."""
+    from IPython.core.error import UsageError
+
+    assert isinstance(cell.error, UsageError), f"expected a UsageError, got {cell.error!r}"
+    message = str(cell.error)
+    assert "\n" not in message, message
+    assert "Traceback" not in cell.out + cell.err
+    return message
+
+
+def children_of(pid: int) -> list[int]:
+    """Live child process ids of ``pid`` (from /proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(entry))
+    return out
