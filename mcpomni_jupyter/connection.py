@@ -381,6 +381,7 @@ class Connection:
             return
         finally:
             self.session = None
+            self.tools, self.resources, self.templates, self.prompts = [], [], [], []
             self.stderr_lines()
             if errlog is not None:
                 errlog.close()

@@ -68,14 +68,11 @@ def tokenize(line: str) -> list[str]:
 
 
 def unquote(token: str) -> str:
-    """Strip one pair of surrounding quotes (double quotes decoded as a JSON string)."""
+    """Strip one pair of surrounding quotes (a backslash is kept, so Windows paths survive)."""
     if len(token) >= 2 and token[0] == token[-1] == "'":
         return token[1:-1]
     if len(token) >= 2 and token[0] == token[-1] == '"':
-        try:
-            return json.loads(token)
-        except ValueError:
-            return token[1:-1]
+        return token[1:-1].replace('\\"', '"')
     return token
 
 
@@ -435,7 +432,7 @@ def _help(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
 def help_text() -> str:
     lines = ["%mcp COMMAND ...   (no command: the status of every server)", ""]
     for c in COMMANDS.values():
-        lines.append(f"  {c.usage.splitlines()[0]}")
+        lines.extend(f"  {usage}" for usage in c.usage.splitlines())
         lines.append(f"      {c.summary}")
     lines += ["", "%mcp help COMMAND for one command; settings: %config MCPMagics"]
     return "\n".join(lines)
@@ -498,16 +495,21 @@ class MCPMagics(Magics):
             manager = get_manager()
         self.manager = manager
         self.manager.timeout = self.timeout
+        if self.log_level:
+            for connection in manager.connections.values():
+                connection.log_level = self.log_level
 
     @observe("timeout")
     def _timeout_changed(self, change: Any) -> None:
         if change["new"] <= 0:
             raise UsageError("MCPMagics.timeout must be a positive number of seconds")
-        self.manager.timeout = change["new"]
+        if hasattr(self, "manager"):  # config is applied before __init__ finishes
+            self.manager.timeout = change["new"]
 
     @observe("log_level")
     def _log_level_changed(self, change: Any) -> None:
-        self.manager.set_log_level(change["new"] or None)
+        if hasattr(self, "manager"):
+            self.manager.set_log_level(change["new"] or None)
 
     @line_cell_magic
     def mcp(self, line: str, cell: str | None = None) -> Any:
@@ -587,12 +589,18 @@ def complete(manager: Any, line: str) -> list[str]:
 def load(ipython: Any) -> None:
     magics = MCPMagics(shell=ipython)
     ipython.register_magics(magics)
+    if getattr(ipython, "_mcpomni_completer", False):
+        return  # a reload: the hook finds the new magics through the registry
 
     def completer(_self: Any, event: Any) -> list[str]:
-        return complete(magics.manager, event.line[: len(event.text_until_cursor)] if hasattr(event, "text_until_cursor") else event.line)
+        current = ipython.magics_manager.registry.get("MCPMagics")
+        if current is None:
+            return []
+        return complete(current.manager, getattr(event, "text_until_cursor", None) or event.line)
 
     ipython.set_hook("complete_command", completer, str_key="%mcp")
     ipython.set_hook("complete_command", completer, str_key="%%mcp")
+    ipython._mcpomni_completer = True
 
 
 def unload(ipython: Any) -> None:

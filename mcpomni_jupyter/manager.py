@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextvars
 import difflib
 import threading
 import warnings
@@ -258,9 +259,13 @@ class MCPManager:
         if loop is None or not loop.running:
             return
         live = [c for c in connections.values() if c.state is not State.DISCONNECTED]
+
+        async def stop_all() -> None:
+            await asyncio.wait_for(asyncio.gather(*(c.stop(5) for c in live), return_exceptions=True), 20)
+
         if live:
             try:
-                loop.run(asyncio.wait_for(asyncio.gather(*(c.stop(5) for c in live), return_exceptions=True), 20), 25)
+                loop.run(stop_all(), 25, "closing connections")
             except BaseException:
                 pass
         loop.stop()
@@ -384,14 +389,17 @@ class MCPManager:
         server: str | None,
         timeout: float | None,
         progress: Callable[[float, float | None, str | None], Any] | None = None,
+        context: contextvars.Context | None = None,
     ) -> display.CallResult:
         connection, spec = await self._resolve("tools", tool, server)
         limit = timeout or self.timeout
 
         async def on_progress(value: float, total: float | None, message: str | None) -> None:
-            connection.record("progress", f"{spec.name}: {value:g}/{total if total is not None else '?'} {message or ''}".strip(), data=(value, total, message))
+            shown_total = f"{total:g}" if total is not None else "?"
+            connection.record("progress", f"{spec.name}: {value:g}/{shown_total} {message or ''}".strip(), data=(value, total, message))
             if progress is not None:
-                result = progress(value, total, message)
+                # run in the caller's context, so output goes to the calling cell
+                result = context.run(progress, value, total, message) if context else progress(value, total, message)
                 if asyncio.iscoroutine(result):
                     await result
 
@@ -427,7 +435,8 @@ class MCPManager:
         unless ``raise_on_error`` is False.
         """
         args = {**(arguments or {}), **kwargs}
-        result = self._run(self._call(tool, args, server, timeout, progress), self._call_budget(timeout), f"the call to {tool!r}")
+        context = contextvars.copy_context() if progress is not None else None
+        result = self._run(self._call(tool, args, server, timeout, progress, context), self._call_budget(timeout), f"the call to {tool!r}")
         return self._check(result, raise_on_error)
 
     async def acall(
@@ -442,7 +451,8 @@ class MCPManager:
         **kwargs: Any,
     ) -> display.CallResult:
         args = {**(arguments or {}), **kwargs}
-        result = await self.loop.arun(self._call(tool, args, server, timeout, progress))
+        context = contextvars.copy_context() if progress is not None else None
+        result = await self.loop.arun(self._call(tool, args, server, timeout, progress, context))
         return self._check(result, raise_on_error)
 
     @staticmethod

@@ -162,4 +162,7 @@ def test_config_traitlets(run, shell):
     from mcpomni_jupyter.manager import get_manager
 
     run("%config MCPMagics.timeout = 12.5")
-    assert get_manager().timeout == 12.5
+    try:
+        assert get_manager().timeout == 12.5
+    finally:
+        run("%config MCPMagics.timeout = 60.0")
