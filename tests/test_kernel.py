@@ -1,0 +1,128 @@
+"""A real kernel: the quickstart notebook under nbclient, a kernel interrupt, and no server left at kernel exit."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import PY, SERVER, children_of
+from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_quickstart_notebook_runs_clean(tmp_path):
+    nb = nbformat.read(ROOT / "notebooks" / "quickstart.ipynb", as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors, errors
+    text = "\n".join(
+        str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
+        for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+    )
+    assert "connected" in text and "word_count" in text
+    images = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if "image/png" in str(o.get("data", {}).get("text/html", ""))]
+    assert images, "the chart tool's image should render"
+
+
+class Kernel:
+    def __init__(self) -> None:
+        self.km = KernelManager(kernel_name="python3")
+        self.km.start_kernel(cwd=str(ROOT))
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=60)
+
+    def run(self, code: str, timeout: float = 60) -> dict:
+        """Execute code; return {"status", "stdout", "stderr", "ename", "evalue", "text"}."""
+        msg_id = self.kc.execute(code)
+        out = {"stdout": "", "stderr": "", "text": "", "ename": None, "evalue": None}
+        deadline = time.monotonic() + timeout
+        while True:
+            msg = self.kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "stream":
+                out[content["name"]] += content["text"]
+            elif kind in ("execute_result", "display_data"):
+                out["text"] += content["data"].get("text/plain", "")
+            elif kind == "error":
+                out["ename"], out["evalue"] = content["ename"], content["evalue"]
+            elif kind == "status" and content["execution_state"] == "idle":
+                break
+        return out
+
+    def pid(self) -> int:
+        return self.km.provisioner.process.pid
+
+    def stop(self) -> None:
+        self.kc.stop_channels()
+        if self.km.is_alive():
+            self.km.shutdown_kernel(now=False)
+
+
+@pytest.fixture
+def kernel():
+    k = Kernel()
+    yield k
+    k.stop()
+
+
+def test_interrupt_in_a_real_kernel_and_no_server_left_at_exit(kernel, tmp_path):
+    marker = tmp_path / "cancelled.txt"
+    setup = kernel.run(
+        f"import os; os.environ['MCPJ_CANCEL_MARKER'] = {str(marker)!r}\n"
+        "%load_ext mcpomni_jupyter\n"
+        f"%mcp add a -- {PY} {SERVER} stdio\n"
+        f"%mcp add b -- {PY} {SERVER} stdio\n"
+        "%mcp connect"
+    )
+    assert setup["ename"] is None, setup
+    assert setup["text"].count("connected") == 2
+    servers = children_of(kernel.pid())
+    assert len(servers) == 2, servers
+
+    # Ctrl-C / kernel interrupt during a long call: the request is cancelled, the connection stays
+    kernel.kc.execute("%mcp call a.sleep seconds=60")
+    time.sleep(2.0)
+    kernel.km.interrupt_kernel()
+    deadline = time.monotonic() + 20
+    while True:  # IPython shows a UsageError as one line on stderr, not as a traceback
+        msg = kernel.kc.get_iopub_msg(timeout=20)
+        assert msg["msg_type"] != "error", msg["content"]
+        if msg["msg_type"] == "stream":
+            assert msg["content"]["text"].startswith("UsageError: interrupted"), msg["content"]
+            break
+        assert time.monotonic() < deadline
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert marker.read_text() == "cancelled\n"
+    time.sleep(1)  # ipykernel aborts requests queued right behind a failed cell
+    after = kernel.run("r = %mcp call a.echo text=still-here\nprint(r.text)")
+    assert after["stdout"].strip() == "still-here", after
+    assert sorted(children_of(kernel.pid())) == sorted(servers)
+
+    # kernel exit closes every connection: no server subprocess left behind
+    kernel.stop()
+    deadline = time.monotonic() + 15
+    while any(_alive(p) for p in servers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(p) for p in servers)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_load_ext_does_not_import_the_sdk(kernel):
+    out = kernel.run("import sys\n%load_ext mcpomni_jupyter\nprint('mcp' in sys.modules, 'mcpomni_jupyter.magics' in sys.modules)")
+    assert out["stdout"].split() == ["False", "True"], out
