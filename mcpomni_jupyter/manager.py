@@ -49,6 +49,7 @@ class MCPManager:
     def __init__(self, loop: LoopThread | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
         self._loop = loop or LoopThread()
         self.timeout = timeout
+        self.log_level: str | None = None
         self._connections: dict[str, Connection] = {}
         self._observers: list[Callable[[Connection], Any]] = []
         self._lock = threading.RLock()
@@ -108,6 +109,7 @@ class MCPManager:
         if old is not None and old.state is not State.DISCONNECTED:
             self._run(old.stop(), old.config.timeout + 15, f"disconnecting {old.name!r}")
         connection = Connection(server, on_change=self._changed)
+        connection.log_level = self.log_level
         with self._lock:
             self._connections[server.name] = connection
         self._changed(connection)
@@ -535,6 +537,9 @@ class MCPManager:
 
     def set_log_level(self, level: str | None, *names: str) -> None:
         """Ask servers for log messages at ``level`` (debug, info, warning, ...); None for the server's default."""
+
+        if not names:
+            self.log_level = level
 
         async def apply() -> None:
             for c in self._select(names):
