@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import gc
 import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,19 +44,23 @@ def server_params():
 # --------------------------------------------------------------------------- subprocess children
 
 
-def child_load_ext() -> dict:
-    from IPython.core.interactiveshell import InteractiveShell
+# run with ``python -c`` so that nothing but IPython is imported before %load_ext
+LOAD_EXT_CHILD = """
+import json, sys, time
+from IPython.core.interactiveshell import InteractiveShell
+shell = InteractiveShell.instance()  # not timed
+before = set(sys.modules)
+t0 = time.perf_counter()
+shell.run_line_magic("load_ext", "mcpomni_jupyter")
+seconds = time.perf_counter() - t0
+new = set(sys.modules) - before
+print(json.dumps({"seconds": seconds, "mcp_imported": "mcp" in sys.modules,
+                  "asyncio_imported": "asyncio" in new, "new_modules": len(new)}))
+"""
 
-    shell = InteractiveShell.instance()  # not timed
-    before = set(sys.modules)
-    t0 = now()
-    shell.run_line_magic("load_ext", "mcpomni_jupyter")
-    seconds = now() - t0
-    new = set(sys.modules) - before
-    return {"seconds": seconds, "mcp_imported": "mcp" in sys.modules, "asyncio_imported": "asyncio" in new, "new_modules": len(new)}
 
-
-def child_memory(kind: str, calls: int = 100) -> dict:
+def child_memory(kind: str, calls: str) -> dict:
+    calls = int(calls)
     if kind == "raw":
         from mcp import ClientSession
         from mcp.client.stdio import stdio_client
@@ -81,7 +87,9 @@ def child_memory(kind: str, calls: int = 100) -> dict:
 
 
 def run_child(*args: str, env: dict | None = None) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, env=env, timeout=300)
+    """Run ``python -c CODE`` (one arg) or ``bench.py --child ARGS``; returns its last line, as JSON."""
+    command = ["-c", args[0]] if len(args) == 1 else [__file__, "--child", *args]
+    proc = subprocess.run([sys.executable, *command], capture_output=True, text=True, env=env, timeout=300)
     if proc.returncode:
         raise RuntimeError(f"child {args} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -91,13 +99,13 @@ def run_child(*args: str, env: dict | None = None) -> dict:
 
 
 def bench_load_ext(reps: int) -> dict:
-    as_is = [run_child("load_ext") for _ in range(reps)]
+    as_is = [run_child(LOAD_EXT_CHILD) for _ in range(reps)]
     # the same with a warm bytecode cache (kept outside the repo), as after a normal pip install
     with tempfile.TemporaryDirectory() as cache:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         env["PYTHONPYCACHEPREFIX"] = cache
-        run_child("load_ext", env=env)  # fills the cache, not counted
-        warm = [run_child("load_ext", env=env) for _ in range(reps)]
+        run_child(LOAD_EXT_CHILD, env=env)  # fills the cache, not counted
+        warm = [run_child(LOAD_EXT_CHILD, env=env) for _ in range(reps)]
     summary = lambda runs: {  # noqa: E731
         "median_ms": median(r["seconds"] for r in runs) * 1e3,
         "mcp_imported": any(r["mcp_imported"] for r in runs),
@@ -109,7 +117,7 @@ def bench_load_ext(reps: int) -> dict:
 
 
 def bench_memory(reps: int) -> dict:
-    out = {kind: median(run_child("memory", kind)["maxrss_kb"] for _ in range(reps)) / 1024 for kind in ("raw", "ours")}
+    out = {kind: median(run_child("memory", kind, "100")["maxrss_kb"] for _ in range(reps)) / 1024 for kind in ("raw", "ours")}
     return {"raw_mb": out["raw"], "ours_mb": out["ours"], "ratio": out["ours"] / out["raw"]}
 
 
@@ -129,8 +137,8 @@ async def timed(fn, n: int) -> tuple[list[float], float]:
     return times, (time.process_time() - cpu0) / n
 
 
-async def bench_calls(rounds: int, n: int, warmup: int) -> dict:
-    from IPython.core.interactiveshell import InteractiveShell
+async def call_trial(shell, rounds: int, n: int, warmup: int, stats: dict) -> None:
+    """One trial: fresh server processes for the raw SDK and for us, then interleaved rounds."""
     from mcp import ClientSession
     from mcp.client.stdio import stdio_client
 
@@ -140,16 +148,14 @@ async def bench_calls(rounds: int, n: int, warmup: int) -> dict:
         await session.initialize()  # (a) raw SDK, on this (main-thread) asyncio loop
         manager = MCPManager()  # (b) our Python API
         manager.add("b", command=sys.executable, args=SERVER)
-        shell = InteractiveShell.instance()  # (c) our magic, on the default manager
-        shell.run_line_magic("load_ext", "mcpomni_jupyter")
-        shell.run_line_magic("mcp", f"add b -- {sys.executable} {SERVER[0]} stdio")
         manager.connect()
-        shell.run_line_magic("mcp", "connect b")
-        ours_session = manager.connection("b").session
+        # (c) %mcp runs over the same manager and server process, so (b) and (c) differ only by the magic
+        shell.magics_manager.registry["MCPMagics"].manager = manager
+        ours = manager.connection("b").session
         variants = {
             "raw": lambda: session.call_tool("noop", {}),
-            # diagnostic: the raw SDK call, but hopped to our loop thread and back (no manager logic)
-            "hop": lambda: manager.loop.run(ours_session.call_tool("noop", {})),
+            # diagnostic: the raw SDK call hopped to our loop thread and back, without the manager
+            "hop": lambda: manager.loop.run(ours.call_tool("noop", {})),
             "api": lambda: manager.call("b.noop"),
             "magic": lambda: shell.run_line_magic("mcp", "call b.noop"),
         }
@@ -157,7 +163,6 @@ async def bench_calls(rounds: int, n: int, warmup: int) -> dict:
             assert not shell.run_line_magic("mcp", "call b.noop").is_error
             for fn in variants.values():
                 await timed(fn, warmup)
-            stats = {k: {"means": [], "medians": [], "cpu": []} for k in variants}
             names = list(variants)
             for r in range(rounds):  # interleaved, rotating the order each round
                 for name in names[r % len(names):] + names[: r % len(names)]:
@@ -168,13 +173,25 @@ async def bench_calls(rounds: int, n: int, warmup: int) -> dict:
                     stats[name]["cpu"].append(cpu)
         finally:
             manager.shutdown()
-            shell.run_line_magic("unload_ext", "mcpomni_jupyter")
+
+
+async def bench_calls(trials: int, rounds: int, n: int, warmup: int) -> dict:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "mcpomni_jupyter")
+    stats = {k: {"means": [], "medians": [], "cpu": []} for k in ("raw", "hop", "api", "magic")}
+    trial_ratios = []  # %mcp call / raw per trial: the spread between server processes
+    for _ in range(trials):
+        await call_trial(shell, rounds, n, warmup, stats)
+        trial_ratios.append(median(stats["magic"]["means"][-rounds:]) / median(stats["raw"]["means"][-rounds:]))
+    shell.run_line_magic("unload_ext", "mcpomni_jupyter")
     out = {k: {"mean_us": median(s["means"]) * 1e6, "median_us": median(s["medians"]) * 1e6, "cpu_us": median(s["cpu"]) * 1e6,
                "round_means_us": [round(x * 1e6) for x in s["means"]]} for k, s in stats.items()}
     for v in out.values():
         v["ratio_mean"] = v["mean_us"] / out["raw"]["mean_us"]
         v["ratio_median"] = v["median_us"] / out["raw"]["median_us"]
-    return {"rounds": rounds, "calls_per_round": n, "variants": out}
+    return {"trials": trials, "rounds": rounds, "calls_per_round": n, "magic_ratio_per_trial": trial_ratios, "variants": out}
 
 
 # --------------------------------------------------------------------------- 3. concurrent connect
@@ -223,17 +240,19 @@ def bench_connect(reps: int, many: int = 8) -> dict:
     import mcp.client.stdio  # noqa: F401  (the SDK import is not part of a connect)
 
     runs: dict[str, list[float]] = {"ours_1": [], f"ours_{many}": [], "raw_1": [], f"raw_{many}": []}
-    server_cpu = []
+    server_cpu: dict[str, list[float]] = {k: [] for k in runs}  # per server process, start to exit
     for _ in range(reps):
         for key in runs:
             who, n = key.split("_")
             cpu0 = children_cpu()
             runs[key].append(connect_ours(int(n)) if who == "ours" else asyncio.run(connect_raw(int(n))))
-            server_cpu.append((children_cpu() - cpu0) / int(n))
+            server_cpu[key].append((children_cpu() - cpu0) / int(n))
     out = {k: median(v) for k, v in runs.items()}
     out["ratio"] = out[f"ours_{many}"] / out["ours_1"]
     out["raw_ratio"] = out[f"raw_{many}"] / out["raw_1"]
-    out["server_cpu_s"] = median(server_cpu)  # CPU one server process spends starting, serving and exiting
+    out["server_cpu_s"] = median(server_cpu["ours_1"] + server_cpu["raw_1"])  # one server alone
+    out["server_cpu_s_many"] = median(server_cpu[f"ours_{many}"] + server_cpu[f"raw_{many}"])  # each, when 8 start at once
+    # the servers alone need this much wall time to start 8 on this machine's CPUs
     out["cpu_floor_s"] = many * out["server_cpu_s"] / (os.cpu_count() or 1)
     out["runs"] = runs
     return out
@@ -243,7 +262,8 @@ def bench_connect(reps: int, many: int = 8) -> dict:
 
 
 def report(r: dict) -> str:
-    le, calls, cn, mem = r["load_ext"], r["calls"]["variants"], r["connect"], r["memory"]
+    le, c, cn, mem = r["load_ext"], r["calls"], r["connect"], r["memory"]
+    calls = c["variants"]
     ok = lambda good: "pass" if good else "FAIL"  # noqa: E731
     yn = lambda b: "yes" if b else "no"  # noqa: E731
     env_note = "no .pyc (PYTHONDONTWRITEBYTECODE=1)" if le["dont_write_bytecode"] else "this environment"
@@ -259,7 +279,8 @@ def report(r: dict) -> str:
         ("connect 1 stdio server (ours)", f"{cn['ours_1']:.2f} s", "", ""),
         ("connect 8 at once (ours)", f"{cn['ours_8']:.2f} s = {cn['ratio']:.2f}x one", "<= 2x", ok(cn["ratio"] <= 2)),
         ("connect 1 / 8 at once (raw SDK)", f"{cn['raw_1']:.2f} s / {cn['raw_8']:.2f} s = {cn['raw_ratio']:.2f}x", "ref.", ""),
-        ("CPU per server process; 8 on this box", f"{cn['server_cpu_s']:.2f} s; >= {cn['cpu_floor_s']:.2f} s on {os.cpu_count()} CPUs", "ref.", ""),
+        ("CPU per server process (start..exit)", f"{cn['server_cpu_s']:.2f} s alone, {cn['server_cpu_s_many']:.2f} s in 8", "ref.", ""),
+        (f"=> 8 servers' CPU / {os.cpu_count()} CPUs", f"{cn['cpu_floor_s']:.2f} s = {cn['cpu_floor_s'] / cn['ours_1']:.2f}x one connect", "ref.", ""),
         ("peak RSS, 1 session: ours / raw", f"{mem['ours_mb']:.1f} / {mem['raw_mb']:.1f} MB = {mem['ratio']:.2f}x", "", ""),
     ]
     labels = {"raw": "raw SDK (main-thread loop)", "hop": "raw SDK via our loop thread (diag.)", "api": "`MCPManager.call`", "magic": "`%mcp call`"}
@@ -269,7 +290,7 @@ def report(r: dict) -> str:
     ]
     table = lambda rs: "\n".join(["| " + " | ".join(rs[0]) + " |", "|" + "---|" * len(rs[0])] + ["| " + " | ".join(x) + " |" for x in rs[1:]])  # noqa: E731
     head = (f"## mcpomni_jupyter benchmark ({r['mode']}; Python {platform.python_version()}, {os.cpu_count()} CPUs; "
-            f"{r['calls']['rounds']} rounds x {r['calls']['calls_per_round']} calls; took {r['elapsed_s']:.0f} s)")
+            f"per call: {c['trials']} trials x {c['rounds']} rounds x {c['calls_per_round']} calls; took {r['elapsed_s']:.0f} s)")
     return f"{head}\n\n{table(rows)}\n\n{table(rows2)}\n"
 
 
@@ -280,22 +301,22 @@ def main() -> None:
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:  # a measurement in a fresh process; prints one JSON line
-        kind, *rest = args.child
-        print(json.dumps(child_load_ext() if kind == "load_ext" else child_memory(*rest)))
+        print(json.dumps(child_memory(*args.child[1:])))
         return
     q = args.quick
     t0 = now()
     results: dict = {"mode": "quick" if q else "full"}
-    with tempfile.TemporaryDirectory(prefix="mcpj-bench-ipython-") as ipython_dir:
-        os.environ["IPYTHONDIR"] = ipython_dir  # IPython's profile and history stay out of ~/.ipython
-        print("load_ext ...", file=sys.stderr)
-        results["load_ext"] = bench_load_ext(3 if q else 7)
-        print("memory ...", file=sys.stderr)
-        results["memory"] = bench_memory(1 if q else 3)
-        print("per-call ...", file=sys.stderr)
-        results["calls"] = asyncio.run(bench_calls(rounds=5 if q else 11, n=60 if q else 200, warmup=20 if q else 50))
-        print("connect ...", file=sys.stderr)
-        results["connect"] = bench_connect(1 if q else 3)
+    # IPython's profile and history stay out of ~/.ipython; removed at exit, after the shell's own atexit
+    os.environ["IPYTHONDIR"] = tempfile.mkdtemp(prefix="mcpj-bench-ipython-")
+    atexit.register(shutil.rmtree, os.environ["IPYTHONDIR"], True)
+    print("load_ext ...", file=sys.stderr)
+    results["load_ext"] = bench_load_ext(3 if q else 7)
+    print("memory ...", file=sys.stderr)
+    results["memory"] = bench_memory(1 if q else 3)
+    print("per-call ...", file=sys.stderr)
+    results["calls"] = asyncio.run(bench_calls(trials=2 if q else 5, rounds=5 if q else 8, n=25 if q else 40, warmup=20 if q else 40))
+    print("connect ...", file=sys.stderr)
+    results["connect"] = bench_connect(1 if q else 3)
     results["elapsed_s"] = now() - t0
     text = report(results)
     print(text)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import logging
 import tempfile
 import time
 from collections import deque
@@ -30,6 +31,8 @@ from .errors import (
 from .redact import redact
 
 LOG_LIMIT = 500
+
+logging.getLogger("mcp").addHandler(logging.NullHandler())  # no stray tracebacks on the notebook's stderr
 
 
 class State(str, enum.Enum):
@@ -127,7 +130,13 @@ def _map_other(exc: BaseException, server: ServerConfig, hint: str) -> McpJupyte
     if httpx2 is not None and isinstance(exc, httpx2.TimeoutException):
         return RequestTimeout(f"server {name!r}: {server.url} did not answer in time; is it up? (timeout {server.timeout:g} s)")
     if httpx2 is not None and isinstance(exc, httpx2.TransportError):
-        return ServerConnectionError(f"server {name!r}: cannot reach {server.url} ({redact(str(exc)) or type(exc).__name__}); is the server running?")
+        try:
+            url = str(exc.request.url.copy_with(query=None))
+        except Exception:
+            url = server.url or ""
+        return ServerConnectionError(f"server {name!r}: cannot reach {url} ({redact(str(exc)) or type(exc).__name__}); is the server running?")
+    if type(exc).__name__ in ("OAuthFlowError", "OAuthTokenError", "OAuthRegistrationError"):
+        return AuthError(f"server {name!r}: OAuth failed: {redact(str(exc))}; run %mcp auth {name} to try again")
     if isinstance(exc, FileNotFoundError) and server.transport == "stdio":
         return ServerConnectionError(f"server {name!r}: command {server.command!r} not found; check 'command' and PATH")
     if isinstance(exc, PermissionError) and server.transport == "stdio":
@@ -203,7 +212,12 @@ class _EOFWatch:
 class Connection:
     """One configured server and, while connected, its live session."""
 
-    def __init__(self, config: ServerConfig, on_change: Callable[[Connection], None] | None = None) -> None:
+    def __init__(
+        self,
+        config: ServerConfig,
+        on_change: Callable[[Connection], None] | None = None,
+        auth_factory: Callable[[Connection], Any] | None = None,
+    ) -> None:
         self.config = config
         self.state = State.DISCONNECTED
         self.error: str | None = None
@@ -226,6 +240,12 @@ class Connection:
         self._stderr: Any = None
         self._stderr_pos = 0
         self.http_status: int | None = None
+        self.auth_factory = auth_factory
+        self.auth_url: str | None = None  # the authorization link while a person is needed
+        self.auth_flow: Any = None  # the callback flow waiting for the redirect
+        self.reauth_needed = False
+        self.auth_timeout = 600.0
+        self._final: asyncio.Event | None = None
 
     @property
     def name(self) -> str:
@@ -239,13 +259,27 @@ class Connection:
     def _set(self, state: State, error: str | None = None) -> None:
         self.state = state
         self.error = redact(error) if error else None
-        if self._settled is not None and state is not State.CONNECTING:
-            self._settled.set()
+        if self._settled is not None:
+            if state is State.CONNECTING:
+                self._settled.clear()
+            else:
+                self._settled.set()
+        if self._final is not None:
+            if state in (State.CONNECTING, State.AUTH_REQUIRED):
+                self._final.clear()
+            else:
+                self._final.set()
         if self._on_change is not None:
             try:
                 self._on_change(self)
             except Exception:  # an observer must never break a connection
                 pass
+
+    set_state = _set
+
+    @property
+    def uses_oauth(self) -> bool:
+        return self.config.transport != "stdio" and self.config.auth.method in ("oauth", "client_credentials")
 
     def record(self, kind: str, message: str, level: str = "info", data: Any = None) -> LogEntry:
         entry = LogEntry(self.name, kind, redact(message), level, data)
@@ -288,6 +322,8 @@ class Connection:
             return
         self._stop = asyncio.Event()
         self._settled = asyncio.Event()
+        self._final = asyncio.Event()
+        self.reauth_needed = False
         self._set(State.CONNECTING)
         self._task = asyncio.get_running_loop().create_task(self._own(), name=f"mcp:{self.name}")
 
@@ -300,6 +336,20 @@ class Connection:
                 pass
         return self.state
 
+    async def wait_final(self, timeout: float | None = None) -> State:
+        """Wait until the server is connected, failed or disconnected (through any authorization)."""
+        if self.state in (State.CONNECTING, State.AUTH_REQUIRED) and self._final is not None:
+            try:
+                await asyncio.wait_for(self._final.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass
+        return self.state
+
+    def cancel_authorization(self) -> None:
+        flow = self.auth_flow
+        if flow is not None and not flow.future.done():
+            flow.future.cancel()
+
     async def stop(self, timeout: float = 10.0) -> None:
         """Ask the owner task to close everything, and wait for it."""
         task = self._task
@@ -308,6 +358,7 @@ class Connection:
             return
         assert self._stop is not None
         self._stop.set()
+        self.cancel_authorization()
         try:
             await asyncio.wait_for(asyncio.shield(task), timeout)
         except (asyncio.TimeoutError, Exception):
@@ -334,8 +385,9 @@ class Connection:
         try:
             async with AsyncExitStack() as stack:
                 self.http_status = None
+                auth = self.auth_factory(self) if self.uses_oauth and self.auth_factory is not None else None
                 read, write = await stack.enter_async_context(
-                    open_transport(self.config, errlog=errlog, on_status=self._on_status)
+                    open_transport(self.config, errlog=errlog, auth=auth, on_status=self._on_status)
                 )
                 session = ClientSession(
                     _EOFWatch(read, closed),
@@ -345,7 +397,10 @@ class Connection:
                     client_info=_client_info(),
                 )
                 await stack.enter_async_context(session)
-                result = await asyncio.wait_for(session.initialize(), self.config.timeout)
+                # an OAuth handshake may wait for a person: allow for that
+                limit = self.config.timeout + (self.auth_timeout if self.config.auth.method == "oauth" else 0)
+                result = await asyncio.wait_for(session.initialize(), limit)
+                self.auth_url = None
                 self.session = session
                 self.server_info = result.server_info
                 self.instructions = result.instructions
@@ -371,10 +426,13 @@ class Connection:
                     )
         except asyncio.CancelledError:
             self.session = None
+            self.auth_url = None
             self._set(State.DISCONNECTED)
             raise
         except BaseException as exc:  # mapped once, here, for the owner task
             self.session = None
+            self.auth_url = None
+            self.cancel_authorization()
             error = map_error(exc, self.config, self.stderr_tail(), self.http_status)
             self.record("error", str(error), "error")
             self._set(State.FAILED, str(error))
@@ -484,6 +542,17 @@ class Connection:
             raise
         except BaseException as exc:
             error = map_error(exc, self.config, self.stderr_tail() if self.config.transport == "stdio" else "", self.http_status)
+            if self.reauth_needed:
+                # the tokens are gone for good: reconnect, which asks the person again
+                self.reauth_needed = False
+                asyncio.get_running_loop().create_task(self._restart())
+                from .auth.oauth import ReauthorizationNeeded
+
+                if not isinstance(error, ReauthorizationNeeded):
+                    error = ReauthorizationNeeded(
+                        f"server {self.name!r} needs authorization again: click Authorize, or run %mcp auth {self.name}"
+                    )
+                raise error from None
             if isinstance(error, ServerConnectionError) and self._task is not None and not self._task.done():
                 # the server went away: let the owner task settle the state before we report
                 try:
@@ -493,6 +562,11 @@ class Connection:
                 if self.error:
                     error = ServerConnectionError(self.error)
             raise error from None
+
+
+    async def _restart(self) -> None:
+        await self.stop()
+        await self.start()
 
 
 def _client_info() -> Any:

@@ -22,7 +22,8 @@ from typing import Any
 from . import display
 from .config import AuthConfig, LoadResult, ServerConfig, load_dotenv_file, load_file, parse_config, parse_server, parse_text
 from .connection import Connection, State
-from .errors import ConfigError, LookupFailed, RequestTimeout, ServerConnectionError, ToolCallError
+from .errors import AuthError, ConfigError, LookupFailed, RequestTimeout, ServerConnectionError, ToolCallError
+from .auth.oauth import AuthOptions, OAuthCoordinator
 from .loop import LoopThread
 from .redact import add_secret
 
@@ -56,7 +57,8 @@ class MCPManager:
         self._subscriptions: dict[str, set[str]] = {}
         self._closed = False
         self._tools_ns: Any = None
-        self._finalizer = weakref.finalize(self, MCPManager._shutdown_all, self._connections, self._loop)
+        self.oauth = OAuthCoordinator()
+        self._finalizer = weakref.finalize(self, MCPManager._shutdown_all, self._connections, self._loop, self.oauth)
         atexit.register(self.shutdown)
 
     # ------------------------------------------------------------------ plumbing
@@ -108,8 +110,9 @@ class MCPManager:
             old = self._connections.get(server.name)
         if old is not None and old.state is not State.DISCONNECTED:
             self._run(old.stop(), old.config.timeout + 15, f"disconnecting {old.name!r}")
-        connection = Connection(server, on_change=self._changed)
+        connection = Connection(server, on_change=self._changed, auth_factory=self.oauth.build)
         connection.log_level = self.log_level
+        connection.auth_timeout = self.oauth.options.auth_timeout
         with self._lock:
             self._connections[server.name] = connection
         self._changed(connection)
@@ -186,23 +189,29 @@ class MCPManager:
             return [c for c in self._connections.values() if not c.config.disabled]
         return [self.connection(n) for n in names]
 
-    async def _connect(self, names: Iterable[str], wait: bool = True) -> list[Connection]:
+    async def _connect(self, names: Iterable[str], wait: bool = False) -> list[Connection]:
         connections = self._select(names)
         for connection in connections:
             if connection.state in (State.DISCONNECTED, State.FAILED):
                 await connection.start()
+        # never wait on a person unless asked: a server that needs authorization settles as "auth required"
+        await asyncio.gather(*(c.wait_settled(c.config.timeout + 5) for c in connections))
         if wait:
-            await asyncio.gather(*(c.wait_settled(c.config.timeout + 5) for c in connections))
+            await asyncio.gather(*(c.wait_final(c.config.timeout + c.auth_timeout + 5) for c in connections))
         return connections
 
-    def connect(self, *names: str, wait: bool = True) -> display.StatusTable:
-        """Connect the named servers (all enabled ones when none named), concurrently."""
+    def connect(self, *names: str, wait: bool = False) -> display.StatusTable:
+        """Connect the named servers (all enabled ones when none named), concurrently.
+
+        Returns once each is connected, failed, or waiting for authorization;
+        ``wait=True`` also waits for the authorizations.
+        """
         connections = self._select(names)
-        budget = max((c.config.timeout for c in connections), default=0) + 15
+        budget = max((c.config.timeout + (c.auth_timeout if wait else 0) for c in connections), default=0) + 15
         self._run(self._connect(names, wait), budget, "connecting")
         return self.status(*[c.name for c in connections])
 
-    async def aconnect(self, *names: str, wait: bool = True) -> display.StatusTable:
+    async def aconnect(self, *names: str, wait: bool = False) -> display.StatusTable:
         await self.loop.arun(self._connect(names, wait))
         return self.status(*names)
 
@@ -243,6 +252,60 @@ class MCPManager:
         await self.loop.arun(self._refresh(names))
         return self.status(*names)
 
+    # ------------------------------------------------------------------ OAuth
+
+    def configure_auth(self, **options: Any) -> AuthOptions:
+        """Change OAuth settings (callback_host/port/path, token_dir, open_browser, auth_timeout)."""
+        for key, value in options.items():
+            if not hasattr(self.oauth.options, key):
+                raise ConfigError(f"unknown auth option {key!r}")
+            setattr(self.oauth.options, key, value)
+        for connection in self._connections.values():
+            connection.auth_timeout = self.oauth.options.auth_timeout
+        return self.oauth.options
+
+    def _oauth_connection(self, name: str) -> Connection:
+        connection = self.connection(name)
+        if not connection.uses_oauth:
+            raise ConfigError(
+                f"server {name!r} is not configured for OAuth; set \"auth\": {{\"method\": \"oauth\"}} in its config "
+                f"(or %mcp add {name} URL --auth oauth)"
+            )
+        return connection
+
+    def auth(self, name: str) -> Connection:
+        """Start (or resume) authorization: connects the server, which asks for authorization if needed."""
+        connection = self._oauth_connection(name)
+        if connection.state in (State.DISCONNECTED, State.FAILED):
+            self._run(self._connect([name]), connection.config.timeout + 15, f"connecting {name!r}")
+        return connection
+
+    def complete_auth(self, url: str) -> str:
+        """The paste-box path: finish a waiting authorization from the URL the browser landed on."""
+
+        async def deliver() -> tuple[int, str, str]:
+            return self.oauth.deliver_url(url)
+
+        status, title, message = self._run(deliver(), 10, "delivering the authorization")
+        if status != 200:
+            raise AuthError(f"{title}: {message}")
+        if title != "Authorization complete":
+            raise AuthError(message)
+        return message
+
+    def logout(self, name: str) -> bool:
+        """Disconnect and forget the stored tokens and client registration of an OAuth server."""
+        connection = self._oauth_connection(name)
+        self._run(connection.stop(), connection.config.timeout + 15, f"disconnecting {name!r}")
+        return self.oauth.storage_for(connection).forget()
+
+    def token_expiry(self, name: str) -> float | None:
+        """When the stored access token of an OAuth server expires (epoch seconds), if known."""
+        connection = self.connection(name)
+        if not connection.uses_oauth:
+            return None
+        return self.oauth.storage_for(connection).expires_at
+
     def status(self, *names: str) -> display.StatusTable:
         """A table of every (or the named) server's state."""
         connections = [self._connections[n] for n in names if n in self._connections] if names else list(self._connections.values())
@@ -254,18 +317,20 @@ class MCPManager:
             return
         self._closed = True
         self._finalizer.detach()
-        MCPManager._shutdown_all(self._connections, self._loop)
+        MCPManager._shutdown_all(self._connections, self._loop, self.oauth)
 
     @staticmethod
-    def _shutdown_all(connections: dict[str, Connection], loop: LoopThread | None) -> None:
+    def _shutdown_all(connections: dict[str, Connection], loop: LoopThread | None, oauth: Any = None) -> None:
         if loop is None or not loop.running:
             return
         live = [c for c in connections.values() if c.state is not State.DISCONNECTED]
 
         async def stop_all() -> None:
             await asyncio.wait_for(asyncio.gather(*(c.stop(5) for c in live), return_exceptions=True), 20)
+            if oauth is not None:
+                await oauth.stop()
 
-        if live:
+        if live or (oauth is not None and any(cb.running for cb in oauth._callbacks.values())):
             try:
                 loop.run(stop_all(), 25, "closing connections")
             except BaseException:
@@ -275,18 +340,29 @@ class MCPManager:
     # ------------------------------------------------------------------ resolution (loop thread)
 
     async def _ready(self, connection: Connection) -> Connection:
-        """A connected connection: connects a configured one on first use, waits for one connecting."""
+        """A connected connection: connects a configured one on first use, waits for one connecting
+        (and, up to the request timeout, for one waiting for authorization, so "Run All" works)."""
         if connection.state is State.DISCONNECTED:
             await connection.start()
         if connection.state is State.CONNECTING:
             await connection.wait_settled(connection.config.timeout + 5)
+        if connection.state is State.AUTH_REQUIRED:
+            await connection.wait_final(self.timeout)
+            if connection.state is State.AUTH_REQUIRED:
+                raise AuthError(
+                    f"server {connection.name!r} is waiting for authorization: click Authorize, open the link, "
+                    f"or run %mcp auth {connection.name}"
+                )
         connection.require_session()
         return connection
 
     async def _settle_all(self) -> list[Connection]:
-        connecting = [c for c in self._connections.values() if c.state is State.CONNECTING]
-        if connecting:
-            await asyncio.gather(*(c.wait_settled(c.config.timeout + 5) for c in connecting))
+        busy = [c for c in self._connections.values() if c.state in (State.CONNECTING, State.AUTH_REQUIRED)]
+        if busy:
+            await asyncio.gather(*(c.wait_settled(c.config.timeout + 5) for c in busy))
+            waiting = [c for c in busy if c.state is State.AUTH_REQUIRED]
+            if waiting:
+                await asyncio.gather(*(c.wait_final(self.timeout) for c in waiting))
         return [c for c in self._connections.values() if c.state is State.CONNECTED]
 
     async def _resolve(self, kind: str, spec: str, server: str | None) -> tuple[Connection, Any]:

@@ -1,0 +1,1 @@
+"""OAuth for HTTP servers: the loopback callback server, the token store, and the SDK wiring."""

@@ -1,0 +1,211 @@
+"""OAuth wiring: the SDK's ``OAuthClientProvider`` with our callback server, token store and browser.
+
+The SDK does discovery (RFC 9728, RFC 8414), dynamic registration (RFC 7591),
+PKCE S256, the ``resource`` parameter (RFC 8707), scope selection and refresh;
+we only supply where the person comes in: the redirect handler records the
+authorization link, marks the server "auth required" and opens the browser
+(in a worker thread), and the callback handler waits for the callback server
+or the paste box, whichever delivers first.  Two adaptations, both in
+``_Provider``: a reloaded token gets its absolute expiry back, and a
+pre-registered ``client_id`` is used instead of dynamic registration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import webbrowser
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlparse
+
+from ..errors import AuthError, ConfigError
+from .callback import CallbackServer
+from .tokens import DEFAULT_TOKEN_DIR, FileTokenStorage
+
+if TYPE_CHECKING:
+    from ..connection import Connection
+
+
+@dataclass
+class AuthOptions:
+    """The settings behind ``%config MCPMagics.callback_port`` and friends."""
+
+    callback_host: str = "localhost"
+    callback_port: int = 3000
+    callback_path: str = "/callback"
+    token_dir: str = DEFAULT_TOKEN_DIR
+    open_browser: bool = True
+    auth_timeout: float = 600.0
+
+
+class ReauthorizationNeeded(AuthError):
+    """A connected server's tokens stopped working and could not be refreshed."""
+
+
+def open_browser(url: str) -> None:
+    """Open ``url`` with ``webbrowser`` in a daemon thread: a ``BROWSER`` command may block."""
+
+    def run() -> None:
+        try:
+            webbrowser.open(url)
+        except Exception:
+            pass
+
+    threading.Thread(target=run, name="mcpomni-browser", daemon=True).start()
+
+
+def _provider_class() -> type:
+    from mcp.client.auth import OAuthClientProvider
+
+    class _Provider(OAuthClientProvider):
+        """The SDK provider plus the absolute expiry of a reloaded token and pre-registered clients."""
+
+        preregistered: Any = None
+
+        async def _initialize(self) -> None:
+            await super()._initialize()
+            storage = self.context.storage
+            if self.context.current_tokens is not None and isinstance(storage, FileTokenStorage):
+                self.context.token_expiry_time = storage.expires_at  # python-sdk issue 3250
+            if self.preregistered is not None and (
+                self.context.client_info is None or self.context.client_info.client_id != self.preregistered.client_id
+            ):
+                self.context.client_info = self.preregistered
+
+    return _Provider
+
+
+class OAuthCoordinator:
+    """Per manager: callback servers by port, token storages, and the providers for connections."""
+
+    def __init__(self, options: AuthOptions | None = None) -> None:
+        self.options = options or AuthOptions()
+        self._callbacks: dict[tuple[str, int, str], CallbackServer] = {}
+
+    def callback_for(self, connection: Connection) -> CallbackServer:
+        o = self.options
+        port = connection.config.auth.callback_port or o.callback_port
+        key = (o.callback_host, port, o.callback_path)
+        if key not in self._callbacks:
+            self._callbacks[key] = CallbackServer(o.callback_host, port, o.callback_path)
+        return self._callbacks[key]
+
+    def storage_for(self, connection: Connection, redirect_uri: str | None = None) -> FileTokenStorage:
+        return FileTokenStorage(
+            self.options.token_dir,
+            connection.config.url or "",
+            redirect_uri,
+            on_warning=lambda message: connection.record("auth", message, "warning"),
+        )
+
+    def deliver_url(self, url: str) -> tuple[int, str, str]:
+        """The paste box: hand a pasted redirect URL to whichever callback server waits for its state."""
+        state = (parse_qs(urlparse(url.strip()).query).get("state") or [""])[0]
+        for callback in self._callbacks.values():
+            if any(flow.state == state for flow in callback.waiting):
+                return callback.deliver_url(url)
+        return 400, "Unknown authorization", "no sign-in waits for this URL (unknown or used state); start again"
+
+    async def stop(self) -> None:
+        for callback in self._callbacks.values():
+            for flow in callback.waiting:
+                await callback.release(flow)
+            await callback.stop()
+
+    # ------------------------------------------------------------------ providers
+
+    def build(self, connection: Connection) -> Any:
+        """The ``httpx2.Auth`` for an OAuth server's transport."""
+        auth = connection.config.auth
+        url = connection.config.url or ""
+        if auth.method == "client_credentials":
+            if not (auth.client_id and auth.client_secret):
+                raise ConfigError(
+                    f"server {connection.name!r}: client_credentials needs auth.client_id and auth.client_secret "
+                    "(write them as ${VAR})"
+                )
+            from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
+
+            return ClientCredentialsOAuthProvider(
+                server_url=url,
+                storage=self.storage_for(connection),
+                client_id=auth.client_id,
+                client_secret=auth.client_secret,
+                token_endpoint_auth_method="client_secret_post",
+                scope=" ".join(auth.scopes) or None,
+            )
+
+        from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata
+
+        callback = self.callback_for(connection)
+        redirect_uri = callback.redirect_uri
+        method = "client_secret_post" if auth.client_secret else "none"
+        metadata = OAuthClientMetadata(
+            client_name="mcpomni-jupyter",
+            redirect_uris=[redirect_uri],
+            grant_types=["authorization_code", "refresh_token"],
+            response_types=["code"],
+            scope=" ".join(auth.scopes) or None,
+            token_endpoint_auth_method=method,
+        )
+        options = self.options
+
+        async def redirect_handler(authorization_url: str) -> None:
+            from ..connection import State
+
+            if connection.state is State.CONNECTED:
+                # tokens died mid-session and refresh failed: fail this request fast, reconnect to authorize
+                connection.reauth_needed = True
+                raise ReauthorizationNeeded(
+                    f"server {connection.name!r} needs authorization again (its token was refused and could not "
+                    f"be refreshed): click Authorize, or run %mcp auth {connection.name}"
+                )
+            state = (parse_qs(urlparse(authorization_url).query).get("state") or [""])[0]
+            flow = await callback.expect(state, connection.name, authorization_url)
+            connection.auth_flow = flow
+            connection.auth_url = authorization_url
+            connection.set_state(State.AUTH_REQUIRED)
+            connection.record("auth", f"waiting for authorization (callback on {redirect_uri})")
+            if options.open_browser:
+                open_browser(authorization_url)
+
+        async def callback_handler() -> Any:
+            from ..connection import State
+
+            flow = connection.auth_flow
+            if flow is None:  # pragma: no cover - the SDK calls redirect first
+                raise AuthError(f"server {connection.name!r}: no authorization is in progress")
+            try:
+                result = await asyncio.wait_for(asyncio.shield(flow.future), options.auth_timeout)
+            except asyncio.TimeoutError:
+                raise AuthError(
+                    f"server {connection.name!r}: authorization was not completed within "
+                    f"{options.auth_timeout / 60:g} min; run %mcp auth {connection.name} to try again"
+                ) from None
+            finally:
+                await callback.release(flow)
+                connection.auth_flow = None
+            connection.auth_url = None
+            connection.set_state(State.CONNECTING)
+            connection.record("auth", "authorization received; exchanging the code for tokens")
+            return result
+
+        provider = _provider_class()(
+            server_url=url,
+            client_metadata=metadata,
+            storage=self.storage_for(connection, redirect_uri),
+            redirect_handler=redirect_handler,
+            callback_handler=callback_handler,
+            client_metadata_url=auth.client_metadata_url,
+        )
+        if auth.client_id:
+            provider.preregistered = OAuthClientInformationFull(
+                client_id=auth.client_id,
+                client_secret=auth.client_secret,
+                redirect_uris=[redirect_uri],
+                grant_types=["authorization_code", "refresh_token"],
+                response_types=["code"],
+                token_endpoint_auth_method=method,
+            )
+        return provider
