@@ -18,7 +18,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from traitlets import Float, Unicode, observe
+from traitlets import Bool, Float, Int, Unicode, observe
 
 from .errors import McpJupyterError
 
@@ -146,10 +146,31 @@ def _names_only(magics: MCPMagics, name: str, tokens: list[str]) -> list[str]:
     return [unquote(t) for t in tokens]
 
 
-def _report_failures(table: Any) -> None:
+def _report_failures(table: Any, manager: Any = None) -> None:
     for row in table:
         if row.state == "failed" and row.error:
             print(f"mcp: {row.error}", file=sys.stderr)
+    if manager is not None:
+        show_authorization(manager, [row.name for row in table if row.state == "auth required"])
+
+
+def show_authorization(manager: Any, names: list[str]) -> None:
+    """Display the Authorize widget of each server waiting for a person (on the main thread)."""
+    if not names:
+        return
+    from IPython.display import display
+
+    from .widgets import AuthorizeWidget
+
+    for name in names:
+        connection = manager.connection(name)
+        print(
+            f"mcp: server {name!r} needs authorization"
+            + (" (a browser window was opened)" if manager.oauth.options.open_browser else "")
+            + f"; it connects by itself once you authorize; link: {connection.auth_url}",
+            file=sys.stderr,
+        )
+        display(AuthorizeWidget(manager, name))
 
 
 @command("load", "%mcp load [PATH]", "load .env, then servers_config.json or .mcp.json (or PATH)")
@@ -234,13 +255,20 @@ _connect.add_argument("names", nargs="*")
 _connect.add_argument("--wait", action="store_true")
 
 
-@command("connect", "%mcp connect [NAME...] [--wait]", "connect servers concurrently (all when none named)", _connect)
+@command("connect", "%mcp connect [NAME...] [--wait]", "connect servers concurrently (all when none named); --wait also waits for authorizations", _connect)
 def _connect_cmd(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
     args = _connect.parse_args([unquote(t) for t in tokens])
     if not args.names and not m.manager.names:
         raise UsageError("no servers configured: use %mcp load, %%mcp config or %mcp add first")
-    table = m.manager.connect(*args.names, wait=True)
-    _report_failures(table)
+    if args.wait:
+        # show the Authorize widgets first: the wait below is for the person to use them
+        m.manager.connect(*args.names)
+        show_authorization(m.manager, [r.name for r in m.manager.status(*args.names) if r.state == "auth required"])
+        table = m.manager.connect(*args.names, wait=True)
+        _report_failures(table)
+    else:
+        table = m.manager.connect(*args.names)
+        _report_failures(table, m.manager)
     return table
 
 
@@ -254,11 +282,44 @@ def _connections(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
     return m.manager.status(*_names_only(m, "connections", tokens))
 
 
-@command("refresh", "%mcp refresh [NAME...]", "re-list capabilities; reconnect servers that are down")
+@command("refresh", "%mcp refresh [NAME...]", "re-list capabilities; reconnect servers that are down; re-authenticate if tokens died")
 def _refresh(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
-    table = m.manager.refresh(*_names_only(m, "refresh", tokens))
-    _report_failures(table)
+    names = _names_only(m, "refresh", tokens)
+    try:
+        table = m.manager.refresh(*names)
+    except McpJupyterError as exc:
+        from .auth.oauth import ReauthorizationNeeded
+
+        if not isinstance(exc, ReauthorizationNeeded):
+            raise
+        print(f"mcp: {exc}", file=sys.stderr)
+        table = m.manager.connect(*names)
+    _report_failures(table, m.manager)
     return table
+
+
+@command("auth", "%mcp auth NAME [PASTED_URL]", "start or resume OAuth for a server: Authorize button, link and paste box")
+def _auth(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
+    words = _names_only(m, "auth", tokens)
+    if not words or len(words) > 2:
+        raise UsageError("%mcp auth NAME, or %mcp auth NAME PASTED_URL to finish with the URL the browser landed on")
+    if len(words) == 2:
+        print(m.manager.complete_auth(words[1]))
+        m.manager.connect(words[0], wait=True)
+        return m.manager.status(words[0])
+    m.manager.auth(words[0])
+    from .widgets import AuthorizeWidget
+
+    return AuthorizeWidget(m.manager, words[0])
+
+
+@command("logout", "%mcp logout NAME", "disconnect and forget the stored tokens and client registration")
+def _logout(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
+    names = _names_only(m, "logout", tokens)
+    if len(names) != 1:
+        raise UsageError("%mcp logout NAME")
+    forgot = m.manager.logout(names[0])
+    print(f"forgot the stored tokens of {names[0]}" if forgot else f"nothing was stored for {names[0]}; it is disconnected")
 
 
 @command("debug", "%mcp debug [on|off]", "detailed, redacted transport logging (and server logs at debug level)")
@@ -486,6 +547,14 @@ class MCPMagics(Magics):
 
     timeout = Float(60.0, help="Seconds a request (tool call, read, prompt) may take before it is cancelled.").tag(config=True)
     log_level = Unicode("", help="Log level asked of servers that support logging ('' leaves the server's default).").tag(config=True)
+    callback_host = Unicode("localhost", help="Host of the OAuth redirect URI (the callback server binds loopback).").tag(config=True)
+    callback_port = Int(3000, help="Port of the OAuth callback server (a server's auth.callback_port wins).").tag(config=True)
+    callback_path = Unicode("/callback", help="Path of the OAuth redirect URI.").tag(config=True)
+    token_dir = Unicode("~/.mcpomni_jupyter/tokens", help="Where OAuth tokens and client registrations are kept (files mode 0600).").tag(config=True)
+    open_browser = Bool(True, help="Open the browser by itself when a server needs authorization.").tag(config=True)
+    auth_timeout = Float(600.0, help="Seconds an authorization may wait for a person before it is abandoned.").tag(config=True)
+
+    _AUTH_TRAITS = ("callback_host", "callback_port", "callback_path", "token_dir", "open_browser", "auth_timeout")
 
     def __init__(self, shell: Any = None, manager: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
@@ -495,6 +564,7 @@ class MCPMagics(Magics):
             manager = get_manager()
         self.manager = manager
         self.manager.timeout = self.timeout
+        self.manager.configure_auth(**{name: getattr(self, name) for name in self._AUTH_TRAITS})
         if self.log_level:
             for connection in manager.connections.values():
                 connection.log_level = self.log_level
@@ -505,6 +575,13 @@ class MCPMagics(Magics):
             raise UsageError("MCPMagics.timeout must be a positive number of seconds")
         if hasattr(self, "manager"):  # config is applied before __init__ finishes
             self.manager.timeout = change["new"]
+
+    @observe(*_AUTH_TRAITS)
+    def _auth_changed(self, change: Any) -> None:
+        if change["name"] == "callback_port" and not 0 < change["new"] < 65536:
+            raise UsageError("MCPMagics.callback_port must be a port number between 1 and 65535")
+        if hasattr(self, "manager"):
+            self.manager.configure_auth(**{change["name"]: change["new"]})
 
     @observe("log_level")
     def _log_level_changed(self, change: Any) -> None:
@@ -550,7 +627,7 @@ def complete(manager: Any, line: str) -> list[str]:
     current = "" if trailing else words[-1]
     position = len(words) - (0 if trailing else 1)
     names = manager.names
-    if cmd in ("connect", "disconnect", "refresh", "remove", "connections", "log", "tools", "resources", "templates", "prompts"):
+    if cmd in ("connect", "disconnect", "refresh", "remove", "connections", "log", "tools", "resources", "templates", "prompts", "auth", "logout"):
         return sorted(n for n in names if n.startswith(current))
     if cmd in ("call", "prompt") and position == 1:
         kind = "tools" if cmd == "call" else "prompts"

@@ -91,6 +91,10 @@ def shell(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     ip = InteractiveShell.instance()
+    from traitlets.config import Config
+
+    # each test starts from the defaults, with its own token directory and no browser
+    ip.config.MCPMagics = Config({"token_dir": str(tmp_path / "tokens"), "open_browser": False, "timeout": 60.0})
     if manager_module._default is not None:
         manager_module._default.shutdown()
     manager_module._default = None

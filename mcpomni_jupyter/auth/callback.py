@@ -19,6 +19,12 @@ from urllib.parse import parse_qs, urlparse
 from ..errors import AuthError
 
 
+UNKNOWN_STATE = (
+    "This authorization response matches no sign-in that is waiting (its state is unknown or already used); "
+    "start again from the notebook"
+)
+
+
 class AuthorizationDenied(AuthError):
     """The authorization server (or the user) refused: ``error=`` in the redirect."""
 
@@ -113,10 +119,7 @@ class CallbackServer:
         state = params.get("state")
         flow = self._flows.get(state or "")
         if flow is None or flow.future.done():
-            return 400, "Unknown authorization", (
-                "This authorization response matches no sign-in that is waiting (its state is unknown or "
-                "already used). Start again from the notebook."
-            )
+            return 400, "Unknown authorization", UNKNOWN_STATE
         if "error" in params:
             error = params["error"]
             description = params.get("error_description", "")

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
 from ..errors import AuthError, ConfigError
-from .callback import CallbackServer
+from .callback import UNKNOWN_STATE, CallbackServer
 from .tokens import DEFAULT_TOKEN_DIR, FileTokenStorage
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ class OAuthCoordinator:
         for callback in self._callbacks.values():
             if any(flow.state == state for flow in callback.waiting):
                 return callback.deliver_url(url)
-        return 400, "Unknown authorization", "no sign-in waits for this URL (unknown or used state); start again"
+        return 400, "Unknown authorization", UNKNOWN_STATE
 
     async def stop(self) -> None:
         for callback in self._callbacks.values():

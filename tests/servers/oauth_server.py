@@ -1,6 +1,6 @@
 """An MCP server that is also a real OAuth 2.1 authorization server, for the auth tests.
 
-    python oauth_server.py PORT [--transport streamable-http|sse] [--ttl SECONDS] [--legacy]
+    python oauth_server.py PORT [--transport streamable-http|sse] [--ttl SECONDS] [--legacy] [--issuer URL]
 
 The SDK's auth routes (metadata, dynamic registration, /authorize, /token)
 backed by an in-memory provider that auto-approves (a consenting user), issues
@@ -104,14 +104,14 @@ class MemoryProvider:
         self.refresh.pop(token.token, None)
 
 
-def build(port: int, ttl: int, legacy: bool, path: str) -> tuple[MCPServer, MemoryProvider]:
+def build(port: int, ttl: int, legacy: bool, path: str, issuer: str | None = None) -> tuple[MCPServer, MemoryProvider]:
     base = f"http://127.0.0.1:{port}"
     provider = MemoryProvider(ttl)
     server = MCPServer(
         "oauth-test",
         auth_server_provider=provider,
         auth=AuthSettings(
-            issuer_url=base,
+            issuer_url=issuer or base,
             resource_server_url=None if legacy else f"{base}{path}",
             client_registration_options=ClientRegistrationOptions(enabled=True, valid_scopes=["mcp"], default_scopes=["mcp"]),
             required_scopes=["mcp"],
@@ -148,9 +148,10 @@ def main() -> None:
     parser.add_argument("--transport", default="streamable-http", choices=["streamable-http", "sse"])
     parser.add_argument("--ttl", type=int, default=3600)
     parser.add_argument("--legacy", action="store_true")
+    parser.add_argument("--issuer", help="advertise this authorization server instead of our own (e.g. an unreachable one)")
     args = parser.parse_args()
     path = "/sse" if args.transport == "sse" else "/mcp"
-    server, _ = build(args.port, args.ttl, args.legacy, path)
+    server, _ = build(args.port, args.ttl, args.legacy, path, args.issuer)
     app = server.sse_app(host="127.0.0.1") if args.transport == "sse" else server.streamable_http_app(host="127.0.0.1")
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 

@@ -1,0 +1,348 @@
+"""OAuth against a real authorization server on loopback, through real headless Chromium.
+
+The test server (tests/servers/oauth_server.py) is the SDK's auth routes with
+an in-memory provider that auto-approves, issues refresh tokens and
+short-lived access tokens, and records every grant.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx2
+import pytest
+from conftest import HERE, free_port, usage_error, wait_port
+
+BROWSER = f"{sys.executable} {HERE / 'tools' / 'headless_browser.py'} %s"
+
+
+class OAuthServer:
+    def __init__(self, *extra: str) -> None:
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, str(HERE / "servers" / "oauth_server.py"), str(self.port), *extra],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_port(self.port, self.proc)
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.url = f"{self.base}/sse" if "sse" in extra else f"{self.base}/mcp"
+
+    def grants(self) -> list[str]:
+        return [g["grant"] for g in httpx2.get(f"{self.base}/test/grants").json()]
+
+    def post(self, path: str) -> None:
+        httpx2.post(f"{self.base}{path}").raise_for_status()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+@pytest.fixture
+def oauth_server():
+    servers: list[OAuthServer] = []
+
+    def start(*extra: str) -> OAuthServer:
+        servers.append(OAuthServer(*extra))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def browser(monkeypatch, tmp_path):
+    """Real headless Chromium as the BROWSER; returns the file where it logs the pages it ended on."""
+    log = tmp_path / "browser.log"
+    monkeypatch.setenv("BROWSER", BROWSER)
+    monkeypatch.setenv("MCPJ_BROWSER_LOG", str(log))
+    return log
+
+
+@pytest.fixture
+def auth_settings(run, tmp_path):
+    port = free_port()
+    run(f"%config MCPMagics.callback_port = {port}")
+    run(f"%config MCPMagics.token_dir = '{tmp_path / 'tokens'}'")
+    return {"port": port, "token_dir": tmp_path / "tokens"}
+
+
+def pages(log: Path, expect: str, count: int = 1, timeout: float = 30) -> str:
+    """What the headless browser ended on; waits for it to finish writing."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = log.read_text() if log.exists() else ""
+        if text.count(expect) >= count:
+            return text
+        time.sleep(0.2)
+    return log.read_text() if log.exists() else ""
+
+
+def token_files(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.json")) if directory.exists() else []
+
+
+def stored_secrets(directory: Path) -> list[str]:
+    out = []
+    for path in token_files(directory):
+        data = json.loads(path.read_text())
+        out += [data.get("tokens", {}).get("access_token"), data.get("tokens", {}).get("refresh_token")]
+    return [s for s in out if s]
+
+
+def landing_url(auth_url: str) -> str:
+    """Where the browser would land after consent: the redirect the authorization server answers with."""
+    response = httpx2.get(auth_url, follow_redirects=False)
+    assert response.status_code in (302, 303, 307), response.text
+    return response.headers["location"]
+
+
+def test_authorize_through_the_browser_refresh_and_redaction(run, browser, auth_settings, oauth_server, capsys):
+    server = oauth_server("--ttl", "3")
+    run("%config MCPMagics.open_browser = True")
+    assert run(f"%mcp add o {server.url} --auth oauth").ok
+    connect = run("%mcp connect")
+    assert connect.ok
+    assert connect.value["o"].state in ("auth required", "connecting", "connected")
+    if connect.value["o"].state == "auth required":  # never blocks the cell on a person
+        assert "needs authorization (a browser window was opened)" in connect.err
+    # a later call waits for the authorization to finish ("Run All" works)
+    assert run("%mcp call o.whoami").value.text == "hello, authorized user"
+    assert "Authorization complete" in pages(browser, "Authorization complete")
+    assert server.grants() == ["register", "authorize", "authorization_code"]
+
+    files = token_files(auth_settings["token_dir"])
+    assert len(files) == 1 and stat.S_IMODE(files[0].stat().st_mode) == 0o600
+    assert stat.S_IMODE(auth_settings["token_dir"].stat().st_mode) == 0o700
+    data = json.loads(files[0].read_text())
+    assert data["expires_at"] >= files[0].stat().st_mtime + 2 and data["server_url"] == server.url  # absolute expiry
+
+    # the access token expires mid-session: refreshed without the user noticing
+    time.sleep(3.5)
+    assert run("%mcp call o.whoami").value.text == "hello, authorized user"
+    assert server.grants()[-1] == "refresh_token"
+
+    # no secret reaches outputs, reprs, the log or debug logging
+    run("%mcp debug on")
+    shown = run("%mcp call o.whoami")
+    run("%mcp debug off")
+    everything = shown.out + shown.err + connect.out + connect.err + repr(run("%mcp status").value) + repr(run("%mcp log").value)
+    for secret in stored_secrets(auth_settings["token_dir"]):
+        assert secret not in everything
+
+
+def test_status_widget_and_auth_command(run, auth_settings, oauth_server, shell):
+    from mcpomni_jupyter.widgets import AuthorizeWidget
+
+    server = oauth_server()
+    run(f"%mcp add o {server.url} --auth oauth")
+    connect = run("%mcp connect o")
+    assert connect.value["o"].state == "auth required"
+    assert "needs authorization; it connects by itself once you authorize; link: http://127.0.0.1" in connect.err
+
+    widget = run("%mcp auth o").value
+    assert isinstance(widget, AuthorizeWidget)
+    assert "waiting for authorization" in widget.state.value and "open the authorization page" in widget.link.value
+    assert not widget.paste.disabled and "open this link to authorize" in repr(widget)
+    auth_url = shell.user_ns["_"].connection.auth_url if "_" in shell.user_ns else widget.connection.auth_url
+
+    # the paste box: the browser could not reach the kernel, the user pastes where it landed
+    widget.paste.value = landing_url(auth_url)
+    widget.submit.click()
+    assert widget.paste.value == ""  # the code does not stay in widget state
+    assert "is authorized" in widget.message.value
+    assert run("%mcp call o.whoami").value.text == "hello, authorized user"
+    assert "authorized and connected" in widget.state.value and widget.button.disabled
+
+    # logout forgets tokens and registration
+    assert "forgot the stored tokens of o" in run("%mcp logout o").out
+    assert token_files(auth_settings["token_dir"]) == []
+    assert run("%mcp status").value["o"].state == "disconnected"
+
+
+def test_paste_with_the_auth_command(run, auth_settings, oauth_server):
+    server = oauth_server("--transport", "sse")
+    run(f"%mcp add s {server.url} --transport sse --auth oauth")
+    run("%mcp connect s")
+    from mcpomni_jupyter.manager import get_manager
+
+    url = landing_url(get_manager().connection("s").auth_url)
+    cell = run(f"%mcp auth s '{url}'")
+    assert cell.ok and "is authorized" in cell.out
+    assert cell.value["s"].state == "connected"
+    # the same URL again completes nothing: its state was used
+    assert "matches no sign-in that is waiting" in usage_error(run(f"%mcp auth s '{url}'"))
+
+
+def test_tokens_survive_a_kernel_restart(tmp_path, oauth_server):
+    """A real kernel (nbclient): authorize once, restart, connect again with no browser, refresh when due."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    server = oauth_server("--ttl", "4")
+    tokens, port = tmp_path / "tokens", free_port()
+    log = tmp_path / "browser.log"
+
+    def notebook(browser: str, wait: float = 0) -> nbformat.NotebookNode:
+        cells = [
+            f"import os, time\nos.environ['BROWSER'] = {browser!r}\nos.environ['MCPJ_BROWSER_LOG'] = {str(log)!r}",
+            "%load_ext mcpomni_jupyter",
+            f"%config MCPMagics.token_dir = {str(tokens)!r}\n%config MCPMagics.callback_port = {port}",
+            f"%mcp add o {server.url} --auth oauth",
+            "%mcp connect --wait",
+            f"time.sleep({wait})\nr = %mcp call o.whoami\nprint(r.text)",
+        ]
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+        NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+        return nb
+
+    first = notebook(BROWSER)
+    assert first.cells[-1].outputs[-1]["text"].strip() == "hello, authorized user"
+    assert server.grants() == ["register", "authorize", "authorization_code"]
+    assert "Authorization complete" in pages(log, "Authorization complete")
+
+    # restart: a new kernel, no browser at all; the stored token is expired by now, so it is refreshed
+    time.sleep(4.5)
+    second = notebook("false %s")
+    assert second.cells[-1].outputs[-1]["text"].strip() == "hello, authorized user"
+    assert server.grants() == ["register", "authorize", "authorization_code", "refresh_token"]
+    assert log.read_text().count("<!-- end of page -->") == 1
+
+    for path in tokens.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    saved = tmp_path / "saved.ipynb"
+    nbformat.write(second, saved)
+    nbformat.write(first, tmp_path / "first.ipynb")
+    text = saved.read_text() + (tmp_path / "first.ipynb").read_text()
+    for secret in stored_secrets(tokens):
+        assert secret not in text
+
+
+def test_busy_callback_port_is_a_clear_error(run, auth_settings, oauth_server):
+    server = oauth_server()
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", auth_settings["port"]))
+        blocker.listen()
+        run(f"%mcp add o {server.url} --auth oauth")
+        status = run("%mcp connect o").value
+    error = status["o"].error
+    assert status["o"].state == "failed"
+    assert f"Failed to start OAuth callback server on localhost:{auth_settings['port']}" in error
+    assert "MCPMagics.callback_port" in error and "state" not in error.lower().replace("statement", "")
+
+
+def test_forged_state_gets_400_and_completes_nothing(run, auth_settings, oauth_server):
+    server = oauth_server()
+    run(f"%mcp add o {server.url} --auth oauth")
+    run("%mcp connect o")
+    callback = f"http://127.0.0.1:{auth_settings['port']}/callback"
+    forged = httpx2.get(callback, params={"code": "stolen", "state": "forged<script>"})
+    assert forged.status_code == 400 and "<script>" not in forged.text
+    assert run("%mcp status").value["o"].state == "auth required"
+    assert httpx2.get(f"http://127.0.0.1:{auth_settings['port']}/elsewhere").status_code == 404
+    from mcpomni_jupyter.manager import get_manager
+
+    real = httpx2.get(landing_url(get_manager().connection("o").auth_url))
+    assert real.status_code == 200 and "is authorized" in real.text
+    assert run("%mcp call o.whoami").ok
+
+
+def test_consent_denied(run, browser, auth_settings, oauth_server):
+    server = oauth_server()
+    server.post("/test/deny")
+    run("%config MCPMagics.open_browser = True")
+    run(f"%mcp add o {server.url} --auth oauth")
+    status = run("%mcp connect o --wait").value
+    assert status["o"].state == "failed"
+    assert "authorization refused (access_denied: The user said no <b>thanks</b>)" in status["o"].error
+    page = pages(browser, "Authorization refused")
+    assert "&lt;b&gt;thanks&lt;/b&gt;" in page and "<b>thanks</b>" not in page
+    assert "authorization refused" in usage_error(run("%mcp call o.whoami"))
+    # the callback server stopped: nothing waits any more
+    with pytest.raises(httpx2.ConnectError):
+        httpx2.get(f"http://127.0.0.1:{auth_settings['port']}/callback")
+
+
+def test_rejected_refresh_token_leads_back_to_authorize(run, browser, auth_settings, oauth_server):
+    server = oauth_server("--ttl", "2")
+    run("%config MCPMagics.open_browser = True")
+    run(f"%mcp add o {server.url} --auth oauth")
+    run("%mcp connect o --wait")
+    assert run("%mcp call o.whoami").ok
+    run("%config MCPMagics.open_browser = False")
+    server.post("/test/reject-refresh")
+    time.sleep(2.5)
+    message = usage_error(run("%mcp call o.whoami"))
+    assert "needs authorization again" in message and "%mcp auth o" in message
+    deadline = time.monotonic() + 20
+    while run("%mcp status").value["o"].state != "auth required" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert run("%mcp status").value["o"].state == "auth required"
+    widget = run("%mcp auth o").value
+    assert not widget.button.disabled and "waiting for authorization" in widget.state.value
+    run("%config MCPMagics.open_browser = True")
+    widget.button.click()  # the Authorize button opens the (headless) browser
+    assert run("%mcp connect o --wait").value["o"].state == "connected"
+    assert run("%mcp call o.whoami").ok
+
+
+def test_two_servers_authorize_at_once(run, browser, auth_settings, oauth_server):
+    one, two = oauth_server(), oauth_server("--transport", "sse")
+    run("%config MCPMagics.open_browser = True")
+    run(f"%mcp add one {one.url} --auth oauth")
+    run(f"%mcp add two {two.url} --transport sse --auth oauth")
+    status = run("%mcp connect --wait").value
+    assert [status["one"].state, status["two"].state] == ["connected", "connected"], (status["one"].error, status["two"].error)
+    assert pages(browser, "is authorized.", 2).count("is authorized.") == 2
+    assert len(token_files(auth_settings["token_dir"])) == 2
+
+
+def test_legacy_2025_03_26_server(run, browser, auth_settings, oauth_server):
+    server = oauth_server("--legacy")
+    run("%config MCPMagics.open_browser = True")
+    run(f"%mcp add old {server.url} --auth oauth")
+    assert run("%mcp connect --wait").value["old"].state == "connected"
+    assert run("%mcp call old.whoami").ok
+
+
+def test_authorization_server_unreachable(run, auth_settings, oauth_server):
+    dead = free_port()
+    server = oauth_server("--issuer", f"http://127.0.0.1:{dead}")
+    run(f"%mcp add o {server.url} --auth oauth")
+    status = run("%mcp connect o").value
+    assert status["o"].state == "failed"
+    assert f"cannot reach http://127.0.0.1:{dead}/" in status["o"].error
+
+
+def test_401_without_auth_config_suggests_oauth(run, oauth_server):
+    server = oauth_server()
+    run(f"%mcp add plain {server.url}")
+    error = run("%mcp connect plain").value["plain"].error
+    assert "answered 401 Unauthorized" in error and "auth.method to oauth" in error
+
+
+def test_corrupt_token_file_is_reported_and_ignored(run, auth_settings, oauth_server):
+    from mcpomni_jupyter.auth.tokens import token_path
+
+    server = oauth_server()
+    path = token_path(auth_settings["token_dir"], server.url)
+    path.parent.mkdir(parents=True)
+    path.write_text("{not json")
+    run(f"%mcp add o {server.url} --auth oauth")
+    assert run("%mcp connect o").value["o"].state == "auth required"
+    assert any("is corrupt" in e.message for e in run("%mcp log o").value)
+
+
+def test_auth_commands_on_a_non_oauth_server(run):
+    run(f"%mcp add plain -- {sys.executable} -c pass")
+    assert "is not configured for OAuth" in usage_error(run("%mcp auth plain"))
+    assert "%mcp auth NAME" in usage_error(run("%mcp auth"))

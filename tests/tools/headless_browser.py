@@ -1,0 +1,42 @@
+"""A BROWSER command for the tests: real headless Chromium (Debian's), following every redirect.
+
+    BROWSER="python tests/tools/headless_browser.py %s"
+
+Loads the URL in a fresh profile and appends the page it ends on (its DOM)
+to $MCPJ_BROWSER_LOG, so a test can see what the person would have seen.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+
+def main(url: str) -> int:
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    profile = tempfile.mkdtemp(prefix="mcpj-chromium-")
+    try:
+        result = subprocess.run(
+            [
+                chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-quic", f"--user-data-dir={profile}", "--virtual-time-budget=5000", "--dump-dom", url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    log = os.environ.get("MCPJ_BROWSER_LOG")
+    if log:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(result.stdout + "\n<!-- end of page -->\n")
+    return result.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
