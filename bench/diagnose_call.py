@@ -5,8 +5,9 @@
 
 1. the layers above the SDK, timed with an instant (fake) session, so no I/O;
 2. one real no-op call over stdio, split at the thread hop: main thread -> loop thread -> main;
-3. real calls through ``LoopThread.run`` vs a lighter hop (a prototype here, not in the package)
-   vs no hop at all (the SDK call awaited on the loop thread itself).
+3. real calls: no hop at all (the SDK call awaited on the loop thread), the same with the options
+   ``MCPManager._call`` passes (``read_timeout_seconds``, ``progress_callback``), through
+   ``LoopThread.run``, and through a lighter hop (a prototype here, not in the package).
 """
 
 from __future__ import annotations
@@ -124,18 +125,27 @@ def main() -> None:
     for label, column in zip(("main -> task running on the loop", "the SDK call on the loop", "result -> main thread awake", "total"), zip(*parts)):
         print(f"| {label} | {statistics.median(column) * 1e6:.0f} |")
 
-    print("\n## 3. real no-op calls, 30 interleaved rounds of 50 (median of round means, us)\n")
+    async def on_progress(*args) -> None:
+        return None
+
+    print("\n## 3. real no-op calls, 30 interleaved rounds of 50 (us: median of round means; ratio: median of per-round ratios)\n")
+    plain = lambda: real.call_tool("noop", {})  # noqa: E731
     variants = {
-        "no hop: awaited on the loop thread": lambda: m.loop.run(in_loop(lambda: real.call_tool("noop", {}), 50)),
-        "LoopThread.run (the package today)": lambda: per_call_us(lambda: m.loop.run(real.call_tool("noop", {}), 60), 50),
-        "prototype light_run": lambda: per_call_us(lambda: light_run(loop, real.call_tool("noop", {}), 60), 50),
+        "no hop: awaited on the loop thread": lambda: m.loop.run(in_loop(plain, 50)),
+        "no hop, + read_timeout_seconds and progress_callback": lambda: m.loop.run(
+            in_loop(lambda: real.call_tool("noop", {}, read_timeout_seconds=60.0, progress_callback=on_progress), 50)),
+        "LoopThread.run (the package today)": lambda: per_call_us(lambda: m.loop.run(plain(), 60), 50),
+        "prototype light_run": lambda: per_call_us(lambda: light_run(loop, plain(), 60), 50),
     }
+    names = list(variants)
     results: dict[str, list[float]] = {k: [] for k in variants}
     for r in range(30):
-        for name in list(variants)[r % 3:] + list(variants)[: r % 3]:
+        for name in names[r % len(names):] + names[: r % len(names)]:
             results[name].append(variants[name]())
+    base = results[names[0]]
     for label, values in results.items():
-        print(f"| {label} | {statistics.median(values):.0f} |")
+        ratio = statistics.median(v / b for v, b in zip(values, base))
+        print(f"| {label} | {statistics.median(values):.0f} | {ratio:.3f} |")
     m.shutdown()
 
 

@@ -55,13 +55,47 @@ def open_browser(url: str) -> None:
     threading.Thread(target=run, name="mcpomni-browser", daemon=True).start()
 
 
+class _LegacyIssuer(str):
+    """The expected issuer on the 2025-03-26 path: any issuer on the MCP server's own origin matches.
+
+    The SDK compares authorization-server metadata ``issuer`` with the MCP
+    server's origin as an exact string (RFC 8414 3.3); servers written to the
+    2025-03-26 revision publish metadata at their origin whose issuer may carry
+    a path (``https://host/oauth``).  As a ``str`` subclass, this value's
+    ``__eq__``/``__ne__`` win over plain ``str`` comparisons, so that one check,
+    and only on the path without protected-resource metadata, becomes
+    same-origin.
+    """
+
+    def _same_origin(self, other: object) -> bool:
+        if not isinstance(other, str):
+            return False
+        mine, theirs = urlparse(str.__str__(self)), urlparse(other)
+        return (mine.scheme, mine.netloc) == (theirs.scheme, theirs.netloc)
+
+    def __eq__(self, other: object) -> bool:
+        return self._same_origin(other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self._same_origin(other)
+
+    __hash__ = str.__hash__
+
+
 def _provider_class() -> type:
     from mcp.client.auth import OAuthClientProvider
 
     class _Provider(OAuthClientProvider):
-        """The SDK provider plus the absolute expiry of a reloaded token and pre-registered clients."""
+        """The SDK provider plus the absolute expiry of a reloaded token, pre-registered clients,
+        and the 2025-03-26 legacy path's same-origin issuer."""
 
         preregistered: Any = None
+
+        def _expected_issuer(self) -> str:
+            issuer = super()._expected_issuer()
+            if self.context.auth_server_url is None and self.context.protected_resource_metadata is None:
+                return _LegacyIssuer(issuer)
+            return issuer
 
         async def _initialize(self) -> None:
             await super()._initialize()
@@ -132,7 +166,7 @@ class OAuthCoordinator:
                 storage=self.storage_for(connection),
                 client_id=auth.client_id,
                 client_secret=auth.client_secret,
-                token_endpoint_auth_method="client_secret_post",
+                token_endpoint_auth_method="client_secret_basic",
                 scope=" ".join(auth.scopes) or None,
             )
 
@@ -140,7 +174,8 @@ class OAuthCoordinator:
 
         callback = self.callback_for(connection)
         redirect_uri = callback.redirect_uri
-        method = "client_secret_post" if auth.client_secret else "none"
+        # a confidential client: HTTP Basic, the method every authorization server must support (RFC 6749 2.3.1)
+        method = "client_secret_basic" if auth.client_secret else "none"
         metadata = OAuthClientMetadata(
             client_name="mcpomni-jupyter",
             redirect_uris=[redirect_uri],
@@ -154,13 +189,16 @@ class OAuthCoordinator:
         async def redirect_handler(authorization_url: str) -> None:
             from ..connection import State
 
-            if connection.state is State.CONNECTED:
-                # tokens died mid-session and refresh failed: fail this request fast, reconnect to authorize
+            if connection.state is State.CONNECTED and not options.open_browser:
+                # tokens died mid-session (or more scope is needed) and no browser will open by itself:
+                # fail this request fast; reconnecting shows the Authorize button
                 connection.reauth_needed = True
                 raise ReauthorizationNeeded(
                     f"server {connection.name!r} needs authorization again (its token was refused and could not "
                     f"be refreshed): click Authorize, or run %mcp auth {connection.name}"
                 )
+            # otherwise the browser opens and the waiting request goes on once the person has authorized
+            connection.auth_in_session = connection.state is State.CONNECTED
             state = (parse_qs(urlparse(authorization_url).query).get("state") or [""])[0]
             flow = await callback.expect(state, connection.name, authorization_url)
             connection.auth_flow = flow
@@ -176,6 +214,7 @@ class OAuthCoordinator:
             flow = connection.auth_flow
             if flow is None:  # pragma: no cover - the SDK calls redirect first
                 raise AuthError(f"server {connection.name!r}: no authorization is in progress")
+            in_session = getattr(connection, "auth_in_session", False)  # re-authorizing under a live session
             try:
                 result = await asyncio.wait_for(asyncio.shield(flow.future), options.auth_timeout)
             except asyncio.TimeoutError:
@@ -183,11 +222,16 @@ class OAuthCoordinator:
                     f"server {connection.name!r}: authorization was not completed within "
                     f"{options.auth_timeout / 60:g} min; run %mcp auth {connection.name} to try again"
                 ) from None
+            except asyncio.CancelledError:
+                if in_session:
+                    connection.auth_url = None
+                    connection.set_state(State.CONNECTED)
+                raise
             finally:
                 await callback.release(flow)
                 connection.auth_flow = None
             connection.auth_url = None
-            connection.set_state(State.CONNECTING)
+            connection.set_state(State.CONNECTED if in_session else State.CONNECTING)
             connection.record("auth", "authorization received; exchanging the code for tokens")
             return result
 
