@@ -171,13 +171,16 @@ async def bench_calls(trials: int, rounds: int, n: int, warmup: int) -> dict:
     per_trial = []  # %mcp call / raw SDK in each trial: shows the spread between server processes
     for _ in range(trials):
         await call_trial(shell, rounds, n, warmup, stats)
-        per_trial.append(median(stats["magic"]["means"][-rounds:]) / median(stats["raw"]["means"][-rounds:]))
+        per_trial.append(median(m / r for m, r in zip(stats["magic"]["means"][-rounds:], stats["raw"]["means"][-rounds:])))
     shell.run_line_magic("unload_ext", "mcpomni_jupyter")
+    raw = stats["raw"]
+
+    def paired(xs: list[float], base: list[float]) -> float:  # each round against the raw SDK's same round
+        return median(x / b for x, b in zip(xs, base))
+
     out = {k: {"mean_us": median(s["means"]) * 1e6, "median_us": median(s["medians"]) * 1e6, "cpu_us": median(s["cpu"]) * 1e6,
+               "ratio_mean": paired(s["means"], raw["means"]), "ratio_median": paired(s["medians"], raw["medians"]),
                "round_means_us": [round(x * 1e6) for x in s["means"]]} for k, s in stats.items()}
-    for v in out.values():
-        v["ratio_mean"] = v["mean_us"] / out["raw"]["mean_us"]
-        v["ratio_median"] = v["median_us"] / out["raw"]["median_us"]
     return {"trials": trials, "rounds": rounds, "calls_per_round": n, "magic_ratio_per_trial": per_trial, "variants": out}
 
 
@@ -250,7 +253,7 @@ def report(r: dict) -> str:
         value = f"{s['median_ms']:.1f} ms (imports mcp: {yn(s['mcp_imported'])}, asyncio: {yn(s['asyncio_imported'])})"
         return label, value, "<= 100 ms, no mcp", ok(s["median_ms"] <= 100 and not s["mcp_imported"])
 
-    ratios = lambda k: f"{v[k]['ratio_mean']:.3f}x mean, {v[k]['ratio_median']:.3f}x median"  # noqa: E731
+    ratios = lambda k: f"{v[k]['ratio_mean']:.3f}x (means), {v[k]['ratio_median']:.3f}x (medians)"  # noqa: E731
     trials, cpus = c["magic_ratio_per_trial"], os.cpu_count()
     summary = [
         ("Metric", "Value", "Bar", "OK"),
@@ -267,7 +270,7 @@ def report(r: dict) -> str:
         ("peak RSS, 1 session: ours / raw SDK", f"{mem['ours_mb']:.1f} / {mem['raw_mb']:.1f} MB = {mem['ratio']:.2f}x", "", ""),
     ]
     labels = {"raw": "raw SDK, main-thread loop", "hop": "raw SDK via our loop thread (diag.)", "api": "`MCPManager.call`", "magic": "`%mcp call`"}
-    per_call = [("Per call (no-op, stdio)", "mean us", "median us", "client CPU us", "ratio mean", "ratio median")] + [
+    per_call = [("Per call (no-op, stdio)", "mean us", "median us", "client CPU us", "paired ratio, means", "paired ratio, medians")] + [
         (labels[k], f"{x['mean_us']:.0f}", f"{x['median_us']:.0f}", f"{x['cpu_us']:.0f}", f"{x['ratio_mean']:.3f}", f"{x['ratio_median']:.3f}")
         for k, x in v.items()
     ]
@@ -293,7 +296,7 @@ def main() -> None:
     steps = [
         ("load_ext", lambda: bench_load_ext(3 if q else 7)),
         ("memory", lambda: bench_memory(1 if q else 3)),
-        ("calls", lambda: asyncio.run(bench_calls(trials=2 if q else 5, rounds=5 if q else 8, n=25 if q else 40, warmup=20 if q else 40))),
+        ("calls", lambda: asyncio.run(bench_calls(trials=3 if q else 10, rounds=4 if q else 6, n=20 if q else 30, warmup=20 if q else 30))),
         ("connect", lambda: bench_connect(1 if q else 3)),
     ]
     for name, step in steps:

@@ -346,3 +346,25 @@ def test_auth_commands_on_a_non_oauth_server(run):
     run(f"%mcp add plain -- {sys.executable} -c pass")
     assert "is not configured for OAuth" in usage_error(run("%mcp auth plain"))
     assert "%mcp auth NAME" in usage_error(run("%mcp auth"))
+
+
+def test_callback_port_from_the_server_config_and_widget_state_holds_no_code(run, auth_settings, oauth_server):
+    import json as _json
+
+    server = oauth_server()
+    port = free_port()
+    config = {"mcpServers": {"o": {"transport_type": "streamable_http", "url": server.url, "auth": {"method": "oauth", "callback_port": port}}}}
+    run("%%mcp config\n" + _json.dumps(config))
+    run("%mcp connect o")
+    widget = run("%mcp auth o").value
+    auth_url = widget.connection.auth_url
+    assert f"redirect_uri=http%3A%2F%2Flocalhost%3A{port}%2Fcallback" in auth_url
+    landing = landing_url(auth_url)
+    code = landing.split("code=")[1].split("&")[0]
+    widget.paste.value = landing
+    widget.submit.click()
+    states = _json.dumps([child.get_state() for child in widget.children]) + _json.dumps(widget.get_state(), default=str)
+    for box in widget.children:
+        states += _json.dumps([c.get_state() for c in getattr(box, "children", ())], default=str)
+    assert code not in states
+    assert run("%mcp call o.whoami").ok

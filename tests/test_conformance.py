@@ -30,6 +30,8 @@ AUTH = [
     "auth/pre-registration",
     "auth/2025-03-26-oauth-metadata-backcompat", "auth/2025-03-26-oauth-endpoint-fallback",
 ]
+# an extension scenario, run because it exercises the product's "method": "client_credentials"
+EXTENSIONS = ["auth/client-credentials-basic"]
 
 
 def conformance(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
@@ -47,7 +49,7 @@ def test_every_non_draft_auth_scenario_is_covered():
     assert expected == set(AUTH)
 
 
-@pytest.mark.parametrize("scenario", CORE + AUTH)
+@pytest.mark.parametrize("scenario", CORE + AUTH + EXTENSIONS)
 def test_conformance_scenario(scenario, tmp_path):
     result = conformance("client", "--command", CLIENT, "--scenario", scenario, "--timeout", "60000", "-o", str(tmp_path))
     output = result.stdout + result.stderr

@@ -45,7 +45,7 @@ def main() -> int:
 
     server: dict = {"transport_type": "streamable_http", "url": url, "timeout": 20}
     if scenario.startswith("auth/"):
-        auth: dict = {"method": "oauth"}
+        auth: dict = {"method": "client_credentials" if scenario == "auth/client-credentials-basic" else "oauth"}
         if context.get("client_id"):
             auth["client_id"] = context["client_id"]
             if context.get("client_secret"):
