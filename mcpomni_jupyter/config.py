@@ -37,7 +37,7 @@ TRANSPORT_ALIASES: dict[str, Transport] = {
 
 SERVER_KEYS = {
     "transport_type", "type", "command", "args", "env", "cwd", "url", "headers",
-    "timeout", "sse_read_timeout", "auth", "disabled",
+    "timeout", "sse_read_timeout", "auth", "disabled", "roots",
     # descriptive keys that other clients write and that change nothing here
     "description", "name",
 }
@@ -81,6 +81,7 @@ class ServerConfig:
     sse_read_timeout: float = DEFAULT_SSE_READ_TIMEOUT
     auth: AuthConfig = field(default_factory=AuthConfig)
     disabled: bool = False
+    roots: tuple[str, ...] = ()  # directories (or file:// URIs) offered as roots; default: the cwd
 
     @property
     def target(self) -> str:
@@ -252,6 +253,11 @@ def parse_server(name: str, raw: Any) -> ServerConfig:
     }
     if "timeout" in raw:
         common["timeout"] = _number(raw["timeout"], f"{where}.timeout")
+    if "roots" in raw:
+        roots = raw["roots"]
+        if not isinstance(roots, list) or not all(isinstance(r, str) for r in roots):
+            raise ConfigError(f"{where}.roots must be a list of directories (or file:// URIs)")
+        common["roots"] = tuple(roots)
     if "sse_read_timeout" in raw:
         common["sse_read_timeout"] = _number(raw["sse_read_timeout"], f"{where}.sse_read_timeout")
 

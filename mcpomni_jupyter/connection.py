@@ -246,6 +246,8 @@ class Connection:
         self.reauth_needed = False
         self.auth_timeout = 600.0
         self._final: asyncio.Event | None = None
+        self.requests: Any = None  # ServerRequests: roots, sampling, elicitation
+        self.interactive_callers: list[Any] = []  # top-level-await calls waiting on this server
 
     @property
     def name(self) -> str:
@@ -395,6 +397,7 @@ class Connection:
                     logging_callback=self._on_log,
                     message_handler=self._on_message,
                     client_info=_client_info(),
+                    **(self.requests.callbacks(self) if self.requests is not None else {}),
                 )
                 await stack.enter_async_context(session)
                 # an OAuth handshake may wait for a person: allow for that

@@ -25,6 +25,7 @@ from .connection import Connection, State
 from .errors import AuthError, ConfigError, LookupFailed, RequestTimeout, ServerConnectionError, ToolCallError
 from .auth.oauth import AuthOptions, OAuthCoordinator
 from .loop import LoopThread
+from .requests import ServerRequests
 from .redact import add_secret
 
 DEFAULT_TIMEOUT = 60.0
@@ -53,11 +54,13 @@ class MCPManager:
         self.log_level: str | None = None
         self._connections: dict[str, Connection] = {}
         self._observers: list[Callable[[Connection], Any]] = []
+        self._listeners: list[Callable[[Any], Any]] = []
         self._lock = threading.RLock()
         self._subscriptions: dict[str, set[str]] = {}
         self._closed = False
         self._tools_ns: Any = None
         self.oauth = OAuthCoordinator()
+        self.requests = ServerRequests()
         self._finalizer = weakref.finalize(self, MCPManager._shutdown_all, self._connections, self._loop, self.oauth)
         atexit.register(self.shutdown)
 
@@ -113,6 +116,8 @@ class MCPManager:
         connection = Connection(server, on_change=self._changed, auth_factory=self.oauth.build)
         connection.log_level = self.log_level
         connection.auth_timeout = self.oauth.options.auth_timeout
+        connection.requests = self.requests
+        connection.listeners.append(self._dispatch_entry)
         with self._lock:
             self._connections[server.name] = connection
         self._changed(connection)
@@ -468,9 +473,27 @@ class MCPManager:
         timeout: float | None,
         progress: Callable[[float, float | None, str | None], Any] | None = None,
         context: contextvars.Context | None = None,
+        caller: Any = None,
     ) -> display.CallResult:
         connection, spec = await self._resolve("tools", tool, server)
         limit = timeout or self.timeout
+        if caller is not None:  # a top-level-await call: the server may ask the person a question
+            connection.interactive_callers.append(caller)
+        try:
+            return await self._call_tool(connection, spec, arguments, limit, progress, context)
+        finally:
+            if caller is not None:
+                connection.interactive_callers.remove(caller)
+
+    async def _call_tool(
+        self,
+        connection: Connection,
+        spec: Any,
+        arguments: dict[str, Any] | None,
+        limit: float,
+        progress: Callable[[float, float | None, str | None], Any] | None,
+        context: contextvars.Context | None,
+    ) -> display.CallResult:
 
         async def on_progress(value: float, total: float | None, message: str | None) -> None:
             shown_total = f"{total:g}" if total is not None else "?"
@@ -529,8 +552,11 @@ class MCPManager:
         **kwargs: Any,
     ) -> display.CallResult:
         args = {**(arguments or {}), **kwargs}
-        context = contextvars.copy_context() if progress is not None else None
-        result = await self.loop.arun(self._call(tool, args, server, timeout, progress, context))
+        from .forms import Caller
+
+        context = contextvars.copy_context()
+        caller = Caller(asyncio.get_running_loop(), context)
+        result = await self.loop.arun(self._call(tool, args, server, timeout, progress, context, caller))
         return self._check(result, raise_on_error)
 
     @staticmethod
@@ -600,6 +626,46 @@ class MCPManager:
 
     async def aunsubscribe(self, uri: str, *, server: str | None = None) -> str:
         return await self.loop.arun(self._subscribe(uri, server, False))
+
+    # ------------------------------------------------------------------ server requests and notifications
+
+    def set_sampling_handler(self, handler: Callable[..., Any] | None) -> None:
+        """Answer servers' sampling requests with ``handler(messages, params)`` -> str (or a result).
+
+        ``messages`` is a list of ``{"role", "content"}`` dicts; ``params`` the
+        SDK's ``CreateMessageRequestParams``.  ``None`` declines them again.
+        """
+        self.requests.sampling_handler = handler
+
+    def set_roots(self, name: str, roots: Iterable[str] | None) -> None:
+        """The directories (or file:// URIs) offered to ``name`` as roots; None: the config's, else the cwd."""
+        self.connection(name)
+        if roots is None:
+            self.requests.roots.pop(name, None)
+        else:
+            self.requests.roots[name] = [str(r) for r in roots]
+
+    def on_notification(self, callback: Callable[[Any], Any], server: str | None = None) -> Callable[[], None]:
+        """Call ``callback(entry)`` for every notification, log message and stderr line (a ``LogEntry``).
+
+        Runs on the loop thread, in the context of the cell that registered it.
+        Returns a function that unregisters it.
+        """
+        context = contextvars.copy_context()
+
+        def listener(entry: Any) -> None:
+            if server is None or entry.server == server:
+                context.run(callback, entry)
+
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _dispatch_entry(self, entry: Any) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(entry)
+            except Exception:
+                pass
 
     # ------------------------------------------------------------------ log
 

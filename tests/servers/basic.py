@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import os
 import sys
+import warnings
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
@@ -81,6 +82,57 @@ def build(name: str) -> MCPServer:
             await ctx.report_progress(i + 1, n, f"step {i + 1}")
             await ctx.info(f"counted {i + 1}")
         return f"counted to {n}"
+
+    @server.tool()
+    async def roots(ctx: Context) -> str:
+        """The client's roots (file URIs), one a line."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = await ctx.session.list_roots()
+        return "\n".join(str(root.uri) for root in result.roots)
+
+    @server.tool()
+    async def ask_llm(question: str, ctx: Context) -> str:
+        """Ask the client's model (sampling) and return its answer, or the refusal."""
+        from mcp import MCPError
+        from mcp_types import SamplingMessage, TextContent
+
+        try:
+            result = await ctx.session.create_message(
+                messages=[SamplingMessage(role="user", content=TextContent(type="text", text=question))],
+                max_tokens=50,
+                related_request_id=ctx.request_id,
+            )
+        except MCPError as exc:
+            return f"declined: {exc.error.message}"
+        return f"model {result.model} said: {result.content.text}"
+
+    @server.tool()
+    async def ask_user(ctx: Context) -> str:
+        """Ask the person for a name and a count (elicitation)."""
+        from pydantic import BaseModel
+
+        class Answer(BaseModel):
+            name: str
+            count: int = 2
+
+        result = await ctx.elicit("Who are you?", schema=Answer)
+        if result.action == "accept":
+            return f"accepted: {result.data.name} x{result.data.count}"
+        return result.action
+
+    @server.tool()
+    async def add_tool(ctx: Context) -> str:
+        """Add a tool named 'late' and tell the client its tool list changed."""
+
+        def late() -> str:
+            return "late but here"
+
+        server.add_tool(late)
+        with warnings.catch_warnings():  # the 2025-11-25 notification, which this client speaks
+            warnings.simplefilter("ignore")
+            await ctx.session.send_tool_list_changed()
+        return "added"
 
     @server.resource("test://greeting", mime_type="text/plain")
     def greeting() -> str:
