@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from collections.abc import Coroutine
+import time
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from .errors import RequestTimeout
@@ -59,18 +60,38 @@ class LoopThread:
         """Schedule ``coro`` on the loop; returns a thread-safe future."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None, what: str = "the request") -> T:
+    def run(
+        self,
+        coro: Coroutine[Any, Any, T],
+        timeout: float | None = None,
+        what: str = "the request",
+        tick: Callable[[], Any] | None = None,
+    ) -> T:
         """Run ``coro`` on the loop and wait for it from this thread.
 
         A timeout or a KeyboardInterrupt (kernel interrupt) cancels the
         coroutine on the loop, which cancels the request, not the connection.
+        ``tick`` is called on this thread about ten times a second while
+        waiting (progress display): UI work stays on the caller's thread.
         """
         if self.in_loop_thread():
             coro.close()
             raise RuntimeError("LoopThread.run called from the loop thread; await the coroutine instead")
         future = self.submit(coro)
         try:
-            return future.result(timeout)
+            if tick is None:
+                return future.result(timeout)
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise concurrent.futures.TimeoutError
+                try:
+                    return future.result(0.1 if left is None else min(0.1, left))
+                except concurrent.futures.TimeoutError:
+                    if future.done():
+                        raise
+                    tick()
         except concurrent.futures.TimeoutError:
             if future.done():  # the coroutine itself raised a TimeoutError
                 raise

@@ -12,6 +12,7 @@ import difflib
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -269,7 +270,14 @@ def _connect_cmd(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
     else:
         table = m.manager.connect(*args.names)
         _report_failures(table, m.manager)
-    return table
+    return status_panel(m, [row.name for row in table])
+
+
+def status_panel(m: MCPMagics, names: list[str] | None = None) -> Any:
+    """The live panel (a value too: indexing and repr give the status table)."""
+    from .widgets import StatusPanel
+
+    return StatusPanel(m.manager, names or None)
 
 
 @command("disconnect", "%mcp disconnect [NAME...]", "close connections (all when none named)")
@@ -277,9 +285,12 @@ def _disconnect(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
     return m.manager.disconnect(*_names_only(m, "disconnect", tokens))
 
 
-@command("connections", "%mcp connections   (alias: status)", "the status of every server")
+@command("connections", "%mcp connections [NAME...]   (alias: status)", "the live status panel of every (or the named) server")
 def _connections(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
-    return m.manager.status(*_names_only(m, "connections", tokens))
+    names = _names_only(m, "connections", tokens)
+    for name in names:
+        m.manager.connection(name)  # unknown names are an error
+    return status_panel(m, names)
 
 
 @command("refresh", "%mcp refresh [NAME...]", "re-list capabilities; reconnect servers that are down; re-authenticate if tokens died")
@@ -424,8 +435,35 @@ def _call(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
     if "--json" in found:
         arguments.update(_json_object(found["--json"], "--json"))
     arguments.update(parse_kv(kv))
-    result = m.manager.call(tool, arguments, server=found.get("--server"), timeout=_timeout(found), raise_on_error=False)
+    from .errors import RequestTimeout
+    from .progress import CallProgress
+
+    progress = m.last_progress = CallProgress(tool, show=can_show_widgets(m.shell))
+    started = time.time()
+    try:
+        result = m.manager.call(
+            tool, arguments, server=found.get("--server"), timeout=_timeout(found), raise_on_error=False,
+            progress=progress.on_progress, tick=progress.tick,
+        )
+    except RequestTimeout:
+        progress.finish("timeout")
+        raise
+    except KeyboardInterrupt:
+        progress.finish("interrupted")
+        raise
+    except McpJupyterError:
+        progress.finish("error")
+        raise
+    progress.finish("error" if result.is_error else "success")
+    for entry in m.manager.connection(result.server).log:  # e.g. a question the blocked cell had to decline
+        if entry.kind == "request" and entry.level == "warning" and entry.time >= started:
+            print(f"mcp: {entry.message}", file=sys.stderr)
     return _out(m, found, result)
+
+
+def can_show_widgets(shell: Any) -> bool:
+    """Widgets render only in a kernel with a front end, not in plain IPython."""
+    return getattr(shell, "kernel", None) is not None
 
 
 @command("read", "%mcp read URI [--server NAME] [--out VAR] [--timeout S]", "read a resource")
@@ -563,6 +601,7 @@ class MCPMagics(Magics):
 
             manager = get_manager()
         self.manager = manager
+        self.last_progress: Any = None
         self.manager.timeout = self.timeout
         self.manager.configure_auth(**{name: getattr(self, name) for name in self._AUTH_TRAITS})
         if self.log_level:

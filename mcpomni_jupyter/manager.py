@@ -71,8 +71,8 @@ class MCPManager:
         """This manager's loop thread (one per kernel), started on first use."""
         return self._loop
 
-    def _run(self, coro: Coroutine[Any, Any, Any], timeout: float | None, what: str) -> Any:
-        return self.loop.run(coro, timeout, what)
+    def _run(self, coro: Coroutine[Any, Any, Any], timeout: float | None, what: str, tick: Callable[[], Any] | None = None) -> Any:
+        return self.loop.run(coro, timeout, what, tick)
 
     def observe(self, callback: Callable[[Connection], Any]) -> Callable[[], None]:
         """Call ``callback(connection)`` on every state change (from the loop thread); returns an unsubscribe."""
@@ -438,7 +438,14 @@ class MCPManager:
                 raise ServerConnectionError("no server is connected; run %mcp connect")
         return [(c, item) for c in connections for item in getattr(c, kind)]
 
-    def tools(self, server: str | None = None) -> display.ToolList:
+    @property
+    def tools(self) -> Any:
+        """``mcp.tools()`` lists tools; ``mcp.tools.<server>.<tool>(**kwargs)`` calls one (see callables.py)."""
+        from .callables import ToolsNamespace
+
+        return ToolsNamespace(self)
+
+    def list_tools(self, server: str | None = None) -> display.ToolList:
         """The tools of one server, or of every connected server."""
         return display.ToolList(self._run(self._listing("tools", server), self.timeout, "listing tools"))
 
@@ -528,16 +535,20 @@ class MCPManager:
         timeout: float | None = None,
         raise_on_error: bool = True,
         progress: Callable[[float, float | None, str | None], Any] | None = None,
+        tick: Callable[[], Any] | None = None,
         **kwargs: Any,
     ) -> display.CallResult:
         """Call ``[SERVER.]TOOL`` with ``arguments`` (and/or keyword arguments).
 
         Raises ``ToolCallError`` when the tool answers with an error result,
-        unless ``raise_on_error`` is False.
+        unless ``raise_on_error`` is False.  ``progress(value, total, message)``
+        sees progress notifications; ``tick()`` runs on this thread while waiting.
         """
         args = {**(arguments or {}), **kwargs}
         context = contextvars.copy_context() if progress is not None else None
-        result = self._run(self._call(tool, args, server, timeout, progress, context), self._call_budget(timeout), f"the call to {tool!r}")
+        result = self._run(
+            self._call(tool, args, server, timeout, progress, context), self._call_budget(timeout), f"the call to {tool!r}", tick
+        )
         return self._check(result, raise_on_error)
 
     async def acall(

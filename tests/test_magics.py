@@ -25,7 +25,9 @@ def test_load_ext_is_light_and_registers(shell):
 def test_add_connect_tools_call(run):
     add_stdio(run)
     status = run("%mcp connect").value
-    assert isinstance(status, StatusTable)
+    from mcpomni_jupyter.widgets import StatusPanel
+
+    assert isinstance(status, StatusPanel) and isinstance(status.table, StatusTable)
     assert status["s"].state == "connected" and status["s"].tools >= 5
     assert "connected" in status._repr_html_()
 

@@ -1,0 +1,192 @@
+"""Tools as Python callables: ``mcp.tools.<server>.<tool>(**kwargs)``.
+
+Each tool gets a real ``inspect.Signature`` and a docstring built from its
+``input_schema`` and description, so ``?``, ``help()`` and tab completion
+work; arguments are checked against the schema before the call.  Names are
+made valid identifiers (``get-sum`` -> ``get_sum``).  ``tool(**kw)`` is
+synchronous; ``await tool.acall(**kw)`` is the async form.
+"""
+
+from __future__ import annotations
+
+import inspect
+import keyword
+import re
+from typing import TYPE_CHECKING, Any
+
+from .errors import LookupFailed, McpJupyterError
+
+if TYPE_CHECKING:
+    from .manager import MCPManager
+
+_JSON_TYPES: dict[str, Any] = {
+    "string": str, "integer": int, "number": float, "boolean": bool, "array": list, "object": dict, "null": type(None),
+}
+
+
+class ArgumentError(McpJupyterError, TypeError):
+    """Arguments that do not match a tool's input schema."""
+
+
+def identifier(name: str) -> str:
+    """A valid Python identifier for a server or tool name."""
+    out = re.sub(r"\W", "_", name)
+    if not out or out[0].isdigit():
+        out = "_" + out
+    return out + "_" if keyword.iskeyword(out) else out
+
+
+def _annotation(schema: dict[str, Any]) -> Any:
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kinds = [_JSON_TYPES.get(k, Any) for k in kind]
+        return kinds[0] if len(kinds) == 1 else Any
+    return _JSON_TYPES.get(kind, Any) if kind else Any
+
+
+def signature(schema: dict[str, Any]) -> inspect.Signature:
+    props = schema.get("properties") or {}
+    required = set(schema.get("required") or [])
+    params = []
+    for name in sorted(props, key=lambda n: n not in required):  # required first, then the rest
+        if not name.isidentifier() or keyword.iskeyword(name):
+            continue  # still accepted through **kwargs-style calls with a dict
+        sub = props[name] if isinstance(props[name], dict) else {}
+        default = inspect.Parameter.empty if name in required else sub.get("default", None)
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=_annotation(sub)))
+    return inspect.Signature(params)
+
+
+def docstring(tool: Any) -> str:
+    schema = tool.input_schema or {}
+    lines = [(tool.description or tool.name).strip(), ""]
+    props = schema.get("properties") or {}
+    if props:
+        required = set(schema.get("required") or [])
+        lines.append("Arguments:")
+        for name, sub in props.items():
+            sub = sub if isinstance(sub, dict) else {}
+            kind = sub.get("type", "any")
+            note = "required" if name in required else f"optional, default {sub.get('default')!r}"
+            lines.append(f"    {name} ({kind}, {note}): {sub.get('description', '')}".rstrip(": ").rstrip())
+    return "\n".join(lines).strip()
+
+
+def check_arguments(tool_name: str, schema: dict[str, Any], arguments: dict[str, Any]) -> None:
+    """Raise ArgumentError, one line, for arguments the schema rejects."""
+    props = schema.get("properties") or {}
+    missing = [n for n in schema.get("required") or [] if n not in arguments]
+    if missing:
+        raise ArgumentError(f"{tool_name}() is missing required argument(s): {', '.join(missing)}")
+    unknown = [n for n in arguments if n not in props]
+    if props and unknown and schema.get("additionalProperties") is not True:
+        raise ArgumentError(f"{tool_name}() got unexpected argument(s): {', '.join(unknown)}; it takes {', '.join(props)}")
+    try:
+        import jsonschema
+    except ImportError:  # pragma: no cover - jsonschema comes with the MCP SDK
+        return
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(arguments))
+    if error is not None:
+        where = ".".join(str(p) for p in error.absolute_path) or "arguments"
+        raise ArgumentError(f"{tool_name}(): {where}: {error.message}")
+
+
+class ToolCallable:
+    """One tool of one server, callable with keyword arguments."""
+
+    def __init__(self, manager: MCPManager, server: str, tool: Any) -> None:
+        self._manager = manager
+        self.server = server
+        self.name = tool.name
+        self.tool = tool
+        self.__name__ = identifier(tool.name)
+        self.__qualname__ = f"{identifier(server)}.{self.__name__}"
+        self.__signature__ = signature(tool.input_schema or {})
+        self.__doc__ = docstring(tool)
+
+    def _arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        if args:
+            if len(args) == 1 and isinstance(args[0], dict):
+                return {**args[0], **kwargs}
+            raise ArgumentError(f"{self.__name__}() takes keyword arguments only (or one dict)")
+        check_arguments(self.__name__, self.tool.input_schema or {}, kwargs)
+        return kwargs
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        arguments = self._arguments(args, kwargs)
+        return self._manager.call(f"{self.server}.{self.name}", arguments)
+
+    async def acall(self, *args: Any, **kwargs: Any) -> Any:
+        """The async form, for top-level ``await``."""
+        arguments = self._arguments(args, kwargs)
+        return await self._manager.acall(f"{self.server}.{self.name}", arguments)
+
+    def __repr__(self) -> str:
+        return f"<MCP tool {self.server}.{self.name}{self.__signature__}>"
+
+
+class ServerTools:
+    """The tools of one server as attributes (``dir()`` lists them for tab completion)."""
+
+    def __init__(self, manager: MCPManager, server: str) -> None:
+        self._manager = manager
+        self._server = server
+
+    def _table(self) -> dict[str, Any]:
+        connection = self._manager.connection(self._server)
+        if not connection.tools and connection.state.value != "connected":
+            self._manager.tools(self._server)  # connects on first use
+        return {identifier(t.name): t for t in connection.tools}
+
+    def __getattr__(self, name: str) -> ToolCallable:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        tools = self._table()
+        if name not in tools:
+            raise LookupFailed(f"server {self._server!r} has no tool {name!r}; it has: {', '.join(tools) or 'none'}")
+        return ToolCallable(self._manager, self._server, tools[name])
+
+    def __getitem__(self, name: str) -> ToolCallable:
+        for tool in self._manager.connection(self._server).tools:
+            if tool.name == name:
+                return ToolCallable(self._manager, self._server, tool)
+        return getattr(self, identifier(name))
+
+    def __dir__(self) -> list[str]:
+        try:
+            return sorted(identifier(t.name) for t in self._manager.connection(self._server).tools)
+        except McpJupyterError:
+            return []
+
+    def __repr__(self) -> str:
+        return f"<MCP tools of {self._server}: {', '.join(self.__dir__()) or 'none listed yet'}>"
+
+
+class ToolsNamespace:
+    """``manager.tools``: call it to list tools (``mcp.tools()``), or reach ``mcp.tools.<server>.<tool>``."""
+
+    def __init__(self, manager: MCPManager) -> None:
+        self._manager = manager
+
+    def __call__(self, server: str | None = None) -> Any:
+        return self._manager.list_tools(server)
+
+    def _servers(self) -> dict[str, str]:
+        return {identifier(name): name for name in self._manager.names}
+
+    def __getattr__(self, name: str) -> ServerTools:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        servers = self._servers()
+        if name not in servers:
+            raise LookupFailed(f"unknown server {name!r}; configured: {', '.join(servers) or 'none'}")
+        return ServerTools(self._manager, servers[name])
+
+    def __getitem__(self, name: str) -> ServerTools:
+        return ServerTools(self._manager, self._manager.connection(name).name)
+
+    def __dir__(self) -> list[str]:
+        return sorted(self._servers())
+
+    def __repr__(self) -> str:
+        return f"<MCP tools namespace: {', '.join(self.__dir__()) or 'no servers'}>"
