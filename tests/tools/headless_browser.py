@@ -16,6 +16,10 @@ import tempfile
 
 
 def main(url: str) -> int:
+    log = os.environ.get("MCPJ_BROWSER_LOG")
+    if log:  # first, so a kernel that exits before the page loads still leaves a trace
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write("<!-- opened -->\n")
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     profile = tempfile.mkdtemp(prefix="mcpj-chromium-")
     try:
@@ -31,7 +35,6 @@ def main(url: str) -> int:
         )
     finally:
         shutil.rmtree(profile, ignore_errors=True)
-    log = os.environ.get("MCPJ_BROWSER_LOG")
     if log:
         with open(log, "a", encoding="utf-8") as fh:
             fh.write(result.stdout + "\n<!-- end of page -->\n")
