@@ -77,7 +77,17 @@ def main() -> None:
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "mcpomni_jupyter")
     magics = shell.magics_manager.registry["MCPMagics"]
-    magics.manager = SimpleNamespace(call=lambda *a, **k: display.CallResult(fake_result, server="b", tool="noop"))
+    # the magic over a manager whose call() answers at once (its connection, and log, are real)
+    magics.manager = SimpleNamespace(call=lambda *a, **k: display.CallResult(fake_result, server="b", tool="noop"), connection=m.connection)
+    magic_call = lambda: shell.run_line_magic("mcp", "call b.noop")  # noqa: E731
+
+    def full_log() -> float:  # %mcp call scans the server's log after every call; it keeps up to 500 entries
+        for i in range(600):
+            conn.record("log", f"message {i}")
+        us = per_call_us(magic_call, 5000)
+        conn.log.clear()
+        return us
+
     shell.register_magic_function(lambda line: None, "line", "nothing")
 
     async def empty() -> None:
@@ -95,7 +105,8 @@ def main() -> None:
     conn.session = InstantSession()
     rows = {
         "IPython run_line_magic of a magic that does nothing": per_call_us(lambda: shell.run_line_magic("nothing", "call b.noop")),
-        "%mcp call b.noop, manager.call stubbed (tokenize, options, dispatch)": per_call_us(lambda: shell.run_line_magic("mcp", "call b.noop")),
+        "%mcp call b.noop, manager.call stubbed (tokenize, options, dispatch)": per_call_us(magic_call),
+        "  the same with a full server log (500 entries)": full_log(),
         "  of which tokenize('call b.noop')": per_call_us(lambda: tokenize("call b.noop")),
         "  of which display.CallResult(...)": per_call_us(lambda: display.CallResult(fake_result, server="b", tool="noop")),
         "MCPManager._call on the loop, instant session (_resolve, request, CallResult)": m.loop.run(in_loop(lambda: m._call("b.noop", {}, None, None), 20000)),

@@ -138,8 +138,8 @@ class AuthorizeWidget(w.VBox):
 
 # --------------------------------------------------------------------------- the status panel
 
-COLUMNS = ["server", "transport", "auth", "state", "tools / res. / prompts", "token", "messages", "last error", ""]
-_WIDTHS = ["110px", "120px", "70px", "140px", "130px", "110px", "80px", "260px", "360px"]
+COLUMNS = ["server", "transport", "auth", "state", "tools/res/prompts", "token", "messages", "last error", ""]
+_WIDTHS = ["110px", "135px", "70px", "140px", "135px", "110px", "80px", "260px", "440px"]
 
 
 def _cell(width: str) -> Any:
@@ -152,10 +152,10 @@ class ServerRow(w.HBox):
     def __init__(self, panel: StatusPanel, name: str) -> None:
         self.panel, self.name = panel, name
         self.cells = [_cell(width) for width in _WIDTHS[:-1]]
-        self.connect = w.Button(description="Connect", icon="plug", layout=w.Layout(width="85px"))
-        self.disconnect = w.Button(description="Disconnect", icon="power-off", layout=w.Layout(width="95px"))
-        self.refresh = w.Button(description="Refresh", icon="refresh", layout=w.Layout(width="80px"))
-        self.authorize = w.Button(description="Authorize", icon="key", button_style="warning", layout=w.Layout(width="90px"))
+        self.connect = w.Button(description="Connect", icon="plug", layout=w.Layout(width="100px"))
+        self.disconnect = w.Button(description="Disconnect", icon="power-off", layout=w.Layout(width="118px"))
+        self.refresh = w.Button(description="Refresh", icon="refresh", layout=w.Layout(width="98px"))
+        self.authorize = w.Button(description="Authorize", icon="key", button_style="warning", layout=w.Layout(width="110px"))
         for button, action in ((self.connect, "connect"), (self.disconnect, "disconnect"), (self.refresh, "refresh"), (self.authorize, "authorize")):
             button.on_click(lambda _, action=action: panel.act(action, name))
         buttons = w.HBox([self.connect, self.disconnect, self.refresh, self.authorize], layout=w.Layout(width=_WIDTHS[-1]))

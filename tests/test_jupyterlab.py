@@ -1,0 +1,130 @@
+"""A real JupyterLab 4 in headless Chromium (Debian's), driven by Playwright: the status panel renders and works.
+
+Runs the quickstart notebook (without its closing disconnect) plus one HTTP
+server whose bearer token comes from the kernel's environment, sees the panel
+show the demo server connected, clicks Refresh, Disconnect and Connect and
+sees the row follow, keeps a screenshot in test-artifacts/, saves the
+notebook with widget state, and checks that the file holds no secret.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx2
+import nbformat
+import pytest
+from conftest import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+SECRET = "lab-secret-token-5f3e9a7c"
+TOKEN = "mcpj-lab-test"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-quic",
+]
+
+
+def notebook(tmp_path: Path) -> Path:
+    nb = nbformat.read(ROOT / "notebooks" / "quickstart.ipynb", as_version=4)
+    cut = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.startswith("%mcp disconnect"))
+    nb.cells = nb.cells[:cut]
+    load = next(i for i, c in enumerate(nb.cells) if "%load_ext mcpomni_jupyter" in c.source)
+    nb.cells.insert(load + 1, nbformat.v4.new_code_cell("%mcp add api http://127.0.0.1:9/mcp -H 'Authorization: Bearer ${MCPJ_LAB_SECRET}'"))
+    path = tmp_path / "quickstart.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def lab(tmp_path):
+    settings = tmp_path / "lab-settings" / "@jupyter-widgets" / "jupyterlab-manager"
+    settings.mkdir(parents=True)
+    (settings / "plugin.jupyterlab-settings").write_text(json.dumps({"saveState": True}))
+    port = free_port()
+    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "lab-settings"), "MCPJ_LAB_SECRET": SECRET}
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1",
+            f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={tmp_path}", "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.extension_manager=readonly",
+            "--allow-root",
+        ],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx2.get(f"{base}/api/status", params={"token": TOKEN}).status_code == 200:
+                break
+        except httpx2.TransportError:
+            pass
+        assert proc.poll() is None and time.monotonic() < deadline, "JupyterLab did not start"
+        time.sleep(0.5)
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_status_panel_renders_and_its_buttons_work(lab, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    path = notebook(tmp_path)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        try:
+            page.goto(f"{lab}/lab/tree/{path.name}?token={TOKEN}")
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+            expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=90_000)
+            page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Run$")).click()
+            page.locator(".lm-Menu-itemLabel", has_text=re.compile("^Run All Cells$")).click()
+
+            # the panel from `%mcp connect`: the demo row connected, the api row failed
+            demo = page.locator(".widget-hbox").filter(has=page.locator("b", has_text=re.compile("^demo$"))).first
+            api = page.locator(".widget-hbox").filter(has=page.locator("b", has_text=re.compile("^api$"))).first
+            expect(demo).to_contain_text("● connected", timeout=120_000)
+            expect(api).to_contain_text("failed", timeout=60_000)
+            expect(api).to_contain_text("cannot reach")
+            # wait for Run All to finish: the last cell has run
+            expect(page.locator(".jp-Cell").last.locator(".jp-InputPrompt")).to_contain_text(re.compile(r"\[\d+\]"), timeout=120_000)
+            demo.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "jupyterlab-status-panel.png"), full_page=False)
+
+            demo.locator("button[title='Refresh']").click()
+            expect(demo).to_contain_text("● connected")
+            demo.locator("button[title='Disconnect']").click()
+            expect(demo).to_contain_text("○ disconnected", timeout=30_000)
+            expect(demo).to_contain_text("0 / 0 / 0")
+            demo.locator("button[title='Connect']").click()
+            expect(demo).to_contain_text("● connected", timeout=60_000)
+            page.screenshot(path=str(ARTIFACTS / "jupyterlab-status-panel-after-clicks.png"), full_page=False)
+
+            # save with widget state; nothing secret may reach the file
+            page.locator(".jp-Notebook").first.click()
+            page.keyboard.press("Control+s")
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                saved = json.loads(path.read_text())
+                if "widgets" in saved.get("metadata", {}):
+                    break
+                time.sleep(0.5)
+        finally:
+            browser.close()
+    text = path.read_text()
+    saved = json.loads(text)
+    assert "application/vnd.jupyter.widget-state+json" in saved["metadata"]["widgets"]
+    assert "● connected" in text  # the panel's state is really in the file
+    assert SECRET not in text
