@@ -132,13 +132,14 @@ async def timed(fn, n: int) -> tuple[list[float], float]:
 async def call_trial(shell, rounds: int, n: int, warmup: int, stats: dict) -> None:
     """Fresh server processes for the raw SDK and for us, then interleaved rounds of every variant."""
     from mcpomni_jupyter import MCPManager
+    from mcpomni_jupyter.magics import MCPMagics
 
     async with raw_session() as session:  # (a) the raw SDK, on this (main-thread) asyncio loop
         manager = MCPManager()  # (b) our Python API, whose requests hop to its loop thread
         manager.add("b", command=sys.executable, args=SERVER)
         manager.connect()
-        # (c) %mcp runs over the same manager and server process: (b) and (c) differ by the magic only
-        shell.magics_manager.registry["MCPMagics"].manager = manager
+        # (c) %mcp over the same manager and server process: (b) and (c) differ by the magic only
+        shell.register_magics(MCPMagics(shell=shell, manager=manager))
         ours = manager.connection("b").session
         variants = {
             "raw": lambda: session.call_tool("noop", {}),

@@ -61,7 +61,7 @@ def main() -> None:
     from IPython.core.interactiveshell import InteractiveShell
 
     from mcpomni_jupyter import MCPManager, display
-    from mcpomni_jupyter.magics import tokenize
+    from mcpomni_jupyter.magics import MCPMagics, tokenize
 
     m = MCPManager()
     m.add("b", command=sys.executable, args=SERVER)
@@ -76,9 +76,10 @@ def main() -> None:
 
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "mcpomni_jupyter")
-    magics = shell.magics_manager.registry["MCPMagics"]
     # the magic over a manager whose call() answers at once (its connection, and log, are real)
-    magics.manager = SimpleNamespace(call=lambda *a, **k: display.CallResult(fake_result, server="b", tool="noop"), connection=m.connection)
+    stub = SimpleNamespace(call=lambda *a, **k: display.CallResult(fake_result, server="b", tool="noop"),
+                           connection=m.connection, configure_auth=lambda **k: None, timeout=60.0)
+    shell.register_magics(MCPMagics(shell=shell, manager=stub))
     magic_call = lambda: shell.run_line_magic("mcp", "call b.noop")  # noqa: E731
 
     def full_log() -> float:  # %mcp call scans the server's log after every call; it keeps up to 500 entries

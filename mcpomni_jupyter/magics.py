@@ -596,36 +596,47 @@ class MCPMagics(Magics):
 
     def __init__(self, shell: Any = None, manager: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
-        if manager is None:
+        self._manager = manager  # created on first use: %load_ext stays light
+        self.last_progress: Any = None
+
+    @property
+    def manager(self) -> Any:
+        """The kernel's manager, created (and given these settings) on first use."""
+        if self._manager is None or getattr(self._manager, "_closed", False):
             from .manager import get_manager
 
-            manager = get_manager()
-        self.manager = manager
-        self.last_progress: Any = None
-        self.manager.timeout = self.timeout
-        self.manager.configure_auth(**{name: getattr(self, name) for name in self._AUTH_TRAITS})
-        if self.log_level:
-            for connection in manager.connections.values():
-                connection.log_level = self.log_level
+            self._manager = get_manager()
+        manager = self._manager
+        if getattr(manager, "_configured_by", None) is not self:
+            manager._configured_by = self
+            manager.timeout = self.timeout
+            manager.configure_auth(**{name: getattr(self, name) for name in self._AUTH_TRAITS})
+            if self.log_level:
+                manager.set_log_level(self.log_level)
+        return manager
+
+    def _live_manager(self) -> Any:
+        """The manager if one exists already (settings changes must not create one)."""
+        return self.__dict__.get("_manager")
 
     @observe("timeout")
     def _timeout_changed(self, change: Any) -> None:
         if change["new"] <= 0:
             raise UsageError("MCPMagics.timeout must be a positive number of seconds")
-        if hasattr(self, "manager"):  # config is applied before __init__ finishes
-            self.manager.timeout = change["new"]
+        if self._live_manager() is not None:
+            self._live_manager().timeout = change["new"]
 
     @observe(*_AUTH_TRAITS)
     def _auth_changed(self, change: Any) -> None:
         if change["name"] == "callback_port" and not 0 < change["new"] < 65536:
             raise UsageError("MCPMagics.callback_port must be a port number between 1 and 65535")
-        if hasattr(self, "manager"):
-            self.manager.configure_auth(**{change["name"]: change["new"]})
+        if self._live_manager() is not None:
+            self._live_manager().configure_auth(**{change["name"]: change["new"]})
 
     @observe("log_level")
     def _log_level_changed(self, change: Any) -> None:
-        if hasattr(self, "manager"):
-            self.manager.set_log_level(change["new"] or None)
+        if self._live_manager() is not None:
+            self._live_manager().set_log_level(change["new"] or None)
 
     @line_cell_magic
     def mcp(self, line: str, cell: str | None = None) -> Any:

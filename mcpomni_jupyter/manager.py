@@ -711,7 +711,21 @@ def get_manager() -> MCPManager:
     global _default
     if _default is None or _default._closed:
         _default = MCPManager()
+        _take_magics_settings(_default)
     return _default
+
+
+def _take_magics_settings(manager: MCPManager) -> None:
+    """Apply the ``%config MCPMagics`` settings of the running IPython, if the extension is loaded."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return
+    shell = get_ipython()
+    magics = shell.magics_manager.registry.get("MCPMagics") if shell is not None else None
+    if magics is not None:
+        magics._manager = manager
+        magics.manager  # noqa: B018 - the property applies the settings
 
 
 __all__ = ["MCPManager", "get_manager", "AuthConfig"]

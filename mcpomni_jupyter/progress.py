@@ -73,6 +73,8 @@ class CallProgress:
     def finish(self, outcome: str) -> None:
         """``success``, ``error``, ``timeout`` or ``interrupted``; only a bar that was shown changes."""
         self.outcome = outcome
+        if self.widget is None and self.updates:
+            self.tick()  # progress came, but the call ended before the first tick: show it now, complete
         if self.widget is None:
             return
         self.tick()
