@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import atexit
 import gc
+import importlib
 import json
 import os
 import platform
@@ -218,8 +219,8 @@ async def connect_raw(n: int) -> float:
     return max(done) - t0
 
 
-def bench_connect(reps: int, many: int = 8) -> dict:
-    import mcp.client.stdio  # noqa: F401  (the SDK's import is not part of a connect)
+def bench_connect(reps: int) -> dict:
+    importlib.import_module("mcp.client.stdio")  # the SDK's import is not part of a connect
 
     runs: dict[str, list[float]] = {"ours_1": [], "ours_8": [], "raw_1": [], "raw_8": []}
     server_cpu: dict[str, list[float]] = {k: [] for k in runs}  # per server process, start to exit

@@ -21,13 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import ServerConfig
-from .errors import (
-    AuthError,
-    McpJupyterError,
-    RequestTimeout,
-    ServerConnectionError,
-    ServerError,
-)
+from .errormap import map_error
+from .errors import McpJupyterError, ServerConnectionError
 from .redact import redact
 
 LOG_LIMIT = 500
@@ -56,111 +51,6 @@ class LogEntry:
     level: str = "info"
     data: Any = None
     time: float = field(default_factory=time.time)
-
-
-# --------------------------------------------------------------------------- error mapping
-
-
-def _leaves(exc: BaseException) -> list[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        out: list[BaseException] = []
-        for sub in exc.exceptions:
-            out.extend(_leaves(sub))
-        return out
-    return [exc]
-
-
-def _root(exc: BaseException) -> BaseException:
-    leaves = [e for e in _leaves(exc) if not isinstance(e, asyncio.CancelledError)] or [exc]
-    for leaf in leaves:  # the most specific cause wins
-        if isinstance(leaf, McpJupyterError):
-            return leaf
-    for leaf in leaves:
-        if type(leaf).__module__.startswith("httpx2"):
-            return leaf
-    return leaves[0]
-
-
-def map_error(
-    exc: BaseException, server: ServerConfig, stderr_tail: str = "", http_status: int | None = None
-) -> McpJupyterError:
-    """Turn a transport, SDK or OS error into one of ours, with a sentence saying what to do."""
-    exc = _root(exc)
-    if isinstance(exc, McpJupyterError):
-        return exc
-    name = server.name
-    hint = f" (stderr: {stderr_tail})" if stderr_tail else ""
-    try:
-        import httpx2
-    except ImportError:  # pragma: no cover
-        httpx2 = None  # type: ignore[assignment]
-    if httpx2 is not None and isinstance(exc, httpx2.HTTPStatusError):
-        return _status_error(exc.response.status_code, server)
-    if http_status is not None and http_status >= 400 and type(exc).__name__ == "MCPError":
-        # streamable HTTP turns an HTTP error into a JSON-RPC one; the status was seen by a hook
-        return _status_error(http_status, server)
-    return _map_other(exc, server, hint)
-
-
-def _status_error(code: int, server: ServerConfig) -> McpJupyterError:
-    name = server.name
-    if code == 401:
-        if server.auth.method == "oauth":
-            return AuthError(f"server {name!r} answered 401 Unauthorized: authorize again with %mcp auth {name}")
-        return AuthError(
-            f"server {name!r} answered 401 Unauthorized: add a bearer header "
-            f"(-H 'Authorization: Bearer ${{TOKEN}}') or set auth.method to oauth"
-        )
-    if code == 403:
-        return AuthError(f"server {name!r} answered 403 Forbidden: the credentials lack permission for {server.url}")
-    if code == 404:
-        return ServerConnectionError(
-            f"server {name!r}: {server.url} answered 404 Not Found; check the path "
-            "(streamable HTTP servers usually serve /mcp, SSE servers /sse)"
-        )
-    return ServerConnectionError(f"server {name!r}: {server.url} answered HTTP {code}")
-
-
-def _map_other(exc: BaseException, server: ServerConfig, hint: str) -> McpJupyterError:
-    name = server.name
-    try:
-        import httpx2
-    except ImportError:  # pragma: no cover
-        httpx2 = None  # type: ignore[assignment]
-    if httpx2 is not None and isinstance(exc, httpx2.TimeoutException):
-        return RequestTimeout(f"server {name!r}: {server.url} did not answer in time; is it up? (timeout {server.timeout:g} s)")
-    if httpx2 is not None and isinstance(exc, httpx2.TransportError):
-        try:
-            url = str(exc.request.url.copy_with(query=None))
-        except Exception:
-            url = server.url or ""
-        return ServerConnectionError(f"server {name!r}: cannot reach {url} ({redact(str(exc)) or type(exc).__name__}); is the server running?")
-    if type(exc).__name__ in ("OAuthFlowError", "OAuthTokenError", "OAuthRegistrationError"):
-        return AuthError(f"server {name!r}: OAuth failed: {redact(str(exc))}; run %mcp auth {name} to try again")
-    if isinstance(exc, FileNotFoundError) and server.transport == "stdio":
-        return ServerConnectionError(f"server {name!r}: command {server.command!r} not found; check 'command' and PATH")
-    if isinstance(exc, PermissionError) and server.transport == "stdio":
-        return ServerConnectionError(f"server {name!r}: command {server.command!r} is not executable")
-    try:
-        from mcp import MCPError
-        from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
-    except ImportError:  # pragma: no cover
-        MCPError = None  # type: ignore[assignment,misc]
-    if MCPError is not None and isinstance(exc, MCPError):
-        code = exc.error.code
-        if code == CONNECTION_CLOSED:
-            return ServerConnectionError(f"server {name!r} closed the connection{hint}; run %mcp connect {name} to restart it")
-        if code == REQUEST_TIMEOUT:
-            return RequestTimeout(f"server {name!r} did not answer in time and the request was cancelled; raise --timeout")
-        return ServerError(f"server {name!r}: {redact(exc.error.message)}", code)
-    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
-        return RequestTimeout(f"server {name!r} did not answer in time; raise its 'timeout' or --timeout")
-    if isinstance(exc, (EOFError, BrokenPipeError, ConnectionError)) or type(exc).__name__ in (
-        "EndOfStream", "ClosedResourceError", "BrokenResourceError",
-    ):
-        return ServerConnectionError(f"server {name!r} closed the connection{hint}; run %mcp connect {name} to restart it")
-    text = redact(str(exc)) or type(exc).__name__
-    return ServerConnectionError(f"server {name!r}: {type(exc).__name__}: {text}{hint}")
 
 
 # --------------------------------------------------------------------------- stream watch

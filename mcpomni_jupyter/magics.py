@@ -22,80 +22,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Bool, Float, Int, Unicode, observe
 
 from .errors import McpJupyterError
-
-# --------------------------------------------------------------------------- tokenizing
-
-
-def tokenize(line: str) -> list[str]:
-    """Split on whitespace outside quotes and brackets; quotes stay in the token.
-
-    So ``text="hello world"`` and ``tags=["a", "b"]`` are one token each, and
-    ``n="3"`` keeps the quotes that make it a string.
-    """
-    tokens: list[str] = []
-    buf: list[str] = []
-    quote: str | None = None
-    depth = 0
-    escaped = False
-    for ch in line:
-        if quote:
-            buf.append(ch)
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == quote:
-                quote = None
-            continue
-        if ch in "'\"":
-            quote = ch
-            buf.append(ch)
-            continue
-        if ch in "[{":
-            depth += 1
-        elif ch in "]}":
-            depth = max(0, depth - 1)
-        if ch.isspace() and depth == 0:
-            if buf:
-                tokens.append("".join(buf))
-                buf = []
-            continue
-        buf.append(ch)
-    if quote:
-        raise UsageError(f"unbalanced {quote} quote in: {line.strip()}")
-    if buf:
-        tokens.append("".join(buf))
-    return tokens
-
-
-def unquote(token: str) -> str:
-    """Strip one pair of surrounding quotes (a backslash is kept, so Windows paths survive)."""
-    if len(token) >= 2 and token[0] == token[-1] == "'":
-        return token[1:-1]
-    if len(token) >= 2 and token[0] == token[-1] == '"':
-        return token[1:-1].replace('\\"', '"')
-    return token
-
-
-def parse_value(raw: str) -> Any:
-    """A ``k=v`` value: JSON when it parses (``3``, ``true``, ``["a"]``, ``"3"``), else the string."""
-    if len(raw) >= 2 and raw[0] == raw[-1] == "'":
-        raw = raw[1:-1]
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
-
-
-def parse_kv(tokens: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for token in tokens:
-        key, sep, value = token.partition("=")
-        if not sep or not key or not key.replace("_", "a").replace("-", "a").isalnum():
-            raise UsageError(f"bad argument {token!r}: write key=value (values are JSON when they parse, else strings)")
-        out[key] = parse_value(value)
-    return out
-
+from .parsing import parse_kv, tokenize, unquote
 
 class _Parser(argparse.ArgumentParser):
     """argparse that raises UsageError instead of exiting the kernel."""
@@ -661,58 +588,6 @@ class MCPMagics(Magics):
 MCPMagics.mcp.__doc__ = help_text()
 
 
-# --------------------------------------------------------------------------- completion
-
-
-def complete(manager: Any, line: str) -> list[str]:
-    """Completions for the ``%mcp`` line typed so far."""
-    words = line.split()
-    if words and words[0].lstrip("%") == "mcp":
-        words = words[1:]
-    trailing = line.endswith(" ")
-    if not words or (len(words) == 1 and not trailing):
-        prefix = words[0] if words else ""
-        return sorted(n for n in list(COMMANDS) + list(ALIASES) if n.startswith(prefix))
-    cmd = ALIASES.get(words[0], words[0])
-    current = "" if trailing else words[-1]
-    position = len(words) - (0 if trailing else 1)
-    names = manager.names
-    if cmd in ("connect", "disconnect", "refresh", "remove", "connections", "log", "tools", "resources", "templates", "prompts", "auth", "logout"):
-        return sorted(n for n in names if n.startswith(current))
-    if cmd in ("call", "prompt") and position == 1:
-        kind = "tools" if cmd == "call" else "prompts"
-        out = set()
-        counts: dict[str, int] = {}
-        for c in manager.connections.values():
-            for item in getattr(c, kind):
-                counts[item.name] = counts.get(item.name, 0) + 1
-        for c in manager.connections.values():
-            for item in getattr(c, kind):
-                out.add(f"{c.name}.{item.name}")
-                if counts[item.name] == 1:
-                    out.add(item.name)
-        return sorted(o for o in out if o.startswith(current))
-    if cmd in ("call", "prompt") and position > 1:
-        spec = words[1]
-        for c in manager.connections.values():
-            for item in getattr(c, "tools" if cmd == "call" else "prompts"):
-                if spec in (item.name, f"{c.name}.{item.name}"):
-                    if cmd == "call":
-                        params = list(((item.input_schema or {}).get("properties") or {}))
-                    else:
-                        params = [a.name for a in (item.arguments or [])]
-                    return sorted(f"{p}=" for p in params if f"{p}=".startswith(current))
-        return []
-    if cmd in ("read", "subscribe", "unsubscribe"):
-        uris = {str(r.uri) for c in manager.connections.values() for r in c.resources}
-        return sorted(u for u in uris if u.startswith(current))
-    if cmd == "help":
-        return sorted(n for n in COMMANDS if n.startswith(current))
-    if cmd == "debug":
-        return [w for w in ("on", "off") if w.startswith(current)]
-    return []
-
-
 def load(ipython: Any) -> None:
     magics = MCPMagics(shell=ipython)
     ipython.register_magics(magics)
@@ -723,6 +598,8 @@ def load(ipython: Any) -> None:
         current = ipython.magics_manager.registry.get("MCPMagics")
         if current is None:
             return []
+        from .completion import complete
+
         return complete(current.manager, getattr(event, "text_until_cursor", None) or event.line)
 
     ipython.set_hook("complete_command", completer, str_key="%mcp")

@@ -240,7 +240,7 @@ class MCPManager:
                 try:
                     await c.list_capabilities()
                 except Exception as exc:
-                    from .connection import map_error
+                    from .errormap import map_error
 
                     raise map_error(exc, c.config) from None
                 c._set(State.CONNECTED)

@@ -8,7 +8,6 @@ short-lived access tokens, and records every grant.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import stat
 import subprocess

@@ -44,7 +44,7 @@ def test_add_connect_tools_call(run):
 
 
 def test_kv_values_parse_as_json_else_string(run):
-    from mcpomni_jupyter.magics import parse_kv, tokenize
+    from mcpomni_jupyter.parsing import parse_kv, tokenize
 
     assert parse_kv(tokenize('n=3 flag=true tags=["a","b"] s=hello q="3" sp="a b" obj={"k": [1, 2]}')) == {
         "n": 3, "flag": True, "tags": ["a", "b"], "s": "hello", "q": "3", "sp": "a b", "obj": {"k": [1, 2]},
