@@ -23,9 +23,10 @@ from . import display
 from .config import AuthConfig, LoadResult, ServerConfig, load_dotenv_file, load_file, parse_config, parse_server, parse_text
 from .connection import Connection, State
 from .errors import AuthError, ConfigError, LookupFailed, RequestTimeout, ServerConnectionError, ToolCallError
-from .auth.oauth import AuthOptions, OAuthCoordinator
+from .auth.api import OAuthAPI
+from .auth.oauth import OAuthCoordinator
 from .loop import LoopThread
-from .requests import ServerRequests
+from .requests import ServerMessagesAPI, ServerRequests
 from .redact import add_secret
 
 DEFAULT_TIMEOUT = 60.0
@@ -45,7 +46,7 @@ def _close(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean {match[0]!r}?)" if match else ""
 
 
-class MCPManager:
+class MCPManager(OAuthAPI, ServerMessagesAPI):
     """Every configured MCP server of this kernel, and what you can do with them."""
 
     def __init__(self, loop: LoopThread | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
@@ -62,7 +63,7 @@ class MCPManager:
         self.oauth = OAuthCoordinator()
         self.requests = ServerRequests()
         self._finalizer = weakref.finalize(self, MCPManager._shutdown_all, self._connections, self._loop, self.oauth)
-        atexit.register(self.shutdown)
+        atexit.register(_shutdown_at_exit, weakref.ref(self))  # a weak reference: managers can be collected
 
     # ------------------------------------------------------------------ plumbing
 
@@ -256,60 +257,6 @@ class MCPManager:
     async def arefresh(self, *names: str) -> display.StatusTable:
         await self.loop.arun(self._refresh(names))
         return self.status(*names)
-
-    # ------------------------------------------------------------------ OAuth
-
-    def configure_auth(self, **options: Any) -> AuthOptions:
-        """Change OAuth settings (callback_host/port/path, token_dir, open_browser, auth_timeout)."""
-        for key, value in options.items():
-            if not hasattr(self.oauth.options, key):
-                raise ConfigError(f"unknown auth option {key!r}")
-            setattr(self.oauth.options, key, value)
-        for connection in self._connections.values():
-            connection.auth_timeout = self.oauth.options.auth_timeout
-        return self.oauth.options
-
-    def _oauth_connection(self, name: str) -> Connection:
-        connection = self.connection(name)
-        if not connection.uses_oauth:
-            raise ConfigError(
-                f"server {name!r} is not configured for OAuth; set \"auth\": {{\"method\": \"oauth\"}} in its config "
-                f"(or %mcp add {name} URL --auth oauth)"
-            )
-        return connection
-
-    def auth(self, name: str) -> Connection:
-        """Start (or resume) authorization: connects the server, which asks for authorization if needed."""
-        connection = self._oauth_connection(name)
-        if connection.state in (State.DISCONNECTED, State.FAILED):
-            self._run(self._connect([name]), connection.config.timeout + 15, f"connecting {name!r}")
-        return connection
-
-    def complete_auth(self, url: str) -> str:
-        """The paste-box path: finish a waiting authorization from the URL the browser landed on."""
-
-        async def deliver() -> tuple[int, str, str]:
-            return self.oauth.deliver_url(url)
-
-        status, title, message = self._run(deliver(), 10, "delivering the authorization")
-        if status != 200:
-            raise AuthError(f"{title}: {message}")
-        if title != "Authorization complete":
-            raise AuthError(message)
-        return message
-
-    def logout(self, name: str) -> bool:
-        """Disconnect and forget the stored tokens and client registration of an OAuth server."""
-        connection = self._oauth_connection(name)
-        self._run(connection.stop(), connection.config.timeout + 15, f"disconnecting {name!r}")
-        return self.oauth.storage_for(connection).forget()
-
-    def token_expiry(self, name: str) -> float | None:
-        """When the stored access token of an OAuth server expires (epoch seconds), if known."""
-        connection = self.connection(name)
-        if not connection.uses_oauth:
-            return None
-        return self.oauth.storage_for(connection).expires_at
 
     def status(self, *names: str) -> display.StatusTable:
         """A table of every (or the named) server's state."""
@@ -638,69 +585,11 @@ class MCPManager:
     async def aunsubscribe(self, uri: str, *, server: str | None = None) -> str:
         return await self.loop.arun(self._subscribe(uri, server, False))
 
-    # ------------------------------------------------------------------ server requests and notifications
 
-    def set_sampling_handler(self, handler: Callable[..., Any] | None) -> None:
-        """Answer servers' sampling requests with ``handler(messages, params)`` -> str (or a result).
-
-        ``messages`` is a list of ``{"role", "content"}`` dicts; ``params`` the
-        SDK's ``CreateMessageRequestParams``.  ``None`` declines them again.
-        """
-        self.requests.sampling_handler = handler
-
-    def set_roots(self, name: str, roots: Iterable[str] | None) -> None:
-        """The directories (or file:// URIs) offered to ``name`` as roots; None: the config's, else the cwd."""
-        self.connection(name)
-        if roots is None:
-            self.requests.roots.pop(name, None)
-        else:
-            self.requests.roots[name] = [str(r) for r in roots]
-
-    def on_notification(self, callback: Callable[[Any], Any], server: str | None = None) -> Callable[[], None]:
-        """Call ``callback(entry)`` for every notification, log message and stderr line (a ``LogEntry``).
-
-        Runs on the loop thread, in the context of the cell that registered it.
-        Returns a function that unregisters it.
-        """
-        context = contextvars.copy_context()
-
-        def listener(entry: Any) -> None:
-            if server is None or entry.server == server:
-                context.run(callback, entry)
-
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
-
-    def _dispatch_entry(self, entry: Any) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(entry)
-            except Exception:
-                pass
-
-    # ------------------------------------------------------------------ log
-
-    def log(self, server: str | None = None, limit: int | None = None) -> display.LogList:
-        """Notifications, log messages and stderr lines received, oldest first."""
-        connections = [self.connection(server)] if server else list(self._connections.values())
-        for c in connections:
-            c.stderr_lines()
-        entries = sorted((e for c in connections for e in c.log), key=lambda e: e.time)
-        return display.LogList(entries[-limit:] if limit else entries)
-
-    def set_log_level(self, level: str | None, *names: str) -> None:
-        """Ask servers for log messages at ``level`` (debug, info, warning, ...); None for the server's default."""
-
-        if not names:
-            self.log_level = level
-
-        async def apply() -> None:
-            for c in self._select(names):
-                c.log_level = level
-                if level and c.session is not None and c.capabilities is not None and c.capabilities.logging is not None:
-                    await c.request(lambda s: asyncio.wait_for(s.set_logging_level(level), self.timeout))
-
-        self._run(apply(), self.timeout + 5, "setting the log level")
+def _shutdown_at_exit(ref: weakref.ref[MCPManager]) -> None:
+    manager = ref()
+    if manager is not None:
+        manager.shutdown()
 
 
 _default: MCPManager | None = None

@@ -14,10 +14,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from . import display
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -97,3 +100,72 @@ class ServerRequests:
             return await ask(caller, connection.name, params, self.elicitation_timeout)
 
         return {"list_roots_callback": list_roots, "sampling_callback": sampling, "elicitation_callback": elicitation}
+
+
+class ServerMessagesAPI:
+    """Mixed into ``MCPManager``: sampling handler, roots, notification callbacks, the log and log level."""
+
+    requests: ServerRequests
+    _listeners: list[Callable[[Any], Any]]
+
+    def set_sampling_handler(self, handler: Callable[..., Any] | None) -> None:
+        """Answer servers' sampling requests with ``handler(messages, params)`` -> str (or a result).
+
+        ``messages`` is a list of ``{"role", "content"}`` dicts; ``params`` the
+        SDK's ``CreateMessageRequestParams``.  ``None`` declines them again.
+        """
+        self.requests.sampling_handler = handler
+
+    def set_roots(self, name: str, roots: Iterable[str] | None) -> None:
+        """The directories (or file:// URIs) offered to ``name`` as roots; None: the config's, else the cwd."""
+        self.connection(name)
+        if roots is None:
+            self.requests.roots.pop(name, None)
+        else:
+            self.requests.roots[name] = [str(r) for r in roots]
+
+    def on_notification(self, callback: Callable[[Any], Any], server: str | None = None) -> Callable[[], None]:
+        """Call ``callback(entry)`` for every notification, log message and stderr line (a ``LogEntry``).
+
+        Runs on the loop thread, in the context of the cell that registered it.
+        Returns a function that unregisters it.
+        """
+        context = contextvars.copy_context()
+
+        def listener(entry: Any) -> None:
+            if server is None or entry.server == server:
+                context.run(callback, entry)
+
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _dispatch_entry(self, entry: Any) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(entry)
+            except Exception:
+                pass
+
+    # ------------------------------------------------------------------ log
+
+    def log(self, server: str | None = None, limit: int | None = None) -> display.LogList:
+        """Notifications, log messages and stderr lines received, oldest first."""
+        connections = [self.connection(server)] if server else list(self._connections.values())
+        for c in connections:
+            c.stderr_lines()
+        entries = sorted((e for c in connections for e in c.log), key=lambda e: e.time)
+        return display.LogList(entries[-limit:] if limit else entries)
+
+    def set_log_level(self, level: str | None, *names: str) -> None:
+        """Ask servers for log messages at ``level`` (debug, info, warning, ...); None for the server's default."""
+
+        if not names:
+            self.log_level = level
+
+        async def apply() -> None:
+            for c in self._select(names):
+                c.log_level = level
+                if level and c.session is not None and c.capabilities is not None and c.capabilities.logging is not None:
+                    await c.request(lambda s: asyncio.wait_for(s.set_logging_level(level), self.timeout))
+
+        self._run(apply(), self.timeout + 5, "setting the log level")

@@ -97,11 +97,30 @@ def _provider_class() -> type:
                 return _LegacyIssuer(issuer)
             return issuer
 
+        def _early(self) -> None:
+            """Refresh a little before expiry: a token that dies in flight earns a 401, and the SDK
+            answers a 401 with a whole new authorization (a browser window), not a refresh."""
+            expiry, tokens = self.context.token_expiry_time, self.context.current_tokens
+            if expiry is not None and tokens is not None:
+                lifetime = tokens.expires_in or 0
+                self.context.token_expiry_time = expiry - min(60.0, max(2.0, 0.25 * lifetime), 0.5 * lifetime)
+
         async def _initialize(self) -> None:
             await super()._initialize()
             storage = self.context.storage
             if self.context.current_tokens is not None and isinstance(storage, FileTokenStorage):
                 self.context.token_expiry_time = storage.expires_at  # python-sdk issue 3250
+                self._early()
+
+        async def _handle_token_response(self, response: Any) -> None:
+            await super()._handle_token_response(response)
+            self._early()
+
+        async def _handle_refresh_response(self, response: Any) -> bool:
+            ok = await super()._handle_refresh_response(response)
+            if ok:
+                self._early()
+            return ok
             if self.preregistered is not None and (
                 self.context.client_info is None or self.context.client_info.client_id != self.preregistered.client_id
             ):
