@@ -138,6 +138,7 @@ class Connection:
         self._final: asyncio.Event | None = None
         self.requests: Any = None  # ServerRequests: roots, sampling, elicitation
         self.interactive_callers: list[Any] = []  # top-level-await calls waiting on this server
+        self.notices: deque[str] = deque(maxlen=20)  # one-line hints for the calling cell
 
     @property
     def name(self) -> str:

@@ -87,12 +87,12 @@ class ServerRequests:
 
             caller = connection.interactive_callers[-1] if connection.interactive_callers else None
             if caller is None or getattr(params, "requested_schema", None) is None:
-                connection.record(
-                    "request",
+                hint = (
                     f"declined the server's question {params.message!r}: a blocked cell cannot answer it; "
-                    "make the call with top-level await (await mcp.acall(...)) to answer in a form",
-                    "warning",
+                    "make the call with top-level await (await mcp.acall(...)) to answer in a form"
                 )
+                connection.record("request", hint, "warning")
+                connection.notices.append(hint)  # the calling magic prints it under the cell
                 return ElicitResult(action="decline")
             from .forms import ask
 
