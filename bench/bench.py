@@ -31,6 +31,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 SERVER = [str(Path(__file__).resolve().parent.parent / "tests" / "servers" / "basic.py"), "stdio"]
+TINY = [str(Path(__file__).resolve().parent / "tiny_server.py")]  # no SDK import: starts in ~30 ms
 DEVNULL = open(os.devnull, "w")  # the servers' stderr
 median = statistics.median
 now = time.perf_counter
@@ -49,12 +50,12 @@ print(json.dumps({"seconds": seconds, "mcp": "mcp" in sys.modules, "asyncio": "a
 
 
 @asynccontextmanager
-async def raw_session():
+async def raw_session(server: list[str] = SERVER):
     """The raw SDK: a stdio transport and an initialized ``ClientSession`` on the running loop."""
     from mcp import ClientSession
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
-    params = StdioServerParameters(command=sys.executable, args=SERVER)
+    params = StdioServerParameters(command=sys.executable, args=server)
     async with stdio_client(params, errlog=DEVNULL) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
         yield session
@@ -189,12 +190,12 @@ async def bench_calls(trials: int, rounds: int, n: int, warmup: int) -> dict:
 # --------------------------------------------------------------------------- 3. concurrent connect
 
 
-def connect_ours(n: int) -> float:
+def connect_ours(n: int, server: list[str] = SERVER) -> float:
     from mcpomni_jupyter import MCPManager
 
     m = MCPManager()
     for i in range(n):
-        m.add(f"s{i}", command=sys.executable, args=SERVER)
+        m.add(f"s{i}", command=sys.executable, args=server)
     t0 = now()
     m.connect()
     seconds = now() - t0
@@ -204,11 +205,11 @@ def connect_ours(n: int) -> float:
     return seconds
 
 
-async def connect_raw(n: int) -> float:
+async def connect_raw(n: int, server: list[str] = SERVER) -> float:
     ready, done = asyncio.Event(), []
 
     async def one() -> None:
-        async with raw_session():
+        async with raw_session(server):
             done.append(now())
             if len(done) == n:
                 ready.set()
@@ -235,6 +236,14 @@ def bench_connect(reps: int) -> dict:
     out.update(ratio=out["ours_8"] / out["ours_1"], raw_ratio=out["raw_8"] / out["raw_1"], runs=runs)
     out["server_cpu_s"] = median(server_cpu["ours_1"] + server_cpu["raw_1"])
     out["cpu_floor_s"] = 8 * out["server_cpu_s"] / (os.cpu_count() or 1)  # the least 8 servers need on these CPUs
+    # the same with a server that starts in ~30 ms: the client's concurrency, not the servers' start-up CPU
+    tiny: dict[str, list[float]] = {"ours_1": [], "ours_8": [], "raw_1": [], "raw_8": []}
+    for _ in range(reps * 2):
+        for key in tiny:
+            who, n = key.split("_")[0], int(key.split("_")[1])
+            tiny[key].append(connect_ours(n, TINY) if who == "ours" else asyncio.run(connect_raw(n, TINY)))
+    out["tiny"] = {k: median(v) for k, v in tiny.items()}
+    out["tiny"].update(ratio=out["tiny"]["ours_8"] / out["tiny"]["ours_1"], raw_ratio=out["tiny"]["raw_8"] / out["tiny"]["raw_1"])
     return out
 
 
@@ -267,6 +276,10 @@ def report(r: dict) -> str:
         ("connect 1 stdio server (ours)", f"{cn['ours_1']:.2f} s", "", ""),
         ("connect 8 at once (ours)", f"{cn['ours_8']:.2f} s = {cn['ratio']:.2f}x one", "<= 2x", ok(cn["ratio"] <= 2)),
         ("connect 1 / 8 at once (raw SDK)", f"{cn['raw_1']:.2f} s / {cn['raw_8']:.2f} s = {cn['raw_ratio']:.2f}x", "ref.", ""),
+        ("connect 8 at once / 1, light stdio server (ours)", f"{cn['tiny']['ours_8'] * 1000:.0f} ms / {cn['tiny']['ours_1'] * 1000:.0f} ms = "
+         f"{cn['tiny']['ratio']:.2f}x", "<= 2x", ok(cn["tiny"]["ratio"] <= 2)),
+        ("connect 8 at once / 1, light stdio server (raw SDK)", f"{cn['tiny']['raw_8'] * 1000:.0f} ms / {cn['tiny']['raw_1'] * 1000:.0f} ms = "
+         f"{cn['tiny']['raw_ratio']:.2f}x", "ref.", ""),
         (f"CPU of 8 server processes / {cpus} CPUs", f"{cn['cpu_floor_s']:.2f} s ({cn['server_cpu_s']:.2f} s each) = "
          f"{cn['cpu_floor_s'] / cn['ours_1']:.2f}x one connect", "ref.", ""),
         ("peak RSS, 1 session: ours / raw SDK", f"{mem['ours_mb']:.1f} / {mem['raw_mb']:.1f} MB = {mem['ratio']:.2f}x", "", ""),

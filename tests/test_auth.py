@@ -370,3 +370,24 @@ def test_callback_port_from_the_server_config_and_widget_state_holds_no_code(run
         states += _json.dumps([c.get_state() for c in getattr(box, "children", ())], default=str)
     assert code not in states
     assert run("%mcp call o.whoami").ok
+
+
+def test_pre_registered_client_skips_registration(run, browser, auth_settings, oauth_server, monkeypatch):
+    server = oauth_server()
+    redirect = f"http://localhost:{auth_settings['port']}/callback"
+    registered = httpx2.post(
+        f"{server.base}/register",
+        json={"redirect_uris": [redirect], "token_endpoint_auth_method": "client_secret_basic",
+              "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"], "client_name": "pre"},
+    ).json()
+    monkeypatch.setenv("MCPJ_CLIENT_ID", registered["client_id"])
+    monkeypatch.setenv("MCPJ_CLIENT_SECRET", registered["client_secret"])
+    config = {"mcpServers": {"o": {"type": "http", "url": server.url,
+                                   "auth": {"method": "oauth", "client_id": "${MCPJ_CLIENT_ID}", "client_secret": "${MCPJ_CLIENT_SECRET}"}}}}
+    run("%config MCPMagics.open_browser = True")
+    run("%%mcp config\n" + json.dumps(config))
+    assert run("%mcp connect o --wait").value["o"].state == "connected"
+    assert server.grants() == ["register", "authorize", "authorization_code"]  # the one register is the test's own
+    assert run("%mcp call o.whoami").ok
+    shown = repr(run("%mcp status").value) + run("%mcp log").out
+    assert registered["client_secret"] not in shown

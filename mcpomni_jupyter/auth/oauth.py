@@ -111,6 +111,10 @@ def _provider_class() -> type:
             if self.context.current_tokens is not None and isinstance(storage, FileTokenStorage):
                 self.context.token_expiry_time = storage.expires_at  # python-sdk issue 3250
                 self._early()
+            if self.preregistered is not None and (
+                self.context.client_info is None or self.context.client_info.client_id != self.preregistered.client_id
+            ):
+                self.context.client_info = self.preregistered
 
         async def _handle_token_response(self, response: Any) -> None:
             await super()._handle_token_response(response)
@@ -121,10 +125,6 @@ def _provider_class() -> type:
             if ok:
                 self._early()
             return ok
-            if self.preregistered is not None and (
-                self.context.client_info is None or self.context.client_info.client_id != self.preregistered.client_id
-            ):
-                self.context.client_info = self.preregistered
 
     return _Provider
 
