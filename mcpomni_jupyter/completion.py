@@ -7,7 +7,7 @@ from typing import Any
 
 def complete(manager: Any, line: str) -> list[str]:
     """Completions for the ``%mcp`` line typed so far."""
-    from .magics import ALIASES, COMMANDS
+    from .commands import ALIASES, COMMANDS
 
     words = line.split()
     if words and words[0].lstrip("%") == "mcp":

@@ -1,0 +1,36 @@
+"""``%mcp debug``: the SDK's, httpx2's and our loggers on stderr, every line redacted."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+class _RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        from .redact import redact
+
+        record.msg = redact(record.getMessage())
+        record.args = ()
+        return True
+
+
+_debug_handler: logging.Handler | None = None
+DEBUG_LOGGERS = ("mcpomni_jupyter", "mcp", "httpx2", "httpcore2")
+
+
+def set_debug(on: bool) -> None:
+    """Route the SDK's, httpx2's and our loggers to stderr, redacted (on), or stop (off)."""
+    global _debug_handler
+    for name in DEBUG_LOGGERS:
+        logger = logging.getLogger(name)
+        if _debug_handler is not None:
+            logger.removeHandler(_debug_handler)
+        logger.setLevel(logging.DEBUG if on else logging.NOTSET)
+    if on:
+        _debug_handler = logging.StreamHandler(sys.stderr)
+        _debug_handler.addFilter(_RedactingFilter())
+        _debug_handler.setFormatter(logging.Formatter("mcp-debug %(name)s %(levelname)s: %(message)s"))
+        for name in DEBUG_LOGGERS:
+            logging.getLogger(name).addHandler(_debug_handler)
+    else:
+        _debug_handler = None
