@@ -232,6 +232,7 @@ def _refresh(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
         if not isinstance(exc, ReauthorizationNeeded):
             raise
         print(f"mcp: {exc}", file=sys.stderr)
+        m.manager.disconnect(*names)  # drop the session whose tokens died; connecting asks for authorization
         table = m.manager.connect(*names)
     _report_failures(table, m.manager)
     return table

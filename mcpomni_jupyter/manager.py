@@ -243,6 +243,13 @@ class MCPManager(OAuthAPI, ServerMessagesAPI):
                 except Exception as exc:
                     from .errormap import map_error
 
+                    if c.reauth_needed:  # its tokens died: the caller reconnects, which asks the person
+                        from .auth.oauth import ReauthorizationNeeded
+
+                        c.reauth_needed = False
+                        raise ReauthorizationNeeded(
+                            f"server {c.name!r} needs authorization again: click Authorize, or run %mcp auth {c.name}"
+                        ) from None
                     raise map_error(exc, c.config) from None
                 c._set(State.CONNECTED)
             elif c.state in (State.DISCONNECTED, State.FAILED):

@@ -391,3 +391,23 @@ def test_pre_registered_client_skips_registration(run, browser, auth_settings, o
     assert run("%mcp call o.whoami").ok
     shown = repr(run("%mcp status").value) + run("%mcp log").out
     assert registered["client_secret"] not in shown
+
+
+def test_refresh_command_reauthenticates_when_the_stored_token_died(run, auth_settings, oauth_server):
+    server = oauth_server("--ttl", "2")
+    run(f"%mcp add o {server.url} --auth oauth")
+    run("%mcp connect o")
+    from mcpomni_jupyter.manager import get_manager
+
+    httpx2.get(landing_url(get_manager().connection("o").auth_url))  # authorize (the callback receives it)
+    assert run("%mcp connect o --wait").value["o"].state == "connected"
+    server.post("/test/reject-refresh")
+    time.sleep(2.5)
+    cell = run("%mcp refresh o")
+    assert cell.ok, cell.error
+    assert "needs authorization again" in cell.err
+    assert cell.value["o"].state == "auth required"
+    assert "needs authorization; it connects by itself once you authorize" in cell.err  # the Authorize widget is shown
+    httpx2.get(landing_url(get_manager().connection("o").auth_url))
+    assert run("%mcp connect o --wait").value["o"].state == "connected"
+    assert server.grants().count("authorize") == 2
