@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 
 from .debuglog import set_debug
-from .errors import McpJupyterError
+from .errors import McpJupyterError, RequestTimeout
 from .parsing import parse_kv, unquote
+from .progress import CallProgress
 
 if TYPE_CHECKING:
     from .magics import MCPMagics
@@ -73,6 +74,14 @@ def _names_only(magics: MCPMagics, name: str, tokens: list[str]) -> list[str]:
         if t.startswith("-"):
             raise UsageError(f"%mcp {name}: unknown option {t}; see %mcp help {name}")
     return [unquote(t) for t in tokens]
+
+
+def _print_notices(m: MCPMagics, names: list[str]) -> None:
+    """One-line hints the servers' connections left for the cell that is running."""
+    for name in names:
+        notices = m.manager.connection(name).notices
+        while notices:
+            print(f"mcp: {notices.popleft()}", file=sys.stderr)
 
 
 def _report_failures(table: Any, manager: Any = None) -> None:
@@ -223,17 +232,8 @@ def _connections(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
 
 @command("refresh", "%mcp refresh [NAME...]", "re-list capabilities; reconnect servers that are down; re-authenticate if tokens died")
 def _refresh(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
-    names = _names_only(m, "refresh", tokens)
-    try:
-        table = m.manager.refresh(*names)
-    except McpJupyterError as exc:
-        from .auth.oauth import ReauthorizationNeeded
-
-        if not isinstance(exc, ReauthorizationNeeded):
-            raise
-        print(f"mcp: {exc}", file=sys.stderr)
-        m.manager.disconnect(*names)  # drop the session whose tokens died; connecting asks for authorization
-        table = m.manager.connect(*names)
+    table = m.manager.refresh(*_names_only(m, "refresh", tokens))
+    _print_notices(m, [row.name for row in table])
     _report_failures(table, m.manager)
     return table
 
@@ -364,9 +364,6 @@ def _call(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
     if "--json" in found:
         arguments.update(_json_object(found["--json"], "--json"))
     arguments.update(parse_kv(kv))
-    from .errors import RequestTimeout
-    from .progress import CallProgress
-
     progress = m.last_progress = CallProgress(tool, show=can_show_widgets(m.shell))
     try:
         result = m.manager.call(
@@ -383,9 +380,7 @@ def _call(m: MCPMagics, tokens: list[str], cell: str | None) -> Any:
         progress.finish("error")
         raise
     progress.finish("error" if result.is_error else "success")
-    notices = m.manager.connection(result.server).notices  # e.g. a question the blocked cell had to decline
-    while notices:
-        print(f"mcp: {notices.popleft()}", file=sys.stderr)
+    _print_notices(m, [result.server])  # e.g. a question the blocked cell had to decline
     return _out(m, found, result)
 
 

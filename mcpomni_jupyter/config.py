@@ -17,7 +17,7 @@ import ipaddress
 import json
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
@@ -89,30 +89,6 @@ class ServerConfig:
         if self.transport == "stdio":
             return " ".join([self.command or "", *self.args]).strip()
         return self.url or ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """The config in MCPOmni Connect form (secrets included: do not display it)."""
-        out: dict[str, Any] = {"transport_type": self.transport}
-        if self.transport == "stdio":
-            out["command"] = self.command
-            if self.args:
-                out["args"] = list(self.args)
-            if self.env:
-                out["env"] = dict(self.env)
-            if self.cwd:
-                out["cwd"] = self.cwd
-        else:
-            out["url"] = self.url
-            if self.headers:
-                out["headers"] = dict(self.headers)
-            out["timeout"] = self.timeout
-            if self.transport == "sse":
-                out["sse_read_timeout"] = self.sse_read_timeout
-        if self.auth.method != "none":
-            out["auth"] = {k: v for k, v in vars(self.auth).items() if v not in (None, ())}
-        if self.disabled:
-            out["disabled"] = True
-        return out
 
 
 @dataclass
@@ -395,7 +371,3 @@ def load_file(path: str | os.PathLike[str] | None = None) -> LoadResult:
     if not p.is_file():
         raise ConfigError(f"config file {str(p)!r} does not exist; check the path")
     return parse_text(p.read_text(encoding="utf-8"), source=str(p))
-
-
-def with_name(server: ServerConfig, name: str) -> ServerConfig:
-    return replace(server, name=name)

@@ -122,7 +122,6 @@ class Connection:
         self.log: deque[LogEntry] = deque(maxlen=LOG_LIMIT)
         self.log_level: str | None = None
         self.listeners: list[Callable[[LogEntry], Any]] = []
-        self.connected_at: float | None = None
         self._on_change = on_change
         self._task: asyncio.Task[None] | None = None
         self._stop: asyncio.Event | None = None
@@ -134,6 +133,7 @@ class Connection:
         self.auth_url: str | None = None  # the authorization link while a person is needed
         self.auth_flow: Any = None  # the callback flow waiting for the redirect
         self.reauth_needed = False
+        self.auth_in_session = False  # the authorization under way re-authorizes a live session
         self.auth_timeout = 600.0
         self._final: asyncio.Event | None = None
         self.requests: Any = None  # ServerRequests: roots, sampling, elicitation
@@ -302,7 +302,6 @@ class Connection:
                 if self.log_level:
                     await session.set_logging_level(self.log_level)
                 await self.list_capabilities()
-                self.connected_at = time.time()
                 self._set(State.CONNECTED)
                 waits = [asyncio.ensure_future(self._stop.wait()), asyncio.ensure_future(closed.wait())]
                 try:
@@ -432,21 +431,19 @@ class Connection:
             return await fn(session)
         except asyncio.CancelledError:
             raise
-        except McpJupyterError:
-            raise
         except BaseException as exc:
-            error = map_error(exc, self.config, self.stderr_tail() if self.config.transport == "stdio" else "", self.http_status)
             if self.reauth_needed:
-                # the tokens are gone for good: reconnect, which asks the person again
+                # its tokens are gone for good: reconnect; the new owner task asks the person again
                 self.reauth_needed = False
-                asyncio.get_running_loop().create_task(self._restart())
+                await self._restart()
                 from .auth.oauth import ReauthorizationNeeded
 
-                if not isinstance(error, ReauthorizationNeeded):
-                    error = ReauthorizationNeeded(
-                        f"server {self.name!r} needs authorization again: click Authorize, or run %mcp auth {self.name}"
-                    )
-                raise error from None
+                raise ReauthorizationNeeded(
+                    f"server {self.name!r} needs authorization again: click Authorize, or run %mcp auth {self.name}"
+                ) from None
+            if isinstance(exc, McpJupyterError):
+                raise
+            error = map_error(exc, self.config, self.stderr_tail() if self.config.transport == "stdio" else "", self.http_status)
             if isinstance(error, ServerConnectionError) and self._task is not None and not self._task.done():
                 # the server went away: let the owner task settle the state before we report
                 try:
@@ -456,7 +453,6 @@ class Connection:
                 if self.error:
                     error = ServerConnectionError(self.error)
             raise error from None
-
 
     async def _restart(self) -> None:
         await self.stop()

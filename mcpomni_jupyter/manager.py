@@ -24,7 +24,7 @@ from .config import AuthConfig, LoadResult, ServerConfig, load_dotenv_file, load
 from .connection import Connection, State
 from .errors import AuthError, ConfigError, LookupFailed, RequestTimeout, ServerConnectionError, ToolCallError
 from .auth.api import OAuthAPI
-from .auth.oauth import OAuthCoordinator
+from .auth.oauth import OAuthCoordinator, ReauthorizationNeeded
 from .loop import LoopThread
 from .requests import ServerMessagesAPI, ServerRequests
 from .redact import add_secret
@@ -57,9 +57,7 @@ class MCPManager(OAuthAPI, ServerMessagesAPI):
         self._observers: list[Callable[[Connection], Any]] = []
         self._listeners: list[Callable[[Any], Any]] = []
         self._lock = threading.RLock()
-        self._subscriptions: dict[str, set[str]] = {}
         self._closed = False
-        self._tools_ns: Any = None
         self.oauth = OAuthCoordinator()
         self.requests = ServerRequests()
         self._finalizer = weakref.finalize(self, MCPManager._shutdown_all, self._connections, self._loop, self.oauth)
@@ -239,18 +237,10 @@ class MCPManager(OAuthAPI, ServerMessagesAPI):
         for c in connections:
             if c.state is State.CONNECTED:
                 try:
-                    await c.list_capabilities()
-                except Exception as exc:
-                    from .errormap import map_error
-
-                    if c.reauth_needed:  # its tokens died: the caller reconnects, which asks the person
-                        from .auth.oauth import ReauthorizationNeeded
-
-                        c.reauth_needed = False
-                        raise ReauthorizationNeeded(
-                            f"server {c.name!r} needs authorization again: click Authorize, or run %mcp auth {c.name}"
-                        ) from None
-                    raise map_error(exc, c.config) from None
+                    await c.request(lambda session, c=c: c.list_capabilities())
+                except ReauthorizationNeeded as exc:  # reconnected already: it now waits for the person
+                    c.notices.append(str(exc))
+                    continue
                 c._set(State.CONNECTED)
             elif c.state in (State.DISCONNECTED, State.FAILED):
                 await c.start()
@@ -573,10 +563,6 @@ class MCPManager(OAuthAPI, ServerMessagesAPI):
             return asyncio.wait_for(coro, self.timeout)
 
         await connection.request(request)
-        if on:
-            self._subscriptions.setdefault(connection.name, set()).add(uri)
-        else:
-            self._subscriptions.get(connection.name, set()).discard(uri)
         return connection.name
 
     def subscribe(self, uri: str, *, server: str | None = None) -> str:

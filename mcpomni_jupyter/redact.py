@@ -52,7 +52,3 @@ def redact(text: str | None) -> str:
         text = pattern.sub(repl, text)
     return text
 
-
-def redact_headers(headers: dict[str, str]) -> dict[str, str]:
-    """Header names kept, values masked."""
-    return {k: MASK for k in headers}

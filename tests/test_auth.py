@@ -411,3 +411,19 @@ def test_refresh_command_reauthenticates_when_the_stored_token_died(run, auth_se
     httpx2.get(landing_url(get_manager().connection("o").auth_url))
     assert run("%mcp connect o --wait").value["o"].state == "connected"
     assert server.grants().count("authorize") == 2
+
+
+def test_token_is_refreshed_before_it_expires(run, auth_settings, oauth_server):
+    """A token that would die in flight earns a 401, which the SDK answers with a new authorization (a browser
+    window): so a token is refreshed a little before its expiry (here, 2 s of a 4 s lifetime)."""
+    server = oauth_server("--ttl", "4")
+    run(f"%mcp add o {server.url} --auth oauth")
+    run("%mcp connect o")
+    from mcpomni_jupyter.manager import get_manager
+
+    httpx2.get(landing_url(get_manager().connection("o").auth_url))
+    assert run("%mcp connect o --wait").value["o"].state == "connected"
+    issued = len(server.grants())
+    time.sleep(2.5)  # still valid at the server for 1.5 s more, but inside the margin
+    assert run("%mcp call o.whoami").ok
+    assert server.grants()[issued:] == ["refresh_token"]

@@ -108,11 +108,6 @@ class CallbackServer:
         if not self._flows:
             await self.stop()
 
-    def cancel_server(self, server: str) -> None:
-        for flow in [f for f in self._flows.values() if f.server == server]:
-            if not flow.future.done():
-                flow.future.cancel()
-
     def deliver(self, query: str | dict[str, str]) -> tuple[int, str, str]:
         """Route redirect parameters to their flow: returns (status, page title, message)."""
         params = {k: v[0] for k, v in parse_qs(query).items()} if isinstance(query, str) else dict(query)

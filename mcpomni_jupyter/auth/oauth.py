@@ -233,7 +233,7 @@ class OAuthCoordinator:
             flow = connection.auth_flow
             if flow is None:  # pragma: no cover - the SDK calls redirect first
                 raise AuthError(f"server {connection.name!r}: no authorization is in progress")
-            in_session = getattr(connection, "auth_in_session", False)  # re-authorizing under a live session
+            in_session = connection.auth_in_session
             try:
                 result = await asyncio.wait_for(asyncio.shield(flow.future), options.auth_timeout)
             except asyncio.TimeoutError:

@@ -93,9 +93,6 @@ class FileTokenStorage:
         value = self._read().get("expires_at")
         return float(value) if isinstance(value, (int, float)) else None
 
-    def has_tokens(self) -> bool:
-        return bool(self._read().get("tokens"))
-
     # ------------------------------------------------------------------ the SDK's protocol
 
     async def get_tokens(self) -> Any:
