@@ -5,23 +5,33 @@ PKCE S256, the ``resource`` parameter (RFC 8707), scope selection and refresh;
 we only supply where the person comes in: the redirect handler records the
 authorization link, marks the server "auth required" and opens the browser
 (in a worker thread), and the callback handler waits for the callback server
-or the paste box, whichever delivers first.  Two adaptations, both in
-``_Provider``: a reloaded token gets its absolute expiry back, and a
-pre-registered ``client_id`` is used instead of dynamic registration.
+or the paste box, whichever delivers first.  The authorization URL comes from
+the authorization server's metadata, which is untrusted: only ``https`` (or
+``http`` to a loopback host) is recorded, shown or opened.
+
+The adaptations are all in ``_Provider``: a reloaded token gets its absolute
+expiry back and is refreshed a little early; a pre-registered ``client_id`` is
+used instead of dynamic registration; the 2025-03-26 path accepts a same-origin
+issuer; and a refresh first re-reads the shared token store under its lock,
+held across the refresh request, so kernels sharing the store never refresh
+with a refresh token another kernel has already rotated.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import threading
+import time
 import webbrowser
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
 from ..errors import AuthError, ConfigError
 from .callback import UNKNOWN_STATE, CallbackServer
-from .tokens import DEFAULT_TOKEN_DIR, FileTokenStorage
+from .tokens import DEFAULT_TOKEN_DIR, FileTokenStorage, Stored
 
 if TYPE_CHECKING:
     from ..connection import Connection
@@ -41,6 +51,32 @@ class AuthOptions:
 
 class ReauthorizationNeeded(AuthError):
     """A connected server's tokens stopped working and could not be refreshed."""
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_authorization_url(url: str, server: str) -> None:
+    """Refuse an authorization URL the browser must not be sent to: only https, or http to a loopback host."""
+    try:
+        parsed = urlparse(url)
+        scheme, host = parsed.scheme.lower(), parsed.hostname or ""
+    except ValueError:
+        scheme, host = "", ""
+    clean = not any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url)
+    if clean and host and (scheme == "https" or (scheme == "http" and _loopback(host))):
+        return
+    shown = f"{scheme}://{host}"[:80] if scheme else url[:40]
+    raise AuthError(
+        f"server {server!r}: refusing the authorization URL its authorization server published ({shown!r}): "
+        "it must be https (or http to localhost); ask the server's operator to fix its OAuth metadata"
+    )
 
 
 def open_browser(url: str) -> None:
@@ -83,13 +119,16 @@ class _LegacyIssuer(str):
 
 
 def _provider_class() -> type:
+    import httpx2
     from mcp.client.auth import OAuthClientProvider
 
     class _Provider(OAuthClientProvider):
         """The SDK provider plus the absolute expiry of a reloaded token, pre-registered clients,
-        and the 2025-03-26 legacy path's same-origin issuer."""
+        the 2025-03-26 legacy path's same-origin issuer, and refreshes coordinated through the store."""
 
         preregistered: Any = None
+        _holding = False  # this flow holds the store's lock: from _refresh_token to the refresh response
+        _skipped: Any = None  # the refresh request not sent: newer tokens were adopted from the store
 
         def _expected_issuer(self) -> str:
             issuer = super()._expected_issuer()
@@ -109,22 +148,83 @@ def _provider_class() -> type:
             await super()._initialize()
             storage = self.context.storage
             if self.context.current_tokens is not None and isinstance(storage, FileTokenStorage):
-                self.context.token_expiry_time = storage.expires_at  # python-sdk issue 3250
+                self.context.token_expiry_time = storage.last_expires_at  # python-sdk issue 3250
                 self._early()
             if self.preregistered is not None and (
                 self.context.client_info is None or self.context.client_info.client_id != self.preregistered.client_id
             ):
                 self.context.client_info = self.preregistered
 
+        async def _auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
+            """The SDK's flow, except that a refresh made needless by ``_refresh_token`` is not sent."""
+            flow = super()._auth_flow(request)
+            try:
+                outgoing = await flow.__anext__()
+                while True:
+                    if outgoing is self._skipped:
+                        response = httpx2.Response(204, request=outgoing)  # never sent; see _handle_refresh_response
+                    else:
+                        response = yield outgoing
+                    outgoing = await flow.asend(response)
+            except StopAsyncIteration:
+                return
+            finally:
+                await flow.aclose()
+                self._skipped = None
+                self._release_store()
+
+        async def _refresh_token(self) -> httpx2.Request:
+            """Before refreshing, lock the store and re-read it: another kernel may have refreshed (and, where
+            the server rotates refresh tokens, made ours useless).  Its tokens, if newer, are adopted: if they
+            are still valid the refresh is skipped, else they are refreshed with the newer refresh token.
+            The lock is held until the response is handled, so two kernels never refresh at once."""
+            storage = self.context.storage
+            if isinstance(storage, FileTokenStorage):
+                await storage.acquire()
+                self._holding = True
+                if self._adopt(storage.load()) and self.context.is_token_valid():
+                    self._skipped = httpx2.Request("POST", self._get_token_endpoint())
+                    return self._skipped
+            return await super()._refresh_token()
+
+        def _adopt(self, stored: Stored) -> bool:
+            """Take the stored tokens if they differ from ours and are usable (valid, or refreshable)."""
+            theirs, mine = stored.tokens, self.context.current_tokens
+            if theirs is None or (mine is not None and (theirs.access_token, theirs.refresh_token) == (
+                mine.access_token, mine.refresh_token
+            )):
+                return False
+            before = (mine, self.context.token_expiry_time, self.context.client_info)
+            self.context.current_tokens, self.context.token_expiry_time = theirs, stored.expires_at
+            if stored.client_info is not None and self.preregistered is None:
+                self.context.client_info = stored.client_info
+            self._early()
+            if not self.context.is_token_valid() and not self.context.can_refresh_token():
+                self.context.current_tokens, self.context.token_expiry_time, self.context.client_info = before
+                return False
+            return True
+
+        def _release_store(self) -> None:
+            if self._holding:
+                self._holding = False
+                self.context.storage.release()
+
         async def _handle_token_response(self, response: Any) -> None:
             await super()._handle_token_response(response)
             self._early()
 
         async def _handle_refresh_response(self, response: Any) -> bool:
-            ok = await super()._handle_refresh_response(response)
-            if ok:
-                self._early()
-            return ok
+            """A failed refresh returns False: the SDK then authorizes again (our redirect handler decides how)."""
+            try:
+                if self._skipped is not None and response.request is self._skipped:
+                    self._skipped = None
+                    return True
+                ok = await super()._handle_refresh_response(response)
+                if ok:
+                    self._early()
+                return ok
+            finally:
+                self._release_store()
 
     return _Provider
 
@@ -208,6 +308,7 @@ class OAuthCoordinator:
         async def redirect_handler(authorization_url: str) -> None:
             from ..connection import State
 
+            check_authorization_url(authorization_url, connection.name)  # before it is recorded, shown or opened
             if connection.state is State.CONNECTED and not options.open_browser:
                 # tokens died mid-session (or more scope is needed) and no browser will open by itself:
                 # fail this request fast; reconnecting shows the Authorize button

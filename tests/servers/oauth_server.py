@@ -1,12 +1,18 @@
 """An MCP server that is also a real OAuth 2.1 authorization server, for the auth tests.
 
     python oauth_server.py PORT [--transport streamable-http|sse] [--ttl SECONDS] [--legacy] [--issuer URL]
+                                [--rotate | --no-rotate]
 
 The SDK's auth routes (metadata, dynamic registration, /authorize, /token)
 backed by an in-memory provider that auto-approves (a consenting user), issues
 refresh tokens and short-lived access tokens (``--ttl``), and records every
 grant.  ``--legacy`` serves no protected-resource metadata (the 2025-03-26
 shape: the authorization server at the MCP server's own origin).
+
+``--rotate`` (the default, as before) rotates refresh tokens: every refresh
+returns a new refresh token and invalidates the old one, so a reused old one
+gets ``invalid_grant`` (recorded as a ``refresh_refused`` grant);
+``--no-rotate`` keeps a refresh token valid and returns it again.
 
 Test-only control routes:
     GET /test/grants          -> the recorded grants, as JSON
@@ -31,8 +37,9 @@ from starlette.responses import JSONResponse
 
 
 class MemoryProvider:
-    def __init__(self, ttl: int) -> None:
+    def __init__(self, ttl: int, rotate: bool = True) -> None:
         self.ttl = ttl
+        self.rotate = rotate
         self.clients: dict[str, OAuthClientInformationFull] = {}
         self.codes: dict[str, AuthorizationCode] = {}
         self.access: dict[str, AccessToken] = {}
@@ -70,9 +77,11 @@ class MemoryProvider:
     async def load_authorization_code(self, client: OAuthClientInformationFull, authorization_code: str):
         return self.codes.get(authorization_code)
 
-    def _issue(self, client_id: str, scopes: list[str], resource: str | None) -> OAuthToken:
+    def _issue(
+        self, client_id: str, scopes: list[str], resource: str | None, refresh: str | None = None
+    ) -> OAuthToken:
         access = f"at-{secrets.token_urlsafe(24)}"
-        refresh = f"rt-{secrets.token_urlsafe(24)}"
+        refresh = refresh or f"rt-{secrets.token_urlsafe(24)}"
         self.access[access] = AccessToken(token=access, client_id=client_id, scopes=scopes, expires_at=int(time.time() + self.ttl), resource=resource)
         self.refresh[refresh] = RefreshToken(token=refresh, client_id=client_id, scopes=scopes, resource=resource)
         return OAuthToken(access_token=access, token_type="Bearer", expires_in=self.ttl, refresh_token=refresh, scope=" ".join(scopes))
@@ -84,14 +93,20 @@ class MemoryProvider:
 
     async def load_refresh_token(self, client: OAuthClientInformationFull, refresh_token: str):
         token = self.refresh.get(refresh_token)
-        return token if token is not None and token.client_id == client.client_id else None
+        if token is None or token.client_id != client.client_id:
+            self.grants.append({"grant": "refresh_refused", "client_id": client.client_id})  # -> invalid_grant
+            return None
+        return token
 
     async def exchange_refresh_token(self, client: OAuthClientInformationFull, refresh_token: RefreshToken, scopes: list[str]) -> OAuthToken:
         if refresh_token.token not in self.refresh:
+            self.grants.append({"grant": "refresh_refused", "client_id": client.client_id})
             raise TokenError("invalid_grant", "refresh token revoked")
-        del self.refresh[refresh_token.token]
+        if self.rotate:
+            del self.refresh[refresh_token.token]
         self.grants.append({"grant": "refresh_token", "client_id": client.client_id})
-        return self._issue(client.client_id, scopes or refresh_token.scopes, refresh_token.resource)
+        keep = None if self.rotate else refresh_token.token
+        return self._issue(client.client_id, scopes or refresh_token.scopes, refresh_token.resource, keep)
 
     async def load_access_token(self, token: str) -> AccessToken | None:
         access = self.access.get(token)
@@ -104,9 +119,11 @@ class MemoryProvider:
         self.refresh.pop(token.token, None)
 
 
-def build(port: int, ttl: int, legacy: bool, path: str, issuer: str | None = None) -> tuple[MCPServer, MemoryProvider]:
+def build(
+    port: int, ttl: int, legacy: bool, path: str, issuer: str | None = None, rotate: bool = True
+) -> tuple[MCPServer, MemoryProvider]:
     base = f"http://127.0.0.1:{port}"
-    provider = MemoryProvider(ttl)
+    provider = MemoryProvider(ttl, rotate)
     server = MCPServer(
         "oauth-test",
         auth_server_provider=provider,
@@ -149,9 +166,13 @@ def main() -> None:
     parser.add_argument("--ttl", type=int, default=3600)
     parser.add_argument("--legacy", action="store_true")
     parser.add_argument("--issuer", help="advertise this authorization server instead of our own (e.g. an unreachable one)")
+    parser.add_argument(
+        "--rotate", action=argparse.BooleanOptionalAction, default=True,
+        help="every refresh returns a new refresh token and invalidates the old one (default: on)",
+    )
     args = parser.parse_args()
     path = "/sse" if args.transport == "sse" else "/mcp"
-    server, _ = build(args.port, args.ttl, args.legacy, path, args.issuer)
+    server, _ = build(args.port, args.ttl, args.legacy, path, args.issuer, args.rotate)
     app = server.sse_app(host="127.0.0.1") if args.transport == "sse" else server.streamable_http_app(host="127.0.0.1")
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
