@@ -19,10 +19,12 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Literal
 from urllib.parse import urlparse
 
 from .errors import ConfigError
+from .redact import MASK, MIN_SECRET, SECRET_NAME, redact, redact_args, secret_args
 
 Transport = Literal["stdio", "sse", "streamable_http"]
 
@@ -47,6 +49,7 @@ AUTH_METHODS = {"none", "oauth", "client_credentials", "bearer"}
 IGNORED_TOP_LEVEL = {"AgentConfig", "LLM", "inputs", "$schema"}
 
 DEFAULT_TIMEOUT = 30.0
+MAX_SECONDS = 86_400.0  # a day: also keeps NaN and infinity out
 DEFAULT_SSE_READ_TIMEOUT = 300.0
 
 _VAR = re.compile(r"\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -63,6 +66,10 @@ class AuthConfig:
     scopes: tuple[str, ...] = ()
     callback_port: int | None = None
     client_metadata_url: str | None = None
+
+    def __repr__(self) -> str:
+        secret = ", client_secret=***" if self.client_secret else ""
+        return f"AuthConfig(method={self.method!r}, client_id={self.client_id!r}{secret}, scopes={self.scopes!r})"
 
 
 @dataclass(frozen=True)
@@ -82,13 +89,47 @@ class ServerConfig:
     auth: AuthConfig = field(default_factory=AuthConfig)
     disabled: bool = False
     roots: tuple[str, ...] = ()  # directories (or file:// URIs) offered as roots; default: the cwd
+    secrets: frozenset[str] = field(default=frozenset(), compare=False)  # values that came from ${VAR}
 
     @property
     def target(self) -> str:
-        """What the server is: its URL, or its command line."""
+        """What the server is: its URL, or its command line (secrets included: show ``shown_target``)."""
         if self.transport == "stdio":
             return " ".join([self.command or "", *self.args]).strip()
         return self.url or ""
+
+    @property
+    def shown_target(self) -> str:
+        """``target`` fit to be shown: secrets, secret-flag values, URL userinfo and query masked."""
+        if self.transport == "stdio":
+            return self._mask(" ".join([self.command or "", *redact_args(self.args)]).strip())
+        return self._mask(redact(self.url or ""))
+
+    def _mask(self, text: str) -> str:
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            if len(secret) >= MIN_SECRET:
+                text = text.replace(secret, MASK)
+        return redact(text)
+
+    def secret_values(self) -> set[str]:
+        """Everything about this server that must never be shown (registered with ``redact.add_secret``)."""
+        values = set(self.secrets) | set(self.headers.values()) | set(secret_args(self.args))
+        values |= {v for k, v in self.env.items() if SECRET_NAME.search(k)}
+        if self.auth.client_secret:
+            values.add(self.auth.client_secret)
+        return values
+
+    def __repr__(self) -> str:
+        parts = [f"name={self.name!r}", f"transport={self.transport!r}", f"target={self.shown_target!r}"]
+        if self.headers:
+            parts.append("headers={" + ", ".join(f"{k!r}: '***'" for k in self.headers) + "}")
+        if self.env:
+            parts.append("env={" + ", ".join(f"{k!r}: '***'" for k in self.env) + "}")
+        if self.auth.method != "none":
+            parts.append(f"auth={self.auth!r}")
+        if self.disabled:
+            parts.append("disabled=True")
+        return f"ServerConfig({', '.join(parts)})"
 
 
 @dataclass
@@ -103,13 +144,18 @@ class LoadResult:
 # --------------------------------------------------------------------------- expansion
 
 
-def expand_vars(value: str, where: str, environ: dict[str, str] | None = None) -> str:
-    """Expand ``${VAR}``, ``${VAR:-default}`` and ``${env:VAR}``; an unset VAR with no default is an error."""
+def expand_vars(value: str, where: str, environ: Mapping[str, str] | None = None, found: set[str] | None = None) -> str:
+    """Expand ``${VAR}``, ``${VAR:-default}`` and ``${env:VAR}``; an unset VAR with no default is an error.
+
+    Values taken from ``environ`` are added to ``found``: they are secrets when shown.
+    """
     env = os.environ if environ is None else environ
 
     def sub(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
         if name in env:
+            if found is not None:
+                found.add(env[name])
             return env[name]
         if default is not None:
             return default
@@ -121,25 +167,41 @@ def expand_vars(value: str, where: str, environ: dict[str, str] | None = None) -
     return _VAR.sub(sub, value)
 
 
-def _expand_tree(value: Any, where: str) -> Any:
+def _expand_tree(value: Any, where: str, environ: Mapping[str, str], found: set[str]) -> Any:
     if isinstance(value, str):
-        return expand_vars(value, where)
+        return expand_vars(value, where, environ, found)
     if isinstance(value, list):
-        return [_expand_tree(v, where) for v in value]
+        return [_expand_tree(v, where, environ, found) for v in value]
     if isinstance(value, dict):
-        return {k: _expand_tree(v, f"{where}.{k}") for k, v in value.items()}
+        return {k: _expand_tree(v, f"{where}.{k}", environ, found) for k, v in value.items()}
     return value
 
 
-def load_dotenv_file(directory: str | os.PathLike[str] | None = None) -> Path | None:
-    """Load ``.env`` from ``directory`` (default: the cwd) without overriding set variables."""
+def read_dotenv(directory: str | os.PathLike[str] | None = None) -> dict[str, str]:
+    """The variables of ``.env`` in ``directory`` (default: the cwd), read, never put in ``os.environ``.
+
+    They feed ``${VAR}`` expansion only: a ``.env`` must not be able to set
+    ``BROWSER``, ``HTTPS_PROXY`` or ``LD_PRELOAD`` for the kernel or its servers.
+    """
     path = Path(directory or os.getcwd()) / ".env"
     if not path.is_file():
-        return None
-    from dotenv import load_dotenv
+        return {}
+    from dotenv import dotenv_values
 
-    load_dotenv(path, override=False)
-    return path
+    try:
+        values = dotenv_values(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path} ({exc}); fix or remove it") from None
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def expansion_env(*directories: str | os.PathLike[str] | None) -> dict[str, str]:
+    """What ``${VAR}`` expands from: the process environment over the ``.env`` files (earlier ones win)."""
+    merged: dict[str, str] = {}
+    for directory in reversed(directories or (None,)):
+        merged.update(read_dotenv(directory))
+    merged.update(os.environ)
+    return merged
 
 
 # --------------------------------------------------------------------------- parsing
@@ -162,9 +224,21 @@ def _str_map(value: Any, where: str) -> dict[str, str]:
 
 
 def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigError(f"{where} must be a positive number of seconds, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_SECONDS:
+        raise ConfigError(f"{where} must be a positive number of seconds (at most {MAX_SECONDS:g}), got {value!r}")
     return float(value)
+
+
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where} must be true or false, got {value!r}")
+    return value
+
+
+def _optional_str(value: Any, where: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{where} must be a string")
+    return value
 
 
 def _parse_auth(raw: Any, where: str) -> AuthConfig:
@@ -185,21 +259,27 @@ def _parse_auth(raw: Any, where: str) -> AuthConfig:
     scopes = raw.get("scopes") or ()
     if isinstance(scopes, str):
         scopes = tuple(scopes.split())
+    if not isinstance(scopes, (list, tuple)) or not all(isinstance(x, str) for x in scopes):
+        raise ConfigError(f"{where}.scopes must be a list of strings or one space-separated string")
     port = raw.get("callback_port")
     if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
         raise ConfigError(f"{where}.callback_port must be a port number between 1 and 65535")
     return AuthConfig(
         method=method,
-        client_id=raw.get("client_id"),
-        client_secret=raw.get("client_secret"),
+        client_id=_optional_str(raw.get("client_id"), f"{where}.client_id"),
+        client_secret=_optional_str(raw.get("client_secret"), f"{where}.client_secret"),
         scopes=tuple(scopes),
         callback_port=port,
-        client_metadata_url=raw.get("client_metadata_url"),
+        client_metadata_url=_optional_str(raw.get("client_metadata_url"), f"{where}.client_metadata_url"),
     )
 
 
-def parse_server(name: str, raw: Any) -> ServerConfig:
-    """Turn one server entry of any accepted format into a ``ServerConfig``."""
+def parse_server(name: str, raw: Any, environ: Mapping[str, str] | None = None) -> ServerConfig:
+    """Turn one server entry of any accepted format into a ``ServerConfig``.
+
+    ``environ`` is what ``${VAR}`` expands from (default: the process
+    environment over the cwd's ``.env``).
+    """
     where = f"server {name!r}"
     if not isinstance(name, str) or not _NAME.match(name):
         raise ConfigError(f"{where}: a server name may hold only letters, digits, '_' and '-'")
@@ -208,7 +288,8 @@ def parse_server(name: str, raw: Any) -> ServerConfig:
     for key in raw:
         if key not in SERVER_KEYS:
             raise ConfigError(f"{where}: unknown key {key!r}{_suggest(key, SERVER_KEYS)}")
-    raw = _expand_tree(raw, where)
+    found: set[str] = set()
+    raw = _expand_tree(raw, where, expansion_env() if environ is None else environ, found)
 
     kind = raw.get("transport_type", raw.get("type"))
     if kind is None:
@@ -224,8 +305,9 @@ def parse_server(name: str, raw: Any) -> ServerConfig:
     common: dict[str, Any] = {
         "name": name,
         "transport": transport,
-        "disabled": bool(raw.get("disabled", False)),
+        "disabled": _flag(raw.get("disabled", False), f"{where}.disabled"),
         "auth": _parse_auth(raw.get("auth"), f"{where}.auth"),
+        "secrets": frozenset(found),
     }
     if "timeout" in raw:
         common["timeout"] = _number(raw["timeout"], f"{where}.timeout")
@@ -245,7 +327,7 @@ def parse_server(name: str, raw: Any) -> ServerConfig:
             if key in raw:
                 raise ConfigError(f"{where}: {key!r} is for HTTP servers; a stdio server takes command, args, env, cwd")
         args = raw.get("args", [])
-        if not isinstance(args, list):
+        if not isinstance(args, list) or not all(isinstance(a, (str, int, float)) and not isinstance(a, bool) for a in args):
             raise ConfigError(f"{where}.args must be a list of strings")
         if common["auth"].method != "none":
             raise ConfigError(f"{where}: auth applies to HTTP servers only; a stdio server takes credentials through 'env'")
@@ -260,8 +342,12 @@ def parse_server(name: str, raw: Any) -> ServerConfig:
     url = raw.get("url")
     if not url or not isinstance(url, str):
         raise ConfigError(f"{where}: a {transport} server needs a 'url'")
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    try:
+        parsed = urlparse(url)
+        parsed.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ConfigError(f"{where}: url {url!r} is not an http:// or https:// URL")
     for key in ("command", "args", "env", "cwd"):
         if key in raw:
@@ -326,24 +412,30 @@ def lint(raw: dict[str, Any], server: ServerConfig) -> list[str]:
 # --------------------------------------------------------------------------- entry points
 
 
-def parse_config(data: Any, source: str = "<cell>") -> LoadResult:
+def parse_config(data: Any, source: str = "<cell>", environ: Mapping[str, str] | None = None) -> LoadResult:
     """Parse an already decoded config of any accepted format."""
     servers, warnings = [], []
+    env = expansion_env() if environ is None else environ
     for name, raw in _server_map(data).items():
-        server = parse_server(name, raw)
+        try:
+            server = parse_server(name, raw, env)
+        except RecursionError:
+            raise ConfigError(f"server {name!r}: nested too deeply to be a server config") from None
         servers.append(server)
         if isinstance(raw, dict):
             warnings.extend(lint(raw, server))
     return LoadResult(servers, warnings, source)
 
 
-def parse_text(text: str, source: str = "<cell>") -> LoadResult:
+def parse_text(text: str, source: str = "<cell>", environ: Mapping[str, str] | None = None) -> LoadResult:
     """Parse a config given as JSON text."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    return parse_config(data, source)
+    except RecursionError:
+        raise ConfigError(f"{source}: the JSON is nested too deeply to be a config") from None
+    return parse_config(data, source, environ)
 
 
 def find_config(directory: str | os.PathLike[str] | None = None) -> Path | None:
@@ -356,10 +448,11 @@ def find_config(directory: str | os.PathLike[str] | None = None) -> Path | None:
 
 
 def load_file(path: str | os.PathLike[str] | None = None) -> LoadResult:
-    """Load ``.env``, then a config file (found in the cwd when ``path`` is None)."""
-    load_dotenv_file()
-    if path is not None and Path(path).expanduser().resolve().parent != Path.cwd().resolve():
-        load_dotenv_file(Path(path).expanduser().parent)
+    """Load a config file (found in the cwd when ``path`` is None); ``${VAR}`` also reads ``.env``.
+
+    The ``.env`` of the cwd, then the one beside the config, feed the
+    expansion; neither changes ``os.environ``.
+    """
     if path is None:
         found = find_config()
         if found is None:
@@ -370,4 +463,8 @@ def load_file(path: str | os.PathLike[str] | None = None) -> LoadResult:
     p = Path(path).expanduser()
     if not p.is_file():
         raise ConfigError(f"config file {str(p)!r} does not exist; check the path")
-    return parse_text(p.read_text(encoding="utf-8"), source=str(p))
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {str(p)!r} ({exc}); check the file") from None
+    return parse_text(text, source=str(p), environ=expansion_env(None, p.resolve().parent))

@@ -1,17 +1,18 @@
-"""``%mcp debug``: the SDK's, httpx2's and our loggers on stderr, every line redacted."""
+"""``%mcp debug``: the SDK's, httpx2's and our loggers on stderr, every line redacted (tracebacks too)."""
 
 from __future__ import annotations
 
 import logging
 import sys
 
-class _RedactingFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        from .redact import redact
+from .redact import redact
 
-        record.msg = redact(record.getMessage())
-        record.args = ()
-        return True
+
+class _RedactingFormatter(logging.Formatter):
+    """Formats as usual, then redacts the whole text: message, arguments and any traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 _debug_handler: logging.Handler | None = None
@@ -28,8 +29,7 @@ def set_debug(on: bool) -> None:
         logger.setLevel(logging.DEBUG if on else logging.NOTSET)
     if on:
         _debug_handler = logging.StreamHandler(sys.stderr)
-        _debug_handler.addFilter(_RedactingFilter())
-        _debug_handler.setFormatter(logging.Formatter("mcp-debug %(name)s %(levelname)s: %(message)s"))
+        _debug_handler.setFormatter(_RedactingFormatter("mcp-debug %(name)s %(levelname)s: %(message)s"))
         for name in DEBUG_LOGGERS:
             logging.getLogger(name).addHandler(_debug_handler)
     else:

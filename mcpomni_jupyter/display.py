@@ -7,13 +7,13 @@ JupyterLab, Notebook 7 and VS Code, and as text in a terminal.
 
 from __future__ import annotations
 
-import html
 import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .redact import redact
+from .redact import redact_known
+from .content import Budget, block_html, block_repr, block_text, contents_html, esc, json_html, source_size
 
 STATE_COLOURS = {
     "connected": "#1a7f37",
@@ -32,8 +32,9 @@ def to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _esc(value: Any) -> str:
-    return html.escape("" if value is None else str(value))
+_esc = esc
+CELL_CHARS = 2_000  # a table cell shows at most this much (a hostile description may be megabytes)
+TABLE_ROWS = 2_000
 
 
 def _short(text: str | None, width: int = 80) -> str:
@@ -41,19 +42,26 @@ def _short(text: str | None, width: int = 80) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _cell_text(cell: Any) -> str:
+    text = "" if cell is None else str(cell)
+    return redact_known(text if len(text) <= CELL_CHARS else text[: CELL_CHARS - 1] + "…")
+
+
 def html_table(headers: list[str], rows: list[list[Any]], raw_columns: frozenset[int] = frozenset()) -> str:
+    """A table; cells are escaped (and cut at ``CELL_CHARS``) unless their column is pre-rendered HTML."""
     head = "".join(f"<th style='{_CELL}'>{_esc(h)}</th>" for h in headers)
     body = "".join(
         "<tr>" + "".join(
-            f"<td style='{_CELL}'>{cell if i in raw_columns else _esc(cell)}</td>" for i, cell in enumerate(row)
+            f"<td style='{_CELL}'>{cell if i in raw_columns else _esc(_cell_text(cell))}</td>" for i, cell in enumerate(row)
         ) + "</tr>"
-        for row in rows
+        for row in rows[:TABLE_ROWS]
     )
-    return f"<table style='{_TABLE_STYLE}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    more = f"<tr><td colspan='{len(headers)}'><em>… {len(rows) - TABLE_ROWS} more rows: use the value (a list)</em></td></tr>" if len(rows) > TABLE_ROWS else ""
+    return f"<table style='{_TABLE_STYLE}'><thead><tr>{head}</tr></thead><tbody>{body}{more}</tbody></table>"
 
 
 def text_table(headers: list[str], rows: list[list[Any]]) -> str:
-    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
+    cells = [[str(h) for h in headers]] + [["" if c is None else redact_known(str(c)) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -75,7 +83,9 @@ class _Table(list):
     def __repr__(self) -> str:
         if not self:
             return f"({self.empty})"
-        return text_table(self.headers, self._text_rows())
+        rows = self._text_rows()
+        more = f"\n… {len(rows) - TABLE_ROWS} more rows: use the value (a list)" if len(rows) > TABLE_ROWS else ""
+        return text_table(self.headers, rows[:TABLE_ROWS]) + more
 
     def _repr_html_(self) -> str:
         if not self:
@@ -189,58 +199,9 @@ class PromptList(_Table):
         )
 
 
-# --------------------------------------------------------------------------- content blocks
+# --------------------------------------------------------------------------- results
 
-
-def _block_text(block: Any) -> str | None:
-    kind = getattr(block, "type", None)
-    if kind == "text":
-        return block.text
-    if kind == "resource":
-        res = block.resource
-        return getattr(res, "text", None)
-    return None
-
-
-def _block_html(block: Any) -> str:
-    kind = getattr(block, "type", None)
-    if kind == "text":
-        return f"<pre style='white-space:pre-wrap;margin:0'>{_esc(block.text)}</pre>"
-    if kind in ("image",):
-        return f"<img src='data:{_esc(block.mime_type)};base64,{block.data}' style='max-width:100%'/>"
-    if kind == "audio":
-        return f"<audio controls src='data:{_esc(block.mime_type)};base64,{block.data}'></audio>"
-    if kind == "resource":
-        return _contents_html(block.resource)
-    if kind == "resource_link":
-        return f"<div>🔗 <code>{_esc(block.uri)}</code> {_esc(block.name or '')}</div>"
-    return f"<pre>{_esc(block)}</pre>"
-
-
-def _contents_html(contents: Any) -> str:
-    uri = _esc(getattr(contents, "uri", ""))
-    mime = getattr(contents, "mime_type", None) or ""
-    text = getattr(contents, "text", None)
-    if text is not None:
-        return f"<div><small><code>{uri}</code> {_esc(mime)}</small><pre style='white-space:pre-wrap;margin:0'>{_esc(text)}</pre></div>"
-    blob = getattr(contents, "blob", "") or ""
-    if mime.startswith("image/"):
-        return f"<div><small><code>{uri}</code></small><br><img src='data:{_esc(mime)};base64,{blob}' style='max-width:100%'/></div>"
-    return f"<div><small><code>{uri}</code> {_esc(mime)}: {len(blob) * 3 // 4} bytes</small></div>"
-
-
-def _block_repr(block: Any) -> str:
-    kind = getattr(block, "type", None)
-    if kind == "text":
-        return block.text
-    if kind in ("image", "audio"):
-        return f"[{kind} {block.mime_type}, {len(block.data) * 3 // 4} bytes]"
-    if kind == "resource":
-        text = getattr(block.resource, "text", None)
-        return text if text is not None else f"[resource {block.resource.uri}]"
-    if kind == "resource_link":
-        return f"[link {block.uri}]"
-    return str(block)
+_HINT = "the returned value holds all of it (.text, .content, .structured), e.g. r = %mcp call ... or --out VAR"
 
 
 class CallResult:
@@ -257,7 +218,7 @@ class CallResult:
     @property
     def text(self) -> str:
         """The text content blocks joined by newlines."""
-        return "\n".join(t for t in (_block_text(b) for b in self.content) if t is not None)
+        return "\n".join(t for t in (block_text(b) for b in self.content) if t is not None)
 
     @property
     def value(self) -> Any:
@@ -271,16 +232,27 @@ class CallResult:
         except ValueError:
             return self.text
 
+    def _size(self) -> int:
+        size = sum(source_size(b) for b in self.content)
+        return size or len(to_json(self.structured)) if self.structured is not None else size
+
     def __repr__(self) -> str:
-        body = "\n".join(_block_repr(b) for b in self.content)
+        budget = Budget()
+        body = budget.take_text("\n".join(block_repr(b) for b in self.content))
         if not body and self.structured is not None:
-            body = to_json(self.structured)
+            body = budget.take_text(to_json(self.structured))
+        note = budget.note(self._size(), _HINT)
+        body = f"{body}\n{note}" if note else body
         return f"{'ERROR ' if self.is_error else ''}{body}" if body else f"<{self.server}.{self.tool}: empty result>"
 
     def _repr_html_(self) -> str:
-        parts = [_block_html(b) for b in self.content]
+        budget = Budget()
+        parts = [block_html(b, budget) for b in self.content]
         if not parts and self.structured is not None:
-            parts.append(f"<pre>{_esc(json.dumps(self.structured, indent=2, default=str))}</pre>")
+            parts.append(json_html(self.structured, budget))
+        note = budget.note(self._size(), _HINT)
+        if note:
+            parts.append(f"<div><em>{_esc(note)}</em></div>")
         inner = "".join(parts) or "<em>(empty result)</em>"
         if self.is_error:
             return (
@@ -312,13 +284,24 @@ class ReadResult:
 
         return [base64.b64decode(c.blob) for c in self.contents if getattr(c, "blob", None) is not None]
 
+    def _size(self) -> int:
+        return sum(len(getattr(c, "text", None) or getattr(c, "blob", None) or "") for c in self.contents)
+
     def __repr__(self) -> str:
-        return "\n".join(
+        budget = Budget()
+        body = budget.take_text("\n".join(
             c.text if getattr(c, "text", None) is not None else f"[{c.mime_type or 'blob'} {c.uri}]" for c in self.contents
-        )
+        ))
+        note = budget.note(self._size(), _HINT.replace("%mcp call", "%mcp read"))
+        return f"{body}\n{note}" if note else body
 
     def _repr_html_(self) -> str:
-        return "".join(_contents_html(c) for c in self.contents) or "<em>(empty resource)</em>"
+        budget = Budget()
+        parts = [contents_html(c, budget) for c in self.contents]
+        note = budget.note(self._size(), _HINT.replace("%mcp call", "%mcp read"))
+        if note:
+            parts.append(f"<div><em>{_esc(note)}</em></div>")
+        return "".join(parts) or "<em>(empty resource)</em>"
 
     def __str__(self) -> str:
         return self.text
@@ -336,18 +319,19 @@ class PromptResult:
 
     @property
     def text(self) -> str:
-        return "\n\n".join(t for t in (_block_text(m.content) for m in self.messages) if t is not None)
+        return "\n\n".join(t for t in (block_text(m.content) for m in self.messages) if t is not None)
 
     def to_messages(self) -> list[dict[str, Any]]:
         """The messages as plain dicts, ready for a chat API."""
-        return [{"role": m.role, "content": _block_text(m.content) or _block_repr(m.content)} for m in self.messages]
+        return [{"role": m.role, "content": block_text(m.content) or block_repr(m.content)} for m in self.messages]
 
     def __repr__(self) -> str:
-        return "\n\n".join(f"[{m.role}] {_block_repr(m.content)}" for m in self.messages)
+        return Budget().take_text("\n\n".join(f"[{m.role}] {block_repr(m.content)}" for m in self.messages))
 
     def _repr_html_(self) -> str:
+        budget = Budget()
         rows = "".join(
-            f"<div style='margin:4px 0'><b>{_esc(m.role)}</b>{_block_html(m.content)}</div>" for m in self.messages
+            f"<div style='margin:4px 0'><b>{_esc(m.role)}</b>{block_html(m.content, budget)}</div>" for m in self.messages
         )
         return rows or "<em>(empty prompt)</em>"
 
@@ -382,13 +366,13 @@ class StatusTable(_Table):
             StatusRow(
                 c.name,
                 c.config.transport,
-                redact(c.config.target),
+                c.config.shown_target,
                 c.config.auth.method if c.config.auth.method != "none" else ("headers" if c.config.headers else "none"),
                 c.state.value,
                 len(c.tools),
                 len(c.resources),
                 len(c.prompts),
-                redact(c.error) if c.error else None,
+                c.error,
             )
             for c in connections
         )

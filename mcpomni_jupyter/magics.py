@@ -16,6 +16,7 @@ from traitlets import Bool, Float, Int, Unicode, observe
 from .commands import ALIASES, COMMANDS, help_text, unknown_command
 from .errors import McpJupyterError
 from .parsing import tokenize
+from .redact import redact
 
 
 # --------------------------------------------------------------------------- the magics class
@@ -98,7 +99,7 @@ class MCPMagics(Magics):
         try:
             return COMMANDS[name].run(self, tokens[1:], cell)
         except McpJupyterError as exc:
-            raise UsageError(str(exc)) from None
+            raise UsageError(redact(str(exc))) from None
         except KeyboardInterrupt:
             raise UsageError("interrupted: the request was cancelled (the server was told); the connection stays open") from None
 

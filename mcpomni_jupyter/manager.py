@@ -20,25 +20,21 @@ from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from . import display
-from .config import AuthConfig, LoadResult, ServerConfig, load_dotenv_file, load_file, parse_config, parse_server, parse_text
+from .config import AuthConfig, LoadResult, ServerConfig, load_file, parse_config, parse_server, parse_text
 from .connection import Connection, State
 from .errors import AuthError, ConfigError, LookupFailed, RequestTimeout, ServerConnectionError, ToolCallError
 from .auth.api import OAuthAPI
 from .auth.oauth import OAuthCoordinator, ReauthorizationNeeded
 from .loop import LoopThread
 from .requests import ServerMessagesAPI, ServerRequests
-from .redact import add_secret
+from .redact import add_secret, redact
 
 DEFAULT_TIMEOUT = 60.0
 
 
 def _register_secrets(server: ServerConfig) -> None:
-    for value in server.headers.values():
+    for value in server.secret_values():
         add_secret(value)
-    add_secret(server.auth.client_secret)
-    for key, value in server.env.items():
-        if any(w in key.upper() for w in ("TOKEN", "SECRET", "KEY", "PASSWORD")):
-            add_secret(value)
 
 
 def _close(word: str, choices: Iterable[str]) -> str:
@@ -89,21 +85,25 @@ class MCPManager(OAuthAPI, ServerMessagesAPI):
 
     @property
     def names(self) -> list[str]:
-        return list(self._connections)
+        with self._lock:
+            return list(self._connections)
 
     @property
     def connections(self) -> dict[str, Connection]:
-        return dict(self._connections)
+        """A snapshot of the registry (safe from any thread: the kernel's thread adds while the loop reads)."""
+        with self._lock:
+            return dict(self._connections)
 
     def connection(self, name: str) -> Connection:
-        try:
-            return self._connections[name]
-        except KeyError:
-            known = ", ".join(self._connections) or "none"
-            raise LookupFailed(
-                f"unknown server {name!r}{_close(name, self._connections)}; configured: {known} "
-                "(add one with %mcp add or %mcp load)"
-            ) from None
+        with self._lock:
+            found = self._connections.get(name)
+        if found is not None:
+            return found
+        names = self.names
+        raise LookupFailed(
+            f"unknown server {name!r}{_close(name, names)}; configured: {', '.join(names) or 'none'} "
+            "(add one with %mcp add or %mcp load)"
+        )
 
     def add_server(self, server: ServerConfig) -> Connection:
         """Register (or replace) a server; a replaced connected server is disconnected first."""
@@ -128,12 +128,11 @@ class MCPManager(OAuthAPI, ServerMessagesAPI):
         return result
 
     def load(self, path: str | None = None) -> LoadResult:
-        """Load ``.env`` and a config file (``servers_config.json`` or ``.mcp.json`` when no path)."""
+        """Load a config file (``servers_config.json`` or ``.mcp.json`` when no path); ``.env`` feeds ``${VAR}``."""
         return self._add_result(load_file(path))
 
     def configure(self, config: str | dict[str, Any], source: str = "<cell>") -> LoadResult:
         """Add the servers of a config given as JSON text or a dict, in any accepted format."""
-        load_dotenv_file()
         result = parse_text(config, source) if isinstance(config, str) else parse_config(config, source)
         return self._add_result(result)
 
@@ -172,7 +171,6 @@ class MCPManager(OAuthAPI, ServerMessagesAPI):
                 raw["cwd"] = cwd
         if timeout is not None:
             raw["timeout"] = timeout
-        load_dotenv_file()
         server = parse_server(name, raw)
         self.add_server(server)
         return server
@@ -190,7 +188,7 @@ class MCPManager(OAuthAPI, ServerMessagesAPI):
     def _select(self, names: Iterable[str]) -> list[Connection]:
         names = list(names)
         if not names:
-            return [c for c in self._connections.values() if not c.config.disabled]
+            return [c for c in self.connections.values() if not c.config.disabled]
         return [self.connection(n) for n in names]
 
     async def _connect(self, names: Iterable[str], wait: bool = False) -> list[Connection]:
@@ -220,7 +218,7 @@ class MCPManager(OAuthAPI, ServerMessagesAPI):
         return self.status(*names)
 
     async def _disconnect(self, names: Iterable[str]) -> None:
-        connections = self._select(names) if list(names) else list(self._connections.values())
+        connections = self._select(names) if list(names) else list(self.connections.values())
         await asyncio.gather(*(c.stop() for c in connections))
 
     def disconnect(self, *names: str) -> display.StatusTable:
@@ -257,7 +255,8 @@ class MCPManager(OAuthAPI, ServerMessagesAPI):
 
     def status(self, *names: str) -> display.StatusTable:
         """A table of every (or the named) server's state."""
-        connections = [self._connections[n] for n in names if n in self._connections] if names else list(self._connections.values())
+        registry = self.connections
+        connections = [registry[n] for n in names if n in registry] if names else list(registry.values())
         return display.StatusTable(connections)
 
     def shutdown(self) -> None:
@@ -306,13 +305,13 @@ class MCPManager(OAuthAPI, ServerMessagesAPI):
         return connection
 
     async def _settle_all(self) -> list[Connection]:
-        busy = [c for c in self._connections.values() if c.state in (State.CONNECTING, State.AUTH_REQUIRED)]
+        busy = [c for c in self.connections.values() if c.state in (State.CONNECTING, State.AUTH_REQUIRED)]
         if busy:
             await asyncio.gather(*(c.wait_settled(c.config.timeout + 5) for c in busy))
             waiting = [c for c in busy if c.state is State.AUTH_REQUIRED]
             if waiting:
                 await asyncio.gather(*(c.wait_final(self.timeout) for c in waiting))
-        return [c for c in self._connections.values() if c.state is State.CONNECTED]
+        return [c for c in self.connections.values() if c.state is State.CONNECTED]
 
     async def _resolve(self, kind: str, spec: str, server: str | None) -> tuple[Connection, Any]:
         """Find ``[SERVER.]NAME`` of a tool or prompt; ``kind`` is "tools" or "prompts"."""
@@ -321,9 +320,10 @@ class MCPManager(OAuthAPI, ServerMessagesAPI):
             connection = await self._ready(self.connection(server))
             return connection, self._find(connection, kind, spec)
         # SERVER.NAME, trying every dot (server and tool names may both hold dots)
+        registry = self.connections
         for i, ch in enumerate(spec):
-            if ch == "." and spec[:i] in self._connections and spec[i + 1 :]:
-                connection = await self._ready(self._connections[spec[:i]])
+            if ch == "." and spec[:i] in registry and spec[i + 1 :]:
+                connection = await self._ready(registry[spec[:i]])
                 return connection, self._find(connection, kind, spec[i + 1 :])
         connected = await self._settle_all()
         if not connected:
@@ -467,7 +467,7 @@ class MCPManager(OAuthAPI, ServerMessagesAPI):
         return display.CallResult(result, server=connection.name, tool=spec.name)
 
     def _call_budget(self, timeout: float | None) -> float:
-        worst_connect = max((c.config.timeout for c in self._connections.values()), default=0)
+        worst_connect = max((c.config.timeout for c in self.connections.values()), default=0)
         return (timeout or self.timeout) + worst_connect + 15
 
     def call(
@@ -518,7 +518,7 @@ class MCPManager(OAuthAPI, ServerMessagesAPI):
     def _check(result: display.CallResult, raise_on_error: bool) -> display.CallResult:
         if raise_on_error and result.is_error:
             first = (result.text or "error").strip().splitlines()[0] if (result.text or "").strip() else "error"
-            raise ToolCallError(f"tool {result.server}.{result.tool} returned an error: {first}", result)
+            raise ToolCallError(redact(f"tool {result.server}.{result.tool} returned an error: {first[:500]}"), result)
         return result
 
     async def _read(self, uri: str, server: str | None, timeout: float | None) -> display.ReadResult:

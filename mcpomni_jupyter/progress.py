@@ -31,7 +31,7 @@ class CallProgress:
 
     # loop thread: store only
     def on_progress(self, value: float, total: float | None, message: str | None) -> None:
-        self.value, self.total, self.message = value, total, message
+        self.value, self.total, self.message = value, total, (str(message)[:200] if message else message)
         self.updates += 1
 
     @property

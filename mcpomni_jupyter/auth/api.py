@@ -23,7 +23,7 @@ class OAuthAPI:
             if not hasattr(self.oauth.options, key):
                 raise ConfigError(f"unknown auth option {key!r}")
             setattr(self.oauth.options, key, value)
-        for connection in self._connections.values():
+        for connection in self.connections.values():
             connection.auth_timeout = self.oauth.options.auth_timeout
         return self.oauth.options
 
