@@ -23,7 +23,8 @@ def _leaves(exc: BaseException) -> list[BaseException]:
     return [exc]
 
 
-def _root(exc: BaseException) -> BaseException:
+def root_error(exc: BaseException) -> BaseException:
+    """The most telling leaf of an exception (group): ours first, then httpx2's, then the first."""
     leaves = [e for e in _leaves(exc) if not isinstance(e, asyncio.CancelledError)] or [exc]
     for leaf in leaves:  # the most specific cause wins
         if isinstance(leaf, McpJupyterError):
@@ -38,7 +39,7 @@ def map_error(
     exc: BaseException, server: ServerConfig, stderr_tail: str = "", http_status: int | None = None
 ) -> McpJupyterError:
     """Turn a transport, SDK or OS error into one of ours, with a sentence saying what to do."""
-    exc = _root(exc)
+    exc = root_error(exc)
     if isinstance(exc, McpJupyterError):
         return exc
     hint = f" (stderr: {stderr_tail})" if stderr_tail else ""

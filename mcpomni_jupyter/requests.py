@@ -150,10 +150,8 @@ class ServerMessagesAPI:
 
     def log(self, server: str | None = None, limit: int | None = None) -> display.LogList:
         """Notifications, log messages and stderr lines received, oldest first."""
-        connections = [self.connection(server)] if server else list(self._connections.values())
-        for c in connections:
-            c.stderr_lines()
-        entries = sorted((e for c in connections for e in c.log), key=lambda e: e.time)
+        connections = [self.connection(server)] if server else list(self.connections.values())
+        entries = sorted((e for c in connections for e in c.log.snapshot()), key=lambda e: e.time)
         return display.LogList(entries[-limit:] if limit else entries)
 
     def set_log_level(self, level: str | None, *names: str) -> None:
@@ -164,8 +162,9 @@ class ServerMessagesAPI:
 
         async def apply() -> None:
             for c in self._select(names):
-                c.log_level = level
-                if level and c.session is not None and c.capabilities is not None and c.capabilities.logging is not None:
-                    await c.request(lambda s: asyncio.wait_for(s.set_logging_level(level), self.timeout))
+                if level:
+                    await c.apply_log_level(level)  # only where the server declares logging; never fails
+                else:
+                    c.log_level = None
 
         self._run(apply(), self.timeout + 5, "setting the log level")

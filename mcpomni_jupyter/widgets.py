@@ -183,7 +183,7 @@ class ServerRow(w.HBox):
             f"<span style='color:{STATE_COLOURS[state]};font-weight:bold'>{STATE_ICONS[state]} {html.escape(state)}</span>",
             f"{len(c.tools)} / {len(c.resources)} / {len(c.prompts)}",
             html.escape(expiry.replace("token valid for ", "")),
-            str(sum(1 for e in c.log if e.kind not in ("stderr", "progress"))),
+            str(c.log.count(exclude=("stderr", "progress"))),
             f"<span style='color:#cf222e' title='{html.escape(redact(c.error or ''), quote=True)}'>{html.escape(redact(c.error or '')[:80])}</span>",
         ]
         for cell, value in zip(self.cells, values):
