@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).parent
+ROOT = HERE.parent
 SERVER = str(HERE / "servers" / "basic.py")
 PY = sys.executable
 TOKEN = "test-token-0123456789abcdef"

@@ -38,6 +38,10 @@ def notebook(tmp_path: Path) -> Path:
     nb.cells = nb.cells[:cut]
     load = next(i for i, c in enumerate(nb.cells) if "%load_ext mcpomni_jupyter" in c.source)
     nb.cells.insert(load + 1, nbformat.v4.new_code_cell("%mcp add api http://127.0.0.1:9/mcp -H 'Authorization: Bearer ${MCPJ_LAB_SECRET}'"))
+    # a hostile server's content, rendered in the page: it must stay text (no dialog may open)
+    hostile = f"%mcp add hostile -- {sys.executable} {ROOT / 'tests' / 'servers' / 'hostile.py'} stdio"
+    nb.cells.insert(load + 2, nbformat.v4.new_code_cell(hostile + "\n%mcp connect hostile\n%mcp call hostile.inject"))
+    nb.cells.insert(load + 3, nbformat.v4.new_code_cell("%mcp tools hostile"))
     path = tmp_path / "quickstart.ipynb"
     nbformat.write(nb, path)
     return path
@@ -85,6 +89,8 @@ def test_status_panel_renders_and_its_buttons_work(lab, tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        dialogs: list[str] = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
         try:
             page.goto(f"{lab}/lab/tree/{path.name}?token={TOKEN}")
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
@@ -102,6 +108,13 @@ def test_status_panel_renders_and_its_buttons_work(lab, tmp_path):
             expect(page.locator(".jp-Cell").last.locator(".jp-InputPrompt")).to_contain_text(re.compile(r"\[\d+\]"), timeout=120_000)
             demo.scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "jupyterlab-status-panel.png"), full_page=False)
+
+            # the hostile output is there, as text, and ran nothing
+            expect(page.locator(".jp-OutputArea-output").filter(has_text="onerror=alert('text')").first).to_be_visible()
+            assert page.locator(".jp-OutputArea-output img[onerror]").count() == 0
+            assert page.locator(".jp-OutputArea-output script").count() == 0
+            assert page.locator(".jp-OutputArea-output img[src^='data:image/png;base64,']").count() >= 1
+            assert dialogs == [], dialogs
 
             demo.locator("button[title='Refresh']").click()
             expect(demo).to_contain_text("● connected")
@@ -123,6 +136,7 @@ def test_status_panel_renders_and_its_buttons_work(lab, tmp_path):
                 time.sleep(0.5)
         finally:
             browser.close()
+    assert dialogs == [], dialogs
     text = path.read_text()
     saved = json.loads(text)
     assert "application/vnd.jupyter.widget-state+json" in saved["metadata"]["widgets"]

@@ -55,6 +55,12 @@ def build(name: str) -> MCPServer:
         return f"slept {seconds}"
 
     @server.tool()
+    def big(megabytes: float = 20.0) -> str:
+        """A text result of that many megabytes (for the large-result benchmark)."""
+        line = ("0123456789" * 10) + "\n"
+        return line * int(megabytes * 1_000_000 / len(line))
+
+    @server.tool()
     def fail(message: str = "it went wrong") -> str:
         """Raise an error, which the server turns into an error result."""
         raise ValueError(message)
