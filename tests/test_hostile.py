@@ -454,3 +454,25 @@ def test_hostile_text_in_the_panel_never_becomes_markup():
         assert_inert(widget.state.value + widget.title.value, "authorize row")
     finally:
         m.shutdown()
+
+
+def test_debug_logging_redacts_tracebacks(capsys):
+    """%mcp debug output masks secrets in messages, arguments and tracebacks alike."""
+    import logging
+
+    from mcpomni_jupyter.debuglog import set_debug
+    from mcpomni_jupyter.redact import add_secret
+
+    add_secret("traceback-secret-5e6f7a")
+    set_debug(True)
+    try:
+        try:
+            raise RuntimeError("failed with Authorization: Bearer traceback-secret-5e6f7a and token=abc123xyz")
+        except RuntimeError:
+            logging.getLogger("mcp.client").exception("request to %s failed", "http://h/mcp?key=query-secret-value")
+    finally:
+        set_debug(False)
+    err = capsys.readouterr().err
+    assert "mcp-debug" in err and "Traceback" in err and "RuntimeError" in err
+    for secret in ("traceback-secret-5e6f7a", "abc123xyz", "query-secret-value"):
+        assert secret not in err, secret
