@@ -110,8 +110,12 @@ def run_child(argv: list[str], env: dict | None = None) -> dict:
 
 def bench_load_ext(reps: int) -> dict:
     def summary(runs: list[dict]) -> dict:
-        return {"median_ms": median(r["seconds"] for r in runs) * 1e3, "runs_ms": [round(r["seconds"] * 1e3, 1) for r in runs],
-                "mcp_imported": any(r["mcp"] for r in runs), "asyncio_imported": any(r["asyncio"] for r in runs)}
+        return {
+            "median_ms": median(r["seconds"] for r in runs) * 1e3,
+            "runs_ms": [round(r["seconds"] * 1e3, 1) for r in runs],
+            "mcp_imported": any(r["mcp"] for r in runs),
+            "asyncio_imported": any(r["asyncio"] for r in runs),
+        }
 
     as_is = [run_child(["-c", LOAD_EXT_CHILD]) for _ in range(reps)]
     # again with a warm bytecode cache (outside the repo), as after a normal install
@@ -125,6 +129,7 @@ def bench_load_ext(reps: int) -> dict:
 def child_memory(kind: str, calls: int = 100) -> dict:
     """Peak RSS of this process with one session open and ``calls`` no-op calls made."""
     if kind == "raw":
+
         async def run() -> None:
             async with raw_session() as session:
                 for _ in range(calls):
@@ -170,7 +175,7 @@ async def timed(fn, n: int) -> tuple[list[float], float]:
 async def call_trial(shell, rounds: int, n: int, warmup: int, stats: dict) -> None:
     """Fresh server processes for the raw SDK and for us, then interleaved rounds of every variant."""
     from mcpomni_jupyter import MCPManager
-    from mcpomni_jupyter.magics import MCPMagics
+    from mcpomni_jupyter.magics.magics import MCPMagics
 
     async with raw_session() as session:  # (a) the raw SDK, on this (main-thread) asyncio loop
         hopped = RawOnThread()  # (a') the raw SDK on a loop thread of its own, called through the thread hop
@@ -193,7 +198,7 @@ async def call_trial(shell, rounds: int, n: int, warmup: int, stats: dict) -> No
                 await timed(fn, warmup)
             names = list(variants)
             for r in range(rounds):  # interleaved, the order rotating each round
-                for name in names[r % len(names):] + names[: r % len(names)]:
+                for name in names[r % len(names) :] + names[: r % len(names)]:
                     gc.collect()
                     times, cpu = await timed(variants[name], n)
                     stats[name]["means"].append(statistics.fmean(times))
@@ -220,11 +225,21 @@ async def bench_calls(trials: int, rounds: int, n: int, warmup: int) -> dict:
     def paired(xs: list[float], base: list[float]) -> float:  # each round against the baseline's same round
         return median(x / b for x, b in zip(xs, base))
 
-    out = {k: {"mean_us": median(s["means"]) * 1e6, "median_us": median(s["medians"]) * 1e6, "cpu_us": median(s["cpu"]) * 1e6,
-               "ratio_mean": paired(s["means"], raw["means"]), "ratio_median": paired(s["medians"], raw["medians"]),
-               "hop_ratio_mean": paired(s["means"], hop["means"]), "hop_ratio_median": paired(s["medians"], hop["medians"]),
-               "rawhop_ratio_mean": paired(s["means"], rawhop["means"]), "rawhop_ratio_median": paired(s["medians"], rawhop["medians"]),
-               "round_means_us": [round(x * 1e6) for x in s["means"]]} for k, s in stats.items()}
+    out = {
+        k: {
+            "mean_us": median(s["means"]) * 1e6,
+            "median_us": median(s["medians"]) * 1e6,
+            "cpu_us": median(s["cpu"]) * 1e6,
+            "ratio_mean": paired(s["means"], raw["means"]),
+            "ratio_median": paired(s["medians"], raw["medians"]),
+            "hop_ratio_mean": paired(s["means"], hop["means"]),
+            "hop_ratio_median": paired(s["medians"], hop["medians"]),
+            "rawhop_ratio_mean": paired(s["means"], rawhop["means"]),
+            "rawhop_ratio_median": paired(s["medians"], rawhop["medians"]),
+            "round_means_us": [round(x * 1e6) for x in s["means"]],
+        }
+        for k, s in stats.items()
+    }
     return {"trials": trials, "rounds": rounds, "calls_per_round": n, "magic_ratio_per_trial": per_trial, "variants": out}
 
 
@@ -236,7 +251,7 @@ def bench_large(reps: int, megabytes: float = 20.0) -> dict:
     from IPython.core.interactiveshell import InteractiveShell
 
     from mcpomni_jupyter import MCPManager
-    from mcpomni_jupyter.magics import MCPMagics
+    from mcpomni_jupyter.magics.magics import MCPMagics
 
     shell = InteractiveShell.instance()
     hopped = RawOnThread()
@@ -351,35 +366,80 @@ def report(r: dict) -> str:
         ("Metric", "Value", "Bar", "OK"),
         load_row("`%load_ext`, " + ("no .pyc (PYTHONDONTWRITEBYTECODE=1)" if le["dont_write_bytecode"] else "as run"), le["as_is"]),
         load_row("`%load_ext`, warm .pyc cache", le["warm_pyc"]),
-        ("`%mcp call` no-op / the raw SDK's `call_tool` through the same hop", f"{ratios('magic')} (per trial {min(trials):.2f}..{max(trials):.2f}x)",
-         "<= 1.10", ok(v["magic"]["hop_ratio_mean"] <= 1.10)),
+        (
+            "`%mcp call` no-op / the raw SDK's `call_tool` through the same hop",
+            f"{ratios('magic')} (per trial {min(trials):.2f}..{max(trials):.2f}x)",
+            "<= 1.10",
+            ok(v["magic"]["hop_ratio_mean"] <= 1.10),
+        ),
         ("`MCPManager.call` / the same", ratios("api"), "", ""),
-        ("`%mcp call` / raw SDK on a loop thread of its own (another server process)",
-         f"{v['magic']['rawhop_ratio_mean']:.3f}x (means), {v['magic']['rawhop_ratio_median']:.3f}x (medians)", "ref.", ""),
+        (
+            "`%mcp call` / raw SDK on a loop thread of its own (another server process)",
+            f"{v['magic']['rawhop_ratio_mean']:.3f}x (means), {v['magic']['rawhop_ratio_median']:.3f}x (medians)",
+            "ref.",
+            "",
+        ),
         ("raw SDK through a thread hop / raw SDK on the main loop", f"{v['rawhop']['ratio_mean']:.3f}x", "ref.", ""),
         ("connect 1 stdio server (ours)", f"{cn['ours_1']:.2f} s", "", ""),
         ("connect 8 at once (ours)", f"{cn['ours_8']:.2f} s = {cn['ratio']:.2f}x one", "<= 2x", ok(cn["ratio"] <= 2)),
         ("connect 1 / 8 at once (raw SDK)", f"{cn['raw_1']:.2f} s / {cn['raw_8']:.2f} s = {cn['raw_ratio']:.2f}x", "ref.", ""),
-        ("connect 8 at once / 1, light stdio server (ours)", f"{cn['tiny']['ours_8'] * 1000:.0f} ms / {cn['tiny']['ours_1'] * 1000:.0f} ms = "
-         f"{cn['tiny']['ratio']:.2f}x", "<= 2x", ok(cn["tiny"]["ratio"] <= 2)),
-        ("connect 8 at once / 1, light stdio server (raw SDK)", f"{cn['tiny']['raw_8'] * 1000:.0f} ms / {cn['tiny']['raw_1'] * 1000:.0f} ms = "
-         f"{cn['tiny']['raw_ratio']:.2f}x", "ref.", ""),
-        (f"CPU of 8 server processes / {cpus} CPUs", f"{cn['cpu_floor_s']:.2f} s ({cn['server_cpu_s']:.2f} s each) = "
-         f"{cn['cpu_floor_s'] / cn['ours_1']:.2f}x one connect", "ref.", ""),
+        (
+            "connect 8 at once / 1, light stdio server (ours)",
+            f"{cn['tiny']['ours_8'] * 1000:.0f} ms / {cn['tiny']['ours_1'] * 1000:.0f} ms = {cn['tiny']['ratio']:.2f}x",
+            "<= 2x",
+            ok(cn["tiny"]["ratio"] <= 2),
+        ),
+        (
+            "connect 8 at once / 1, light stdio server (raw SDK)",
+            f"{cn['tiny']['raw_8'] * 1000:.0f} ms / {cn['tiny']['raw_1'] * 1000:.0f} ms = {cn['tiny']['raw_ratio']:.2f}x",
+            "ref.",
+            "",
+        ),
+        (
+            f"CPU of 8 server processes / {cpus} CPUs",
+            f"{cn['cpu_floor_s']:.2f} s ({cn['server_cpu_s']:.2f} s each) = {cn['cpu_floor_s'] / cn['ours_1']:.2f}x one connect",
+            "ref.",
+            "",
+        ),
         ("peak RSS, 1 session: ours / raw SDK", f"{mem['ours_mb']:.1f} / {mem['raw_mb']:.1f} MB = {mem['ratio']:.2f}x", "", ""),
-        ("`%mcp call` of a 20 MB result / raw SDK through a thread hop", f"{lg['magic'] * 1000:.0f} / {lg['raw'] * 1000:.0f} ms = {lg['ratio']:.2f}x; "
-         f"with rendering {lg['render_ratio']:.2f}x", "report", ""),
-        ("what the notebook stores for that result", f"{lg['stored_chars'] / 1000:.1f} KB of {lg['result_chars'] / 1e6:.1f} MB", "a preview", ""),
+        (
+            "`%mcp call` of a 20 MB result / raw SDK through a thread hop",
+            f"{lg['magic'] * 1000:.0f} / {lg['raw'] * 1000:.0f} ms = {lg['ratio']:.2f}x; with rendering {lg['render_ratio']:.2f}x",
+            "report",
+            "",
+        ),
+        (
+            "what the notebook stores for that result",
+            f"{lg['stored_chars'] / 1000:.1f} KB of {lg['result_chars'] / 1e6:.1f} MB",
+            "a preview",
+            "",
+        ),
     ]
-    labels = {"raw": "raw SDK, main-thread loop", "rawhop": "raw SDK, own loop thread", "hop": "raw `call_tool` on our session via the hop (baseline)",
-              "api": "`MCPManager.call`", "magic": "`%mcp call`"}
-    per_call = [("Per call (no-op, stdio)", "mean us", "median us", "client CPU us", "/ raw, means", "/ baseline, means", "/ baseline, medians")] + [
-        (labels[k], f"{x['mean_us']:.0f}", f"{x['median_us']:.0f}", f"{x['cpu_us']:.0f}", f"{x['ratio_mean']:.3f}",
-         f"{x['hop_ratio_mean']:.3f}", f"{x['hop_ratio_median']:.3f}")
+    labels = {
+        "raw": "raw SDK, main-thread loop",
+        "rawhop": "raw SDK, own loop thread",
+        "hop": "raw `call_tool` on our session via the hop (baseline)",
+        "api": "`MCPManager.call`",
+        "magic": "`%mcp call`",
+    }
+    per_call = [
+        ("Per call (no-op, stdio)", "mean us", "median us", "client CPU us", "/ raw, means", "/ baseline, means", "/ baseline, medians")
+    ] + [
+        (
+            labels[k],
+            f"{x['mean_us']:.0f}",
+            f"{x['median_us']:.0f}",
+            f"{x['cpu_us']:.0f}",
+            f"{x['ratio_mean']:.3f}",
+            f"{x['hop_ratio_mean']:.3f}",
+            f"{x['hop_ratio_median']:.3f}",
+        )
         for k, x in v.items()
     ]
-    head = (f"## mcpomni_jupyter benchmark ({r['mode']}; Python {platform.python_version()}, {cpus} CPUs; per call: "
-            f"{c['trials']} trials x {c['rounds']} rounds x {c['calls_per_round']} calls; took {r['elapsed_s']:.0f} s)")
+    head = (
+        f"## mcpomni_jupyter benchmark ({r['mode']}; Python {platform.python_version()}, {cpus} CPUs; per call: "
+        f"{c['trials']} trials x {c['rounds']} rounds x {c['calls_per_round']} calls; took {r['elapsed_s']:.0f} s)"
+    )
     return f"{head}\n\n{markdown(summary)}\n\n{markdown(per_call)}\n"
 
 

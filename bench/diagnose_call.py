@@ -60,8 +60,10 @@ def light_run(loop: asyncio.AbstractEventLoop, coro, timeout: float | None = Non
 def main() -> None:
     from IPython.core.interactiveshell import InteractiveShell
 
-    from mcpomni_jupyter import MCPManager, display
-    from mcpomni_jupyter.magics import MCPMagics, tokenize
+    from mcpomni_jupyter import MCPManager
+    from mcpomni_jupyter import results as display
+    from mcpomni_jupyter.magics.magics import MCPMagics
+    from mcpomni_jupyter.magics.parsing import tokenize
 
     m = MCPManager()
     m.add("b", command=sys.executable, args=SERVER)
@@ -77,8 +79,12 @@ def main() -> None:
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "mcpomni_jupyter")
     # the magic over a manager whose call() answers at once (its connection, and log, are real)
-    stub = SimpleNamespace(call=lambda *a, **k: display.CallResult(fake_result, server="b", tool="noop"),
-                           connection=m.connection, configure_auth=lambda **k: None, timeout=60.0)
+    stub = SimpleNamespace(
+        call=lambda *a, **k: display.CallResult(fake_result, server="b", tool="noop"),
+        connection=m.connection,
+        configure_auth=lambda **k: None,
+        timeout=60.0,
+    )
     shell.register_magics(MCPMagics(shell=shell, manager=stub))
     magic_call = lambda: shell.run_line_magic("mcp", "call b.noop")  # noqa: E731
 
@@ -110,7 +116,9 @@ def main() -> None:
         "  the same with a full server log (500 entries)": full_log(),
         "  of which tokenize('call b.noop')": per_call_us(lambda: tokenize("call b.noop")),
         "  of which display.CallResult(...)": per_call_us(lambda: display.CallResult(fake_result, server="b", tool="noop")),
-        "MCPManager._call on the loop, instant session (_resolve, request, CallResult)": m.loop.run(in_loop(lambda: m._call("b.noop", {}, None, None), 20000)),
+        "MCPManager._call on the loop, instant session (_resolve, request, CallResult)": m.loop.run(
+            in_loop(lambda: m._call("b.noop", {}, None, None), 20000)
+        ),
         "MCPManager.call from the main thread, instant session (adds the hop)": per_call_us(lambda: m.call("b.noop"), 5000),
         "LoopThread.run(empty coroutine): the hop alone": per_call_us(lambda: m.loop.run(empty(), 60), 5000),
         "prototype light_run(empty coroutine)": per_call_us(lambda: light_run(loop, empty(), 60), 5000),
@@ -134,7 +142,9 @@ def main() -> None:
         t1 = now()
         if i >= 200:
             parts.append((marks["start"] - t0, marks["end"] - marks["start"], t1 - marks["end"], t1 - t0))
-    for label, column in zip(("main -> task running on the loop", "the SDK call on the loop", "result -> main thread awake", "total"), zip(*parts)):
+    for label, column in zip(
+        ("main -> task running on the loop", "the SDK call on the loop", "result -> main thread awake", "total"), zip(*parts)
+    ):
         print(f"| {label} | {statistics.median(column) * 1e6:.0f} |")
 
     async def on_progress(*args) -> None:
@@ -145,14 +155,15 @@ def main() -> None:
     variants = {
         "no hop: awaited on the loop thread": lambda: m.loop.run(in_loop(plain, 50)),
         "no hop, + read_timeout_seconds and progress_callback": lambda: m.loop.run(
-            in_loop(lambda: real.call_tool("noop", {}, read_timeout_seconds=60.0, progress_callback=on_progress), 50)),
+            in_loop(lambda: real.call_tool("noop", {}, read_timeout_seconds=60.0, progress_callback=on_progress), 50)
+        ),
         "LoopThread.run (the package today)": lambda: per_call_us(lambda: m.loop.run(plain(), 60), 50),
         "prototype light_run": lambda: per_call_us(lambda: light_run(loop, plain(), 60), 50),
     }
     names = list(variants)
     results: dict[str, list[float]] = {k: [] for k in variants}
     for r in range(30):
-        for name in names[r % len(names):] + names[: r % len(names)]:
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             results[name].append(variants[name]())
     base = results[names[0]]
     for label, values in results.items():

@@ -9,28 +9,34 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
 
 __all__ = [
+    "ArgumentError",
+    "AuthError",
+    "AuthorizationDenied",
+    "ConfigError",
+    "LookupFailed",
     "MCPManager",
+    "McpJupyterError",
+    "ReauthorizationNeeded",
+    "RequestTimeout",
+    "ServerConnectionError",
+    "ServerError",
+    "ToolCallError",
     "get_manager",
     "load_ipython_extension",
     "unload_ipython_extension",
-    "McpJupyterError",
-    "ConfigError",
-    "LookupFailed",
-    "ServerConnectionError",
-    "AuthError",
-    "RequestTimeout",
-    "ServerError",
-    "ToolCallError",
 ]
 
-from .errors import (  # noqa: E402  (light: no third-party imports)
+from .errors import (
+    ArgumentError,
     AuthError,
+    AuthorizationDenied,
     ConfigError,
     LookupFailed,
     McpJupyterError,
+    ReauthorizationNeeded,
     RequestTimeout,
     ServerConnectionError,
     ServerError,
@@ -39,10 +45,14 @@ from .errors import (  # noqa: E402  (light: no third-party imports)
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("MCPManager", "get_manager"):
-        from . import manager
+    if name == "MCPManager":
+        from .core.manager import MCPManager
 
-        return getattr(manager, name)
+        return MCPManager
+    if name == "get_manager":
+        from .core.kernel import get_manager
+
+        return get_manager
     raise AttributeError(name)
 
 

@@ -1,4 +1,4 @@
-"""Server configuration: typed models, format detection, ``${VAR}`` expansion, ``.env`` and lint.
+"""Server configuration: typed models, format detection and lint (``${VAR}`` expansion is in ``expansion``).
 
 One loader accepts the shapes users already have:
 
@@ -12,18 +12,18 @@ the standard library is imported here, so loading the extension stays light.
 
 from __future__ import annotations
 
-import difflib
-import ipaddress
 import json
 import os
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from .errors import ConfigError
+from .errors import ConfigError, did_you_mean
+from .expansion import expand_tree, expansion_env
+from .lint import lint
 from .redact import MASK, MIN_SECRET, SECRET_NAME, redact, redact_args, secret_args
 
 Transport = Literal["stdio", "sse", "streamable_http"]
@@ -38,21 +38,32 @@ TRANSPORT_ALIASES: dict[str, Transport] = {
 }
 
 SERVER_KEYS = {
-    "transport_type", "type", "command", "args", "env", "cwd", "url", "headers",
-    "timeout", "sse_read_timeout", "auth", "disabled", "roots",
+    "transport_type",
+    "type",
+    "command",
+    "args",
+    "env",
+    "cwd",
+    "url",
+    "headers",
+    "timeout",
+    "sse_read_timeout",
+    "auth",
+    "disabled",
+    "roots",
     # descriptive keys that other clients write and that change nothing here
-    "description", "name",
+    "description",
+    "name",
 }
 AUTH_KEYS = {"method", "client_id", "client_secret", "scopes", "callback_port", "client_metadata_url"}
 AUTH_METHODS = {"none", "oauth", "client_credentials", "bearer"}
 # Top-level keys of the accepted file formats that are not servers.
 IGNORED_TOP_LEVEL = {"AgentConfig", "LLM", "inputs", "$schema"}
 
-DEFAULT_TIMEOUT = 30.0
+CONNECT_TIMEOUT = 30.0  # a server's "timeout": connecting, and each of its HTTP requests
+REQUEST_TIMEOUT = 60.0  # a tool call, read or prompt (MCPMagics.timeout, --timeout)
+SSE_READ_TIMEOUT = 300.0  # how long an SSE stream may stay silent
 MAX_SECONDS = 86_400.0  # a day: also keeps NaN and infinity out
-DEFAULT_SSE_READ_TIMEOUT = 300.0
-
-_VAR = re.compile(r"\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
 
 
@@ -84,8 +95,8 @@ class ServerConfig:
     cwd: str | None = None
     url: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
-    timeout: float = DEFAULT_TIMEOUT
-    sse_read_timeout: float = DEFAULT_SSE_READ_TIMEOUT
+    timeout: float = CONNECT_TIMEOUT
+    sse_read_timeout: float = SSE_READ_TIMEOUT
     auth: AuthConfig = field(default_factory=AuthConfig)
     disabled: bool = False
     roots: tuple[str, ...] = ()  # directories (or file:// URIs) offered as roots; default: the cwd
@@ -141,80 +152,12 @@ class LoadResult:
     source: str = "<cell>"
 
 
-# --------------------------------------------------------------------------- expansion
-
-
-def expand_vars(value: str, where: str, environ: Mapping[str, str] | None = None, found: set[str] | None = None) -> str:
-    """Expand ``${VAR}``, ``${VAR:-default}`` and ``${env:VAR}``; an unset VAR with no default is an error.
-
-    Values taken from ``environ`` are added to ``found``: they are secrets when shown.
-    """
-    env = os.environ if environ is None else environ
-
-    def sub(match: re.Match[str]) -> str:
-        name, default = match.group(1), match.group(2)
-        if name in env:
-            if found is not None:
-                found.add(env[name])
-            return env[name]
-        if default is not None:
-            return default
-        raise ConfigError(
-            f"{where}: environment variable {name} is not set; set it (or put it in .env), "
-            f"or give a default as ${{{name}:-value}}"
-        )
-
-    return _VAR.sub(sub, value)
-
-
-def _expand_tree(value: Any, where: str, environ: Mapping[str, str], found: set[str]) -> Any:
-    if isinstance(value, str):
-        return expand_vars(value, where, environ, found)
-    if isinstance(value, list):
-        return [_expand_tree(v, where, environ, found) for v in value]
-    if isinstance(value, dict):
-        return {k: _expand_tree(v, f"{where}.{k}", environ, found) for k, v in value.items()}
-    return value
-
-
-def read_dotenv(directory: str | os.PathLike[str] | None = None) -> dict[str, str]:
-    """The variables of ``.env`` in ``directory`` (default: the cwd), read, never put in ``os.environ``.
-
-    They feed ``${VAR}`` expansion only: a ``.env`` must not be able to set
-    ``BROWSER``, ``HTTPS_PROXY`` or ``LD_PRELOAD`` for the kernel or its servers.
-    """
-    path = Path(directory or os.getcwd()) / ".env"
-    if not path.is_file():
-        return {}
-    from dotenv import dotenv_values
-
-    try:
-        values = dotenv_values(path)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path} ({exc}); fix or remove it") from None
-    return {k: v for k, v in values.items() if v is not None}
-
-
-def expansion_env(*directories: str | os.PathLike[str] | None) -> dict[str, str]:
-    """What ``${VAR}`` expands from: the process environment over the ``.env`` files (earlier ones win)."""
-    merged: dict[str, str] = {}
-    for directory in reversed(directories or (None,)):
-        merged.update(read_dotenv(directory))
-    merged.update(os.environ)
-    return merged
-
-
 # --------------------------------------------------------------------------- parsing
-
-
-def _suggest(key: str, choices: set[str]) -> str:
-    close = difflib.get_close_matches(key, sorted(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _str_map(value: Any, where: str) -> dict[str, str]:
     if not isinstance(value, dict):
-        raise ConfigError(f"{where} must be an object of strings, like {{\"KEY\": \"value\"}}")
+        raise ConfigError(f'{where} must be an object of strings, like {{"KEY": "value"}}')
     out = {}
     for k, v in value.items():
         if isinstance(v, bool) or not isinstance(v, (str, int, float)):
@@ -247,10 +190,10 @@ def _parse_auth(raw: Any, where: str) -> AuthConfig:
     if isinstance(raw, str):
         raw = {"method": raw}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where} must be an object such as {{\"method\": \"oauth\"}}")
+        raise ConfigError(f'{where} must be an object such as {{"method": "oauth"}}')
     for key in raw:
         if key not in AUTH_KEYS:
-            raise ConfigError(f"{where}: unknown key {key!r}{_suggest(key, AUTH_KEYS)}; allowed: {', '.join(sorted(AUTH_KEYS))}")
+            raise ConfigError(f"{where}: unknown key {key!r}{did_you_mean(key, AUTH_KEYS)}; allowed: {', '.join(sorted(AUTH_KEYS))}")
     method = str(raw.get("method", "none")).lower()
     if method not in AUTH_METHODS:
         raise ConfigError(f"{where}.method: unknown auth method {method!r}; use one of {', '.join(sorted(AUTH_METHODS))}")
@@ -287,10 +230,17 @@ def parse_server(name: str, raw: Any, environ: Mapping[str, str] | None = None) 
         raise ConfigError(f"{where} must be an object with a 'command' or a 'url'")
     for key in raw:
         if key not in SERVER_KEYS:
-            raise ConfigError(f"{where}: unknown key {key!r}{_suggest(key, SERVER_KEYS)}")
+            raise ConfigError(f"{where}: unknown key {key!r}{did_you_mean(key, SERVER_KEYS)}")
     found: set[str] = set()
-    raw = _expand_tree(raw, where, expansion_env() if environ is None else environ, found)
+    raw = expand_tree(raw, where, expansion_env() if environ is None else environ, found)
+    transport = _transport(raw, where)
+    common = _common(name, transport, raw, where, found)
+    if transport == "stdio":
+        return _stdio(raw, where, common)
+    return _http(raw, where, transport, common)
 
+
+def _transport(raw: dict[str, Any], where: str) -> Transport:
     kind = raw.get("transport_type", raw.get("type"))
     if kind is None:
         kind = "stdio" if "command" in raw else "streamable_http" if "url" in raw else None
@@ -298,10 +248,12 @@ def parse_server(name: str, raw: Any, environ: Mapping[str, str] | None = None) 
             raise ConfigError(f"{where}: give a 'command' (stdio server) or a 'url' (HTTP server)")
     transport = TRANSPORT_ALIASES.get(str(kind).lower())
     if transport is None:
-        raise ConfigError(
-            f"{where}: unknown transport {kind!r}; use one of stdio, sse, streamable_http (or http)"
-        )
+        raise ConfigError(f"{where}: unknown transport {kind!r}; use one of stdio, sse, streamable_http (or http)")
+    return transport
 
+
+def _common(name: str, transport: Transport, raw: dict[str, Any], where: str, found: set[str]) -> dict[str, Any]:
+    """The settings every kind of server has."""
     common: dict[str, Any] = {
         "name": name,
         "transport": transport,
@@ -309,36 +261,36 @@ def parse_server(name: str, raw: Any, environ: Mapping[str, str] | None = None) 
         "auth": _parse_auth(raw.get("auth"), f"{where}.auth"),
         "secrets": frozenset(found),
     }
-    if "timeout" in raw:
-        common["timeout"] = _number(raw["timeout"], f"{where}.timeout")
+    for key in ("timeout", "sse_read_timeout"):
+        if key in raw:
+            common[key] = _number(raw[key], f"{where}.{key}")
     if "roots" in raw:
         roots = raw["roots"]
         if not isinstance(roots, list) or not all(isinstance(r, str) for r in roots):
             raise ConfigError(f"{where}.roots must be a list of directories (or file:// URIs)")
         common["roots"] = tuple(roots)
-    if "sse_read_timeout" in raw:
-        common["sse_read_timeout"] = _number(raw["sse_read_timeout"], f"{where}.sse_read_timeout")
+    return common
 
-    if transport == "stdio":
-        command = raw.get("command")
-        if not command or not isinstance(command, str):
-            raise ConfigError(f"{where}: a stdio server needs a 'command' (the program to run)")
-        for key in ("url", "headers"):
-            if key in raw:
-                raise ConfigError(f"{where}: {key!r} is for HTTP servers; a stdio server takes command, args, env, cwd")
-        args = raw.get("args", [])
-        if not isinstance(args, list) or not all(isinstance(a, (str, int, float)) and not isinstance(a, bool) for a in args):
-            raise ConfigError(f"{where}.args must be a list of strings")
-        if common["auth"].method != "none":
-            raise ConfigError(f"{where}: auth applies to HTTP servers only; a stdio server takes credentials through 'env'")
-        return ServerConfig(
-            command=command,
-            args=tuple(str(a) for a in args),
-            env=_str_map(raw.get("env", {}), f"{where}.env"),
-            cwd=str(raw["cwd"]) if raw.get("cwd") else None,
-            **common,
-        )
 
+def _stdio(raw: dict[str, Any], where: str, common: dict[str, Any]) -> ServerConfig:
+    command = raw.get("command")
+    if not command or not isinstance(command, str):
+        raise ConfigError(f"{where}: a stdio server needs a 'command' (the program to run)")
+    for key in ("url", "headers"):
+        if key in raw:
+            raise ConfigError(f"{where}: {key!r} is for HTTP servers; a stdio server takes command, args, env, cwd")
+    args = raw.get("args", [])
+    if not isinstance(args, list) or not all(isinstance(a, (str, int, float)) and not isinstance(a, bool) for a in args):
+        raise ConfigError(f"{where}.args must be a list of strings")
+    if common["auth"].method != "none":
+        raise ConfigError(f"{where}: auth applies to HTTP servers only; a stdio server takes credentials through 'env'")
+    env = _str_map(raw.get("env", {}), f"{where}.env")
+    return ServerConfig(
+        command=command, args=tuple(str(a) for a in args), env=env, cwd=str(raw["cwd"]) if raw.get("cwd") else None, **common
+    )
+
+
+def _http(raw: dict[str, Any], where: str, transport: Transport, common: dict[str, Any]) -> ServerConfig:
     url = raw.get("url")
     if not url or not isinstance(url, str):
         raise ConfigError(f"{where}: a {transport} server needs a 'url'")
@@ -357,7 +309,7 @@ def parse_server(name: str, raw: Any, environ: Mapping[str, str] | None = None) 
 
 def _server_map(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
-        raise ConfigError("a config must be a JSON object, like {\"mcpServers\": {\"name\": {...}}}")
+        raise ConfigError('a config must be a JSON object, like {"mcpServers": {"name": {...}}}')
     for key in ("mcpServers", "servers"):
         if key in data:
             others = set(data) - {key} - IGNORED_TOP_LEVEL
@@ -370,43 +322,32 @@ def _server_map(data: Any) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in IGNORED_TOP_LEVEL}
 
 
-# --------------------------------------------------------------------------- lint
-
-_SECRETISH = re.compile(r"^(?:(?:bearer|token|basic)\s+)?[A-Za-z0-9_\-\.=+/]{20,}$", re.I)
-_SECRET_HEADER = re.compile(r"(authorization|token|key|secret|password|cookie)", re.I)
-
-
-def _is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def lint(raw: dict[str, Any], server: ServerConfig) -> list[str]:
-    """Warnings (not errors) about a server config: literal secrets, credentials over plain http."""
-    out = []
-    raw_headers = raw.get("headers") if isinstance(raw.get("headers"), dict) else {}
-    for key, value in raw_headers.items():
-        if isinstance(value, str) and "${" not in value and (
-            _SECRET_HEADER.search(key) or _SECRETISH.match(value.strip())
-        ) and len(value) >= 12:
-            out.append(
-                f"server {server.name!r}: header {key!r} holds a literal secret; "
-                f"write it as ${{VAR}} and keep the value in .env or the environment"
-            )
-    if server.transport != "stdio" and server.url:
-        parsed = urlparse(server.url)
-        sends_credentials = bool(server.headers) or server.auth.method != "none"
-        if parsed.scheme == "http" and sends_credentials and not _is_loopback(parsed.hostname):
-            out.append(
-                f"server {server.name!r}: credentials would be sent over plain http:// to {parsed.hostname}; use https://"
-            )
-    return out
+def server_entry(
+    url: str | None,
+    command: str | None,
+    args: Iterable[str] = (),
+    transport: str | None = None,
+    headers: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
+    cwd: str | None = None,
+    auth: str | dict[str, Any] | None = None,
+    timeout: float | None = None,
+) -> dict[str, Any]:
+    """The config entry of one server given piece by piece (``%mcp add``, ``mcp.add``), for ``parse_server``."""
+    if (url is None) == (command is None):
+        raise ConfigError(f"give either a URL or a command, not {'both' if url else 'neither'}")
+    if url is None and transport not in (None, "stdio"):
+        raise ConfigError(f"a command runs over stdio; --transport {transport} needs a URL")
+    raw: dict[str, Any] = {"timeout": timeout} if timeout is not None else {}
+    if url is not None:
+        raw.update(url=url, transport_type=transport or "streamable_http", headers=headers or {})
+        if auth:
+            raw["auth"] = auth if isinstance(auth, dict) else {"method": auth}
+    else:
+        raw.update(command=command, args=list(args), transport_type="stdio", env=env or {})
+        if cwd:
+            raw["cwd"] = cwd
+    return raw
 
 
 # --------------------------------------------------------------------------- entry points
@@ -456,9 +397,7 @@ def load_file(path: str | os.PathLike[str] | None = None) -> LoadResult:
     if path is None:
         found = find_config()
         if found is None:
-            raise ConfigError(
-                "no servers_config.json or .mcp.json in the current directory; give a path: %mcp load PATH"
-            )
+            raise ConfigError("no servers_config.json or .mcp.json in the current directory; give a path: %mcp load PATH")
         path = found
     p = Path(path).expanduser()
     if not p.is_file():

@@ -1,20 +1,26 @@
-"""The exception tree of mcpomni_jupyter.
+"""The exception tree of mcpomni_jupyter, and the "did you mean" every lookup error uses.
 
     McpJupyterError                 base class; str(exc) is one sentence saying what to do
      +-- ConfigError                a server config that cannot be used (bad JSON, unknown key, unset ${VAR})
      +-- LookupFailed               an unknown server, tool, prompt or resource, or an ambiguous tool name
+     +-- ArgumentError              arguments that do not match a tool's input schema (also a TypeError)
      +-- ServerConnectionError      a server that cannot be reached, exited, or is not connected
-     +-- AuthError                  the server refused our credentials (HTTP 401/403)
+     +-- AuthError                  the server refused our credentials (HTTP 401/403), or OAuth failed
+     |    +-- AuthorizationDenied   the authorization server (or the person) said no: ``error=`` in the redirect
+     |    +-- ReauthorizationNeeded a connected server's tokens died and could not be refreshed
      +-- RequestTimeout             a request got no answer in time (the server was told to cancel it)
      +-- ToolCallError              a tool answered with an error result (Python API only; magics return it)
      +-- ServerError                the server answered a request with a JSON-RPC error
 
 Lower-level errors (httpx2, anyio, the MCP SDK, OSError) are mapped once, in
-``connection.map_error``; only ``magics.py`` turns these into IPython's
+``core.errormap.map_error``; only the magics turn these into IPython's
 ``UsageError``.
 """
 
 from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
 
 
 class McpJupyterError(Exception):
@@ -29,12 +35,24 @@ class LookupFailed(McpJupyterError, LookupError):
     """An unknown or ambiguous server, tool, prompt or resource name."""
 
 
+class ArgumentError(McpJupyterError, TypeError):
+    """Arguments that do not match a tool's input schema."""
+
+
 class ServerConnectionError(McpJupyterError, ConnectionError):
     """A server that cannot be reached, that exited, or that is not connected."""
 
 
 class AuthError(McpJupyterError):
-    """The server refused our credentials."""
+    """The server refused our credentials, or an authorization failed."""
+
+
+class AuthorizationDenied(AuthError):
+    """The authorization server (or the person) refused: ``error=`` in the redirect."""
+
+
+class ReauthorizationNeeded(AuthError):
+    """A connected server's tokens stopped working and could not be refreshed."""
 
 
 class RequestTimeout(McpJupyterError, TimeoutError):
@@ -55,3 +73,9 @@ class ToolCallError(McpJupyterError):
     def __init__(self, message: str, result: object = None):
         super().__init__(message)
         self.result = result
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices``, or ``""``."""
+    match = difflib.get_close_matches(word, sorted(set(choices)), n=1)
+    return f" (did you mean {match[0]!r}?)" if match else ""

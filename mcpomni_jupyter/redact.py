@@ -25,8 +25,8 @@ _QUERY_PAIR = re.compile(r"([^&=;]+)=([^&;]*)")
 _PATTERNS = [
     # Authorization: Bearer xyz / Basic xyz
     (re.compile(r"\b([Bb]earer|[Bb]asic)\s+(?=[A-Za-z0-9\-._~+/]*[0-9\-._~+/])[A-Za-z0-9\-._~+/=]{8,}"), r"\1 " + MASK),
-    # a JSON Web Token anywhere (an access token a server echoes back in an error)
-    (re.compile(r"\beyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*"), MASK),
+    # a JSON Web Token anywhere (an access token a server echoes back in an error), even cut after its payload
+    (re.compile(r"\beyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}(?:\.[A-Za-z0-9_\-]*)?"), MASK),
     # key=value in forms, JSON and reprs
     (
         re.compile(
@@ -111,7 +111,7 @@ def redact_args(args: tuple[str, ...] | list[str]) -> list[str]:
             out.append(MASK)
             hide_next = False
             continue
-        flag, eq, value = arg.partition("=")
+        flag, eq, _ = arg.partition("=")
         if arg.startswith("-") and SECRET_NAME.search(flag):
             if eq:
                 out.append(f"{flag}={MASK}")

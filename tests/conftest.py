@@ -76,7 +76,7 @@ def stdio_args(*extra: str) -> list[str]:
 
 @pytest.fixture
 def manager():
-    from mcpomni_jupyter.manager import MCPManager
+    from mcpomni_jupyter.core.manager import MCPManager
 
     m = MCPManager(timeout=30)
     yield m
@@ -88,7 +88,7 @@ def shell(tmp_path, monkeypatch):
     """A real InteractiveShell with the extension loaded and a fresh manager."""
     from IPython.core.interactiveshell import InteractiveShell
 
-    from mcpomni_jupyter import manager as manager_module
+    from mcpomni_jupyter.core import kernel as manager_module
 
     monkeypatch.chdir(tmp_path)
     ip = InteractiveShell.instance()
@@ -96,17 +96,13 @@ def shell(tmp_path, monkeypatch):
 
     # each test starts from the defaults, with its own token directory and no browser
     ip.config.MCPMagics = Config({"token_dir": str(tmp_path / "tokens"), "open_browser": False, "timeout": 60.0})
-    if manager_module._default is not None:
-        manager_module._default.shutdown()
-    manager_module._default = None
+    manager_module.reset_manager()
     if "mcpomni_jupyter" in ip.extension_manager.loaded:
         ip.run_line_magic("reload_ext", "mcpomni_jupyter")
     else:
         ip.run_line_magic("load_ext", "mcpomni_jupyter")
     yield ip
-    if manager_module._default is not None:
-        manager_module._default.shutdown()
-        manager_module._default = None
+    manager_module.reset_manager()
 
 
 class Cell:

@@ -140,7 +140,7 @@ def test_authorize_through_the_browser_refresh_and_redaction(run, browser, auth_
 
 
 def test_status_widget_and_auth_command(run, auth_settings, oauth_server, shell):
-    from mcpomni_jupyter.widgets import AuthorizeWidget
+    from mcpomni_jupyter.ui.authorize import AuthorizeWidget
 
     server = oauth_server()
     run(f"%mcp add o {server.url} --auth oauth")
@@ -152,7 +152,7 @@ def test_status_widget_and_auth_command(run, auth_settings, oauth_server, shell)
     assert isinstance(widget, AuthorizeWidget)
     assert "waiting for authorization" in widget.state.value and "open the authorization page" in widget.link.value
     assert not widget.paste.disabled and "open this link to authorize" in repr(widget)
-    auth_url = shell.user_ns["_"].connection.auth_url if "_" in shell.user_ns else widget.connection.auth_url
+    auth_url = shell.user_ns["_"].connection.auth.url if "_" in shell.user_ns else widget.connection.auth.url
 
     # the paste box: the browser could not reach the kernel, the user pastes where it landed
     widget.paste.value = landing_url(auth_url)
@@ -172,9 +172,9 @@ def test_paste_with_the_auth_command(run, auth_settings, oauth_server):
     server = oauth_server("--transport", "sse")
     run(f"%mcp add s {server.url} --transport sse --auth oauth")
     run("%mcp connect s")
-    from mcpomni_jupyter.manager import get_manager
+    from mcpomni_jupyter.core.kernel import get_manager
 
-    url = landing_url(get_manager().connection("s").auth_url)
+    url = landing_url(get_manager().connection("s").auth.url)
     cell = run(f"%mcp auth s '{url}'")
     assert cell.ok and "is authorized" in cell.out
     assert cell.value["s"].state == "connected"
@@ -216,7 +216,7 @@ def test_tokens_survive_a_kernel_restart(tmp_path, oauth_server):
     second = notebook("false %s")
     assert second.cells[-1].outputs[-1]["text"].strip() == "hello, authorized user"
     after = server.grants()
-    assert after[: len(grants)] == grants and after[len(grants):] and set(after[len(grants):]) == {"refresh_token"}
+    assert after[: len(grants)] == grants and after[len(grants) :] and set(after[len(grants) :]) == {"refresh_token"}
     assert log.read_text().count("<!-- opened -->") == 1  # no browser the second time
 
     for path in tokens.iterdir():
@@ -251,9 +251,9 @@ def test_forged_state_gets_400_and_completes_nothing(run, auth_settings, oauth_s
     assert forged.status_code == 400 and "<script>" not in forged.text
     assert run("%mcp status").value["o"].state == "auth required"
     assert httpx2.get(f"http://127.0.0.1:{auth_settings['port']}/elsewhere").status_code == 404
-    from mcpomni_jupyter.manager import get_manager
+    from mcpomni_jupyter.core.kernel import get_manager
 
-    real = httpx2.get(landing_url(get_manager().connection("o").auth_url))
+    real = httpx2.get(landing_url(get_manager().connection("o").auth.url))
     assert real.status_code == 200 and "is authorized" in real.text
     assert run("%mcp call o.whoami").ok
 
@@ -355,11 +355,13 @@ def test_callback_port_from_the_server_config_and_widget_state_holds_no_code(run
 
     server = oauth_server()
     port = free_port()
-    config = {"mcpServers": {"o": {"transport_type": "streamable_http", "url": server.url, "auth": {"method": "oauth", "callback_port": port}}}}
+    config = {
+        "mcpServers": {"o": {"transport_type": "streamable_http", "url": server.url, "auth": {"method": "oauth", "callback_port": port}}}
+    }
     run("%%mcp config\n" + _json.dumps(config))
     run("%mcp connect o")
     widget = run("%mcp auth o").value
-    auth_url = widget.connection.auth_url
+    auth_url = widget.connection.auth.url
     assert f"redirect_uri=http%3A%2F%2Flocalhost%3A{port}%2Fcallback" in auth_url
     landing = landing_url(auth_url)
     code = landing.split("code=")[1].split("&")[0]
@@ -377,13 +379,25 @@ def test_pre_registered_client_skips_registration(run, browser, auth_settings, o
     redirect = f"http://localhost:{auth_settings['port']}/callback"
     registered = httpx2.post(
         f"{server.base}/register",
-        json={"redirect_uris": [redirect], "token_endpoint_auth_method": "client_secret_basic",
-              "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"], "client_name": "pre"},
+        json={
+            "redirect_uris": [redirect],
+            "token_endpoint_auth_method": "client_secret_basic",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "client_name": "pre",
+        },
     ).json()
     monkeypatch.setenv("MCPJ_CLIENT_ID", registered["client_id"])
     monkeypatch.setenv("MCPJ_CLIENT_SECRET", registered["client_secret"])
-    config = {"mcpServers": {"o": {"type": "http", "url": server.url,
-                                   "auth": {"method": "oauth", "client_id": "${MCPJ_CLIENT_ID}", "client_secret": "${MCPJ_CLIENT_SECRET}"}}}}
+    config = {
+        "mcpServers": {
+            "o": {
+                "type": "http",
+                "url": server.url,
+                "auth": {"method": "oauth", "client_id": "${MCPJ_CLIENT_ID}", "client_secret": "${MCPJ_CLIENT_SECRET}"},
+            }
+        }
+    }
     run("%config MCPMagics.open_browser = True")
     run("%%mcp config\n" + json.dumps(config))
     assert run("%mcp connect o --wait").value["o"].state == "connected"
@@ -397,9 +411,9 @@ def test_refresh_command_reauthenticates_when_the_stored_token_died(run, auth_se
     server = oauth_server("--ttl", "2")
     run(f"%mcp add o {server.url} --auth oauth")
     run("%mcp connect o")
-    from mcpomni_jupyter.manager import get_manager
+    from mcpomni_jupyter.core.kernel import get_manager
 
-    httpx2.get(landing_url(get_manager().connection("o").auth_url))  # authorize (the callback receives it)
+    httpx2.get(landing_url(get_manager().connection("o").auth.url))  # authorize (the callback receives it)
     assert run("%mcp connect o --wait").value["o"].state == "connected"
     server.post("/test/reject-refresh")
     time.sleep(2.5)
@@ -408,7 +422,7 @@ def test_refresh_command_reauthenticates_when_the_stored_token_died(run, auth_se
     assert "needs authorization again" in cell.err
     assert cell.value["o"].state == "auth required"
     assert "needs authorization; it connects by itself once you authorize" in cell.err  # the Authorize widget is shown
-    httpx2.get(landing_url(get_manager().connection("o").auth_url))
+    httpx2.get(landing_url(get_manager().connection("o").auth.url))
     assert run("%mcp connect o --wait").value["o"].state == "connected"
     assert server.grants().count("authorize") == 2
 
@@ -419,9 +433,9 @@ def test_token_is_refreshed_before_it_expires(run, auth_settings, oauth_server):
     server = oauth_server("--ttl", "4")
     run(f"%mcp add o {server.url} --auth oauth")
     run("%mcp connect o")
-    from mcpomni_jupyter.manager import get_manager
+    from mcpomni_jupyter.core.kernel import get_manager
 
-    httpx2.get(landing_url(get_manager().connection("o").auth_url))
+    httpx2.get(landing_url(get_manager().connection("o").auth.url))
     assert run("%mcp connect o --wait").value["o"].state == "connected"
     issued = len(server.grants())
     time.sleep(2.5)  # still valid at the server for 1.5 s more, but inside the margin

@@ -38,9 +38,7 @@ def ipv6_loopback() -> bool:
 
 
 @contextlib.asynccontextmanager
-async def serving(
-    state: str = STATE, host: str = "localhost", **limits: float
-) -> AsyncIterator[tuple[CallbackServer, Flow]]:
+async def serving(state: str = STATE, host: str = "localhost", **limits: float) -> AsyncIterator[tuple[CallbackServer, Flow]]:
     """A started callback server with one flow waiting for ``state``; stopped afterwards."""
     server = CallbackServer(host, free_port(), "/callback", **limits)
     flow = await server.expect(state, "srv", "https://as.example/authorize")
@@ -66,8 +64,7 @@ async def raw(port: int, data: bytes, address: str = "127.0.0.1") -> bytes:
         writer.close()
 
 
-def request(port: int, target: str = f"/callback?code={CODE}&state={STATE}", host: str | None = "default",
-            extra: str = "") -> bytes:
+def request(port: int, target: str = f"/callback?code={CODE}&state={STATE}", host: str | None = "default", extra: str = "") -> bytes:
     host_line = "" if host is None else f"Host: {f'localhost:{port}' if host == 'default' else host}\r\n"
     return f"GET {target} HTTP/1.1\r\n{host_line}{extra}\r\n".encode()
 
@@ -99,8 +96,14 @@ def test_non_loopback_host_is_refused(host):
 
 @pytest.mark.parametrize(
     "host, shown",
-    [("localhost", "localhost"), ("LOCALHOST", "localhost"), ("127.0.0.1", "127.0.0.1"), ("127.0.0.2", "127.0.0.2"),
-     ("::1", "[::1]"), ("[::1]", "[::1]")],
+    [
+        ("localhost", "localhost"),
+        ("LOCALHOST", "localhost"),
+        ("127.0.0.1", "127.0.0.1"),
+        ("127.0.0.2", "127.0.0.2"),
+        ("::1", "[::1]"),
+        ("[::1]", "[::1]"),
+    ],
 )
 def test_loopback_host_is_accepted(host, shown):
     assert CallbackServer(host, 3000, "callback").redirect_uri == f"http://{shown}:3000/callback"
@@ -230,7 +233,7 @@ def test_too_many_headers_get_400():
 )
 def test_malformed_request_gets_400(data):
     async def main() -> None:
-        async with serving() as (server, flow):
+        async with serving() as (server, _flow):
             assert status(await raw(server.port, data)) == 400
 
     run(main)
@@ -275,8 +278,15 @@ def test_stop_cuts_requests_still_arriving():
 
 @pytest.mark.parametrize(
     "host, expected",
-    [("evil.example:{port}", 421), ("localhost.evil.example:{port}", 421), ("localhost:{other}", 421),
-     ("localhost", 421), ("127.0.0.1.nip.io:{port}", 421), (None, 400), ("twice", 400)],
+    [
+        ("evil.example:{port}", 421),
+        ("localhost.evil.example:{port}", 421),
+        ("localhost:{other}", 421),
+        ("localhost", 421),
+        ("127.0.0.1.nip.io:{port}", 421),
+        (None, 400),
+        ("twice", 400),
+    ],
 )
 def test_bad_host_is_refused_and_the_flow_still_waits(host, expected):
     async def main() -> None:

@@ -23,7 +23,13 @@ def test_mcpomni_format_all_transports():
             "LLM": {"provider": "openai"},
             "mcpServers": {
                 "local": {"transport_type": "stdio", "command": "uvx", "args": ["mcp-server-fetch"], "env": {"A": "1"}, "cwd": "/tmp"},
-                "events": {"transport_type": "sse", "url": "http://localhost:3000/sse", "headers": {"X": "y"}, "timeout": 60, "sse_read_timeout": 120},
+                "events": {
+                    "transport_type": "sse",
+                    "url": "http://localhost:3000/sse",
+                    "headers": {"X": "y"},
+                    "timeout": 60,
+                    "sse_read_timeout": 120,
+                },
                 "api": {"transport_type": "streamable_http", "url": "https://api.example.com/mcp", "auth": {"method": "oauth"}},
             },
         }
@@ -64,7 +70,14 @@ def test_var_expansion_everywhere(monkeypatch):
     monkeypatch.setenv("TOK", "abc")
     monkeypatch.delenv("MISSING_WITH_DEFAULT", raising=False)
     server = one(
-        {"s": {"type": "http", "url": "https://${HOST}/mcp", "headers": {"Authorization": "Bearer ${env:TOK}", "X-Env": "${MISSING_WITH_DEFAULT:-fallback}"}, "auth": {"method": "oauth", "client_secret": "${TOK}"}}}
+        {
+            "s": {
+                "type": "http",
+                "url": "https://${HOST}/mcp",
+                "headers": {"Authorization": "Bearer ${env:TOK}", "X-Env": "${MISSING_WITH_DEFAULT:-fallback}"},
+                "auth": {"method": "oauth", "client_secret": "${TOK}"},
+            }
+        }
     )
     assert server.url == "https://example.org/mcp"
     assert server.headers == {"Authorization": "Bearer abc", "X-Env": "fallback"}
@@ -107,7 +120,10 @@ def test_mcp_json_found_when_no_servers_config(tmp_path, monkeypatch):
         ({"s": {}}, r"server 's': give a 'command'"),
         ({"s": {"url": "ftp://x"}}, r"not an http:// or https:// URL"),
         ({"s": {"url": "https://x", "auth": {"method": "magic"}}}, r"unknown auth method 'magic'"),
-        ({"s": {"url": "https://x", "auth": {"method": "oauth", "scope": "a"}}}, r"server 's'.auth: unknown key 'scope'.*did you mean 'scopes'"),
+        (
+            {"s": {"url": "https://x", "auth": {"method": "oauth", "scope": "a"}}},
+            r"server 's'.auth: unknown key 'scope'.*did you mean 'scopes'",
+        ),
         ({"s": {"url": "https://x", "timeout": -1}}, r"timeout must be a positive number"),
         ({"s": {"command": "x", "args": "not-a-list"}}, r"args must be a list"),
         ({"s": {"command": "x", "url": "https://x"}}, r"'url' is for HTTP servers"),

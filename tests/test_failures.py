@@ -27,11 +27,17 @@ def healthy(run):
     "body, message",
     [
         ('{"mcpServers": {"x": {"command": "a",}}}', "invalid JSON at line 1 column"),
-        ('{"mcpServers": {"x": {"transport_type": "telepathy", "url": "http://127.0.0.1:1/mcp"}}}', "server 'x': unknown transport 'telepathy'"),
+        (
+            '{"mcpServers": {"x": {"transport_type": "telepathy", "url": "http://127.0.0.1:1/mcp"}}}',
+            "server 'x': unknown transport 'telepathy'",
+        ),
         ('{"mcpServers": {"x": {"command": "a", "argz": []}}}', "server 'x': unknown key 'argz' (did you mean 'args'?)"),
         ('{"mcpServers": {"x": {"transport_type": "stdio"}}}', "server 'x': a stdio server needs a 'command'"),
         ('{"mcpServers": {"x": {"transport_type": "sse"}}}', "server 'x': a sse server needs a 'url'"),
-        ('{"mcpServers": {"x": {"url": "http://127.0.0.1:1/mcp", "headers": {"A": "${MCPJ_SURELY_UNSET}"}}}}', "MCPJ_SURELY_UNSET is not set"),
+        (
+            '{"mcpServers": {"x": {"url": "http://127.0.0.1:1/mcp", "headers": {"A": "${MCPJ_SURELY_UNSET}"}}}}',
+            "MCPJ_SURELY_UNSET is not set",
+        ),
     ],
 )
 def test_bad_config_cells(run, healthy, body, message):
@@ -177,7 +183,9 @@ def test_python_api_raises_on_tool_error(manager):
 
 
 def test_literal_secret_warning_shown_and_secret_not_echoed(run, http_server):
-    config = {"mcpServers": {"lit": {"type": "http", "url": http_server.url, "headers": {"Authorization": f"Bearer {TOKEN}", "X-Team": "blue"}}}}
+    config = {
+        "mcpServers": {"lit": {"type": "http", "url": http_server.url, "headers": {"Authorization": f"Bearer {TOKEN}", "X-Team": "blue"}}}
+    }
     cell = run("%%mcp config\n" + json.dumps(config))
     assert "warning: server 'lit': header 'Authorization' holds a literal secret" in cell.err
     status = run("%mcp connect lit").value

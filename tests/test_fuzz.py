@@ -15,9 +15,29 @@ from mcpomni_jupyter.errors import ConfigError
 
 KEYS = sorted(SERVER_KEYS | AUTH_KEYS | {"mcpServers", "servers", "inputs", "method", "oauth", "stdio", "http", "sse"})
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=30), st.sampled_from(["${X}", "${X:-d}", "${env:X}", "${", "${}", "http://127.0.0.1/mcp",
-                                           "stdio", "sse", "http", "streamable_http", "oauth", "none", "-1", ""]),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=30),
+    st.sampled_from(
+        [
+            "${X}",
+            "${X:-d}",
+            "${env:X}",
+            "${",
+            "${}",
+            "http://127.0.0.1/mcp",
+            "stdio",
+            "sse",
+            "http",
+            "streamable_http",
+            "oauth",
+            "none",
+            "-1",
+            "",
+        ]
+    ),
 )
 json_values = st.recursive(
     scalars,
@@ -66,26 +86,95 @@ def test_config_text_raises_only_config_errors(text):
         pass
 
 
-@pytest.mark.parametrize("text", [
-    "[" * 100_000, '{"a":' * 50_000, '{"s": {"command": "x", "timeout": NaN}}', '{"s": {"url": "http://h/mcp", "timeout": Infinity}}',
-    '{"s": {"url": "http://h/mcp", "timeout": 1e999}}', '{"s": {"command": "x", "disabled": "false"}}',
-    '{"s": {"command": "x", "args": [{"a": 1}]}}', '{"s": {"url": "http://h/mcp", "auth": {"method": "oauth", "scopes": 3}}}',
-    '{"s": {"url": "http://h/mcp", "auth": {"method": "oauth", "client_id": ["x"]}}}', '{"mcpServers": []}', "null", '"text"',
-    '{"s": {"command": "${X', '{"s": {"url": "http://[::1/mcp"}}',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 100_000,
+        '{"a":' * 50_000,
+        '{"s": {"command": "x", "timeout": NaN}}',
+        '{"s": {"url": "http://h/mcp", "timeout": Infinity}}',
+        '{"s": {"url": "http://h/mcp", "timeout": 1e999}}',
+        '{"s": {"command": "x", "disabled": "false"}}',
+        '{"s": {"command": "x", "args": [{"a": 1}]}}',
+        '{"s": {"url": "http://h/mcp", "auth": {"method": "oauth", "scopes": 3}}}',
+        '{"s": {"url": "http://h/mcp", "auth": {"method": "oauth", "client_id": ["x"]}}}',
+        '{"mcpServers": []}',
+        "null",
+        '"text"',
+        '{"s": {"command": "${X',
+        '{"s": {"url": "http://[::1/mcp"}}',
+    ],
+)
 def test_adversarial_configs(text):
     with pytest.raises(ConfigError):
         parse_text(text, environ=ENV)
 
 
 VOCAB = [
-    "call", "connect", "disconnect", "tools", "resources", "templates", "prompts", "prompt", "read", "subscribe",
-    "unsubscribe", "log", "help", "debug", "add", "remove", "refresh", "status", "auth", "logout", "load", "config",
-    "--json", "--out", "--timeout", "--server", "--limit", "--transport", "-H", "--auth", "--env", "--cwd", "--wait", "--",
-    "'", '"', "[", "]", "=", "k=v", "n=3", 'x="a b"', "tags=[1,2]", "{word}", "$word", "s.echo", ".", "..", "a.b.c",
-    "http://127.0.0.1:1/mcp", "-1", "0", "nan", "1e999", "'{\"a\": 1}'", "'{bad'", "\\", "\t", "é", "\x00",
+    "call",
+    "connect",
+    "disconnect",
+    "tools",
+    "resources",
+    "templates",
+    "prompts",
+    "prompt",
+    "read",
+    "subscribe",
+    "unsubscribe",
+    "log",
+    "help",
+    "debug",
+    "add",
+    "remove",
+    "refresh",
+    "status",
+    "auth",
+    "logout",
+    "load",
+    "config",
+    "--json",
+    "--out",
+    "--timeout",
+    "--server",
+    "--limit",
+    "--transport",
+    "-H",
+    "--auth",
+    "--env",
+    "--cwd",
+    "--wait",
+    "--",
+    "'",
+    '"',
+    "[",
+    "]",
+    "=",
+    "k=v",
+    "n=3",
+    'x="a b"',
+    "tags=[1,2]",
+    "{word}",
+    "$word",
+    "s.echo",
+    ".",
+    "..",
+    "a.b.c",
+    "http://127.0.0.1:1/mcp",
+    "-1",
+    "0",
+    "nan",
+    "1e999",
+    "'{\"a\": 1}'",
+    "'{bad'",
+    "\\",
+    "\t",
+    "é",
+    "\x00",
 ]
-lines = st.one_of(st.text(alphabet=st.characters(blacklist_characters="{}"), max_size=80), st.lists(st.sampled_from(VOCAB), max_size=8).map(" ".join))
+lines = st.one_of(
+    st.text(alphabet=st.characters(blacklist_characters="{}"), max_size=80), st.lists(st.sampled_from(VOCAB), max_size=8).map(" ".join)
+)
 
 
 @pytest.fixture(scope="module")
@@ -98,16 +187,14 @@ def fuzz_shell():
         ip.run_line_magic("load_ext", "mcpomni_jupyter")
     ip.user_ns["word"] = "expanded"
     yield ip
-    from mcpomni_jupyter import manager as manager_module
+    from mcpomni_jupyter.core import kernel as manager_module
 
-    if manager_module._default is not None:
-        manager_module._default.shutdown()
-        manager_module._default = None
+    manager_module.reset_manager()
 
 
 def _reset(ip) -> None:
-    from mcpomni_jupyter.debuglog import set_debug
-    from mcpomni_jupyter.manager import get_manager
+    from mcpomni_jupyter.core.kernel import get_manager
+    from mcpomni_jupyter.magics.debuglog import set_debug
 
     manager = get_manager()
     for name in manager.names:

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from conftest import HERE, PY, SERVER, children_of, free_port, usage_error, wait_port
@@ -39,7 +40,7 @@ class _Inspector(HTMLParser):
                 self.problems.append(f"<{tag} {name}={value}>")
             if name == "src":
                 self.images += 1
-                if not (value.startswith("data:image/png;base64,") or value.startswith("data:audio/")):
+                if not value.startswith(("data:image/png;base64,", "data:audio/")):
                     self.problems.append(f"<{tag} src={value[:60]}>")
             if name == "style" and ("url(" in value or "expression(" in value):
                 self.problems.append(f"<{tag} style={value[:60]}>")
@@ -57,7 +58,9 @@ def assert_inert(html: str, where: str) -> int:
 class HostileHttp:
     def __init__(self, *extra: str) -> None:
         self.port = free_port()
-        self.proc = subprocess.Popen([PY, HOSTILE, "streamable-http", str(self.port), *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [PY, HOSTILE, "streamable-http", str(self.port), *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         wait_port(self.port, self.proc)
         self.url = f"http://127.0.0.1:{self.port}/mcp"
 
@@ -77,31 +80,43 @@ def hostile_http():
 def hostile(run, monkeypatch, hostile_http):
     """The hostile server over stdio (h) and streamable HTTP (w), both given a secret through ${VAR}."""
     monkeypatch.setenv("HOSTILE_TOKEN", SECRET)
-    config = {"mcpServers": {
-        "h": {"command": PY, "args": [HOSTILE, "stdio", "--junk-stdout"], "env": {"HOSTILE_TOKEN": "${HOSTILE_TOKEN}"}},
-        "w": {"type": "http", "url": hostile_http.url, "headers": {"Authorization": "Bearer ${HOSTILE_TOKEN}"}},
-    }}
+    config = {
+        "mcpServers": {
+            "h": {"command": PY, "args": [HOSTILE, "stdio", "--junk-stdout"], "env": {"HOSTILE_TOKEN": "${HOSTILE_TOKEN}"}},
+            "w": {"type": "http", "url": hostile_http.url, "headers": {"Authorization": "Bearer ${HOSTILE_TOKEN}"}},
+        }
+    }
     assert run("%%mcp config\n" + json.dumps(config)).ok
     status = run("%mcp connect h w").value
     assert status["h"].state == "connected" and status["w"].state == "connected", status.to_records()
-    from mcpomni_jupyter.manager import get_manager
+    from mcpomni_jupyter.core.kernel import get_manager
 
     return get_manager()
 
 
 def everything_rendered(run, server: str) -> list[tuple[str, str]]:
     """Every HTML this package builds from what ``server`` sent."""
-    from mcpomni_jupyter.widgets import StatusPanel
+    from mcpomni_jupyter.ui.panel import StatusPanel
 
     shown = []
-    for line in ("%mcp tools", "%mcp resources", "%mcp templates", "%mcp prompts", "%mcp status", f"%mcp log {server}",
-                 f"%mcp call {server}.inject", f"%mcp call {server}.structured", f"%mcp call {server}.leak",
-                 f"%mcp call {server}.noisy", f"%mcp read hostile://doc --server {server}",
-                 f"%mcp read hostile://item/zz --server {server}"):
+    for line in (
+        "%mcp tools",
+        "%mcp resources",
+        "%mcp templates",
+        "%mcp prompts",
+        "%mcp status",
+        f"%mcp log {server}",
+        f"%mcp call {server}.inject",
+        f"%mcp call {server}.structured",
+        f"%mcp call {server}.leak",
+        f"%mcp call {server}.noisy",
+        f"%mcp read hostile://doc --server {server}",
+        f"%mcp read hostile://item/zz --server {server}",
+    ):
         cell = run(line)
         assert cell.ok, (line, cell.error)
         shown.append((line, cell.value._repr_html_()))
-    from mcpomni_jupyter.manager import get_manager
+    from mcpomni_jupyter.core.kernel import get_manager
 
     mcp = get_manager()  # names with spaces and quotes cannot be typed on a %mcp line: the Python API
     tool = next(t for t in mcp.list_tools(server) if "onerror" in t.name)
@@ -129,8 +144,8 @@ def test_every_rendering_is_inert(run, hostile, server):
 
 
 def test_progress_and_elicitation_widgets_are_inert(hostile, monkeypatch):
-    from mcpomni_jupyter.forms import ElicitationForm
-    from mcpomni_jupyter.progress import CallProgress
+    from mcpomni_jupyter.ui.forms import ElicitationForm
+    from mcpomni_jupyter.ui.progress import CallProgress
 
     progress = CallProgress("h.noisy", show=False)
     hostile.call("h.noisy", progress=progress.on_progress, tick=progress.tick)
@@ -183,16 +198,37 @@ def test_secrets_never_shown(run, hostile, capsys):
 def test_secrets_in_urls_args_env_and_reprs(run, shell, monkeypatch, hostile_http):
     monkeypatch.setenv("MAPS_KEY", "maps-key-0b7c2e5a11")
     monkeypatch.setenv("GH_PAT", "ghp_patvalue0123456789")
-    from mcpomni_jupyter.manager import get_manager
+    from mcpomni_jupyter.core.kernel import get_manager
 
     mcp = get_manager()
     config = mcp.add("u", f"{hostile_http.url}?key=${{MAPS_KEY}}", headers={"X-Api": "plain-header-value-123"})
-    stdio = mcp.add("a", command=PY, args=[HOSTILE, "stdio", "--token", "${GH_PAT}", "--password=hunter2hunter2"],
-                    env={"GITHUB_PAT": "literal-pat-abcdef", "DATABASE_URL": "postgres://user:pw-secret-99@db/x", "MODE": "ok"})
-    loaded = mcp.configure({"mcpServers": {"c": {"url": "https://admin:s3cr3t-pass@example.com/mcp", "auth": {"method": "oauth", "client_id": "cid", "client_secret": "client-secret-xyz"}}}})
+    stdio = mcp.add(
+        "a",
+        command=PY,
+        args=[HOSTILE, "stdio", "--token", "${GH_PAT}", "--password=hunter2hunter2"],
+        env={"GITHUB_PAT": "literal-pat-abcdef", "DATABASE_URL": "postgres://user:pw-secret-99@db/x", "MODE": "ok"},
+    )
+    loaded = mcp.configure(
+        {
+            "mcpServers": {
+                "c": {
+                    "url": "https://admin:s3cr3t-pass@example.com/mcp",
+                    "auth": {"method": "oauth", "client_id": "cid", "client_secret": "client-secret-xyz"},
+                }
+            }
+        }
+    )
     shown = "\n".join([repr(config), repr(stdio), repr(loaded), repr(mcp.status()), mcp.status()._repr_html_()])
-    for secret in ("maps-key-0b7c2e5a11", "ghp_patvalue0123456789", "hunter2hunter2", "plain-header-value-123",
-                   "literal-pat-abcdef", "pw-secret-99", "s3cr3t-pass", "client-secret-xyz"):
+    for secret in (
+        "maps-key-0b7c2e5a11",
+        "ghp_patvalue0123456789",
+        "hunter2hunter2",
+        "plain-header-value-123",
+        "literal-pat-abcdef",
+        "pw-secret-99",
+        "s3cr3t-pass",
+        "client-secret-xyz",
+    ):
         assert secret not in shown, secret
     assert "key=***" in shown and "--token ***" in shown and "MODE" in shown
     # connecting with the key in the URL: debug logging of every request shows no key
@@ -212,7 +248,7 @@ def test_flood_of_list_changed_is_coalesced(run, hostile):
     assert run("%mcp call h.flood n=2000").value.text == "sent 2000"
     time.sleep(1.0)
     deadline = time.monotonic() + 20
-    while any(not t.done() for t in c._relisting.values()) and time.monotonic() < deadline:
+    while any(not t.done() for t in [c.catalog._relisting[k] for k in c.catalog._relisting]) and time.monotonic() < deadline:
         time.sleep(0.05)
     unobserve()
     listings = run("%mcp call h.listings").value.structured["result"] - before
@@ -223,7 +259,7 @@ def test_flood_of_list_changed_is_coalesced(run, hostile):
 
 
 def test_log_and_stderr_are_bounded(run, hostile):
-    from mcpomni_jupyter.serverlog import MAX_BYTES, MAX_ENTRIES, MESSAGE_CHARS
+    from mcpomni_jupyter.core.serverlog import MAX_BYTES, MAX_ENTRIES, MESSAGE_CHARS
 
     c = hostile.connection("h")
     run("%mcp call h.noisy")  # a 1 MB log message
@@ -236,7 +272,8 @@ def test_log_and_stderr_are_bounded(run, hostile):
     assert len(entries) <= MAX_ENTRIES and sum(e.size for e in entries) <= MAX_BYTES
     assert all(len(e.message) <= MESSAGE_CHARS for e in entries)
     # stderr is a pipe, not a file that grows: the server process's fd 2
-    servers = [pid for pid in children_of(os.getpid()) if f"{HOSTILE} stdio" in open(f"/proc/{pid}/cmdline").read().replace("\0", " ")]
+    cmdline = lambda pid: Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")  # noqa: E731
+    servers = [pid for pid in children_of(os.getpid()) if f"{HOSTILE} stdio" in cmdline(pid)]
     assert servers and all(os.readlink(f"/proc/{pid}/fd/2").startswith("pipe:") for pid in servers)
     assert run("%mcp call h.inject").ok
 
@@ -246,7 +283,7 @@ def test_concurrent_reads_while_the_loop_thread_writes(run, hostile):
     reads: list[int] = []
     stop = threading.Event()
 
-    from mcpomni_jupyter.widgets import StatusPanel
+    from mcpomni_jupyter.ui.panel import StatusPanel
 
     panel = StatusPanel(hostile)  # widgets are made on the main thread; the reader updates them
 
@@ -258,7 +295,7 @@ def test_concurrent_reads_while_the_loop_thread_writes(run, hostile):
                 hostile.log()
                 for row in panel.rows.values():
                     row.update()
-            except BaseException as exc:  # noqa: BLE001 - any error here is the finding
+            except BaseException as exc:
                 errors.append(exc)
                 return
 
@@ -266,7 +303,7 @@ def test_concurrent_reads_while_the_loop_thread_writes(run, hostile):
         for i in range(200):
             try:
                 hostile.add(f"tmp{i}", command=PY, args=[SERVER, "stdio"])
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:
                 errors.append(exc)
                 return
 
@@ -312,10 +349,12 @@ def test_server_that_never_answers_initialize(run):
     proc = subprocess.Popen([PY, HOSTILE, "silent-http", str(port)])
     try:
         wait_port(port, proc)
-        config = {"mcpServers": {
-            "mute": {"command": PY, "args": [HOSTILE, "silent-stdio"], "timeout": 2},
-            "muteweb": {"url": f"http://127.0.0.1:{port}/mcp", "timeout": 2},
-        }}
+        config = {
+            "mcpServers": {
+                "mute": {"command": PY, "args": [HOSTILE, "silent-stdio"], "timeout": 2},
+                "muteweb": {"url": f"http://127.0.0.1:{port}/mcp", "timeout": 2},
+            }
+        }
         run("%%mcp config\n" + json.dumps(config))
         started = time.monotonic()
         status = run("%mcp connect mute muteweb").value
@@ -328,11 +367,13 @@ def test_server_that_never_answers_initialize(run):
 
 def test_debug_on_with_servers_that_do_not_declare_logging(run):
     """%mcp debug on before connecting: logging/setLevel goes only where declared, and never fails a connection."""
-    config = {"mcpServers": {
-        "plain": {"command": PY, "args": [SERVER, "stdio"]},
-        "refuses": {"command": PY, "args": [HOSTILE, "stdio", "--setlevel", "fail"]},
-        "hangs": {"command": PY, "args": [HOSTILE, "stdio", "--setlevel", "hang"], "timeout": 3},
-    }}
+    config = {
+        "mcpServers": {
+            "plain": {"command": PY, "args": [SERVER, "stdio"]},
+            "refuses": {"command": PY, "args": [HOSTILE, "stdio", "--setlevel", "fail"]},
+            "hangs": {"command": PY, "args": [HOSTILE, "stdio", "--setlevel", "hang"], "timeout": 3},
+        }
+    }
     run("%%mcp config\n" + json.dumps(config))
     run("%mcp debug on")
     try:
@@ -354,13 +395,15 @@ def test_dotenv_feeds_expansion_only(run, tmp_path, monkeypatch):
     other.mkdir()
     (tmp_path / ".env").write_text("BROWSER=/tmp/evil-browser %s\nHTTPS_PROXY=http://attacker:8080\nMCPJ_FROM_ENV=cwd-value\n")
     (other / ".env").write_text("LD_PRELOAD=/tmp/evil.so\nNODE_OPTIONS=--require /tmp/evil.js\nMCPJ_BESIDE=beside-value\n")
-    (other / "servers.json").write_text(json.dumps({"mcpServers": {"e": {"command": "echo", "args": ["${MCPJ_FROM_ENV}", "${MCPJ_BESIDE}"]}}}))
+    (other / "servers.json").write_text(
+        json.dumps({"mcpServers": {"e": {"command": "echo", "args": ["${MCPJ_FROM_ENV}", "${MCPJ_BESIDE}"]}}})
+    )
     for name in ("BROWSER", "HTTPS_PROXY", "LD_PRELOAD", "NODE_OPTIONS", "MCPJ_FROM_ENV", "MCPJ_BESIDE"):
         monkeypatch.delenv(name, raising=False)
     before = dict(os.environ)
     assert run(f"%mcp load {other / 'servers.json'}").ok
     assert dict(os.environ) == before  # nothing from .env reached the kernel's environment
-    from mcpomni_jupyter.manager import get_manager
+    from mcpomni_jupyter.core.kernel import get_manager
 
     assert get_manager().connection("e").config.args == ("cwd-value", "beside-value")
 
@@ -368,7 +411,7 @@ def test_dotenv_feeds_expansion_only(run, tmp_path, monkeypatch):
 def test_stop_never_swallows_a_cancellation():
     """stop() reports DISCONNECTED only when the owner task has ended, and a cancelled stop() propagates."""
     from mcpomni_jupyter.config import parse_server
-    from mcpomni_jupyter.connection import Connection, State
+    from mcpomni_jupyter.core.connection import Connection, State
 
     async def scenario():
         c = Connection(parse_server("x", {"command": "true"}))
@@ -392,7 +435,7 @@ def test_stop_never_swallows_a_cancellation():
         with pytest.raises(asyncio.CancelledError):
             await stopper
         assert c.state is not State.DISCONNECTED  # the owner task still lives
-        import mcpomni_jupyter.connection as connection_module
+        import mcpomni_jupyter.core.connection as connection_module
 
         original = connection_module.STOP_GRACE
         connection_module.STOP_GRACE = 0.2
@@ -419,18 +462,22 @@ def test_expired_session_is_renewed_once_then_backed_off(run):
         for i in range(3):  # the server restarts (and forgets every session) three times: recovered each time
             server.proc.terminate()
             server.proc.wait(10)
-            server.proc = subprocess.Popen([PY, SERVER, "streamable-http", str(server.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            server.proc = subprocess.Popen(
+                [PY, SERVER, "streamable-http", str(server.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             wait_port(server.port, server.proc)
             cell = run(f"%mcp call web.echo text=again{i}")
             assert cell.ok, cell.error
             assert cell.value.text == f"again{i}"
-        from mcpomni_jupyter.manager import get_manager
+        from mcpomni_jupyter.core.kernel import get_manager
 
         renewed = [e for e in get_manager().connection("web").log.snapshot() if e.kind == "session"]
         assert len(renewed) == 3 and "HTTP 404" in renewed[0].message
         server.proc.terminate()
         server.proc.wait(10)
-        server.proc = subprocess.Popen([PY, SERVER, "streamable-http", str(server.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server.proc = subprocess.Popen(
+            [PY, SERVER, "streamable-http", str(server.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         wait_port(server.port, server.proc)
         assert "keeps losing its session" in usage_error(run("%mcp call web.echo text=four"))
     finally:
@@ -439,8 +486,9 @@ def test_expired_session_is_renewed_once_then_backed_off(run):
 
 def test_hostile_text_in_the_panel_never_becomes_markup():
     """Widget cells built from a failed server's error keep markup as text."""
-    from mcpomni_jupyter.manager import MCPManager
-    from mcpomni_jupyter.widgets import AuthorizeWidget, StatusPanel
+    from mcpomni_jupyter.core.manager import MCPManager
+    from mcpomni_jupyter.ui.authorize import AuthorizeWidget
+    from mcpomni_jupyter.ui.panel import StatusPanel
 
     m = MCPManager(timeout=10)
     try:
@@ -460,7 +508,7 @@ def test_debug_logging_redacts_tracebacks(capsys):
     """%mcp debug output masks secrets in messages, arguments and tracebacks alike."""
     import logging
 
-    from mcpomni_jupyter.debuglog import set_debug
+    from mcpomni_jupyter.magics.debuglog import set_debug
     from mcpomni_jupyter.redact import add_secret
 
     add_secret("traceback-secret-5e6f7a")

@@ -27,8 +27,13 @@ ARTIFACTS = ROOT / "test-artifacts"
 SECRET = "lab-secret-token-5f3e9a7c"
 TOKEN = "mcpj-lab-test"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
 ]
 
 
@@ -37,7 +42,9 @@ def notebook(tmp_path: Path) -> Path:
     cut = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.startswith("%mcp disconnect"))
     nb.cells = nb.cells[:cut]
     load = next(i for i, c in enumerate(nb.cells) if "%load_ext mcpomni_jupyter" in c.source)
-    nb.cells.insert(load + 1, nbformat.v4.new_code_cell("%mcp add api http://127.0.0.1:9/mcp -H 'Authorization: Bearer ${MCPJ_LAB_SECRET}'"))
+    nb.cells.insert(
+        load + 1, nbformat.v4.new_code_cell("%mcp add api http://127.0.0.1:9/mcp -H 'Authorization: Bearer ${MCPJ_LAB_SECRET}'")
+    )
     # a hostile server's content, rendered in the page: it must stay text (no dialog may open)
     hostile = f"%mcp add hostile -- {sys.executable} {ROOT / 'tests' / 'servers' / 'hostile.py'} stdio"
     nb.cells.insert(load + 2, nbformat.v4.new_code_cell(hostile + "\n%mcp connect hostile\n%mcp call hostile.inject"))
@@ -56,12 +63,23 @@ def lab(tmp_path):
     env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "lab-settings"), "MCPJ_LAB_SECRET": SECRET}
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1",
-            f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={tmp_path}", "--LabApp.news_url=None",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.extension_manager=readonly",
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            f"--ServerApp.port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--IdentityProvider.token={TOKEN}",
+            f"--ServerApp.root_dir={tmp_path}",
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly",
             "--allow-root",
         ],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

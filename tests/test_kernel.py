@@ -21,10 +21,18 @@ def test_quickstart_notebook_runs_clean(tmp_path):
     assert not errors, errors
     text = "\n".join(
         str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
-        for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
     )
     assert "connected" in text and "word_count" in text
-    images = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if "image/png" in str(o.get("data", {}).get("text/html", ""))]
+    images = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if "image/png" in str(o.get("data", {}).get("text/html", ""))
+    ]
     assert images, "the chart tool's image should render"
 
 

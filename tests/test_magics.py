@@ -7,7 +7,17 @@ import os
 
 from conftest import PY, SERVER, usage_error
 
-from mcpomni_jupyter.display import CallResult, LogList, PromptList, PromptResult, ReadResult, ResourceList, StatusTable, TemplateList, ToolList
+from mcpomni_jupyter.results import (
+    CallResult,
+    LogList,
+    PromptList,
+    PromptResult,
+    ReadResult,
+    ResourceList,
+    StatusTable,
+    TemplateList,
+    ToolList,
+)
 
 
 def add_stdio(run, name="s", *extra):
@@ -25,7 +35,7 @@ def test_load_ext_is_light_and_registers(shell):
 def test_add_connect_tools_call(run):
     add_stdio(run)
     status = run("%mcp connect").value
-    from mcpomni_jupyter.widgets import StatusPanel
+    from mcpomni_jupyter.ui.panel import StatusPanel
 
     assert isinstance(status, StatusPanel) and isinstance(status.table, StatusTable)
     assert status["s"].state == "connected" and status["s"].tools >= 5
@@ -44,10 +54,16 @@ def test_add_connect_tools_call(run):
 
 
 def test_kv_values_parse_as_json_else_string(run):
-    from mcpomni_jupyter.parsing import parse_kv, tokenize
+    from mcpomni_jupyter.magics.parsing import parse_kv, tokenize
 
     assert parse_kv(tokenize('n=3 flag=true tags=["a","b"] s=hello q="3" sp="a b" obj={"k": [1, 2]}')) == {
-        "n": 3, "flag": True, "tags": ["a", "b"], "s": "hello", "q": "3", "sp": "a b", "obj": {"k": [1, 2]},
+        "n": 3,
+        "flag": True,
+        "tags": ["a", "b"],
+        "s": "hello",
+        "q": "3",
+        "sp": "a b",
+        "obj": {"k": [1, 2]},
     }
 
 
@@ -119,7 +135,17 @@ def test_status_refresh_disconnect_remove(run):
 
 
 def test_config_cell_and_load(run, tmp_path):
-    config = {"mcpServers": {"c": {"transport_type": "stdio", "command": PY, "args": [SERVER, "stdio"], "env": {"MCPJ_WHO": "${WHO:-nobody}"}, "cwd": str(tmp_path)}}}
+    config = {
+        "mcpServers": {
+            "c": {
+                "transport_type": "stdio",
+                "command": PY,
+                "args": [SERVER, "stdio"],
+                "env": {"MCPJ_WHO": "${WHO:-nobody}"},
+                "cwd": str(tmp_path),
+            }
+        }
+    }
     cell = run("%%mcp config\n" + json.dumps(config))
     assert cell.ok and cell.value["c"].state == "disconnected"
     run("%mcp connect c")
@@ -161,7 +187,7 @@ def test_completion(run, shell):
 
 
 def test_config_traitlets(run, shell):
-    from mcpomni_jupyter.manager import get_manager
+    from mcpomni_jupyter.core.kernel import get_manager
 
     run("%config MCPMagics.timeout = 12.5")
     try:

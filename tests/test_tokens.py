@@ -99,9 +99,7 @@ CORRUPT: dict[str, Any] = {
     "tokens empty object": lambda: _text(json.dumps({"tokens": {}})),
     "client_info a string": lambda: _text(json.dumps({"client_info": "client-1"})),
     "client_info a list": lambda: _text(json.dumps({"client_info": [{"client_id": "c"}]})),
-    "client_info redirect_uris a number": lambda: _text(
-        json.dumps({"client_info": {"client_id": "c", "redirect_uris": 5}})
-    ),
+    "client_info redirect_uris a number": lambda: _text(json.dumps({"client_info": {"client_id": "c", "redirect_uris": 5}})),
     "not JSON": lambda: b"{not json",
     "truncated": lambda: b'{"tokens": {"access_token": "at-01',
     "a JSON list": lambda: b"[]",
@@ -308,9 +306,7 @@ def test_concurrent_read_modify_writes_from_two_processes_lose_nothing(tmp_path:
     ctx = multiprocessing.get_context("fork")
     start, result = ctx.Event(), ctx.Queue()
     rounds = 800
-    procs = [
-        ctx.Process(target=_writer, args=(str(tmp_path), kind, rounds, start, result)) for kind in ("tokens", "client")
-    ]
+    procs = [ctx.Process(target=_writer, args=(str(tmp_path), kind, rounds, start, result)) for kind in ("tokens", "client")]
     for proc in procs:
         proc.start()
     start.set()
@@ -366,7 +362,7 @@ def test_lock_is_reentrant_within_one_storage(store: Store) -> None:
         store.storage.release()
 
     asyncio.run(asyncio.wait_for(main(), 5))
-    assert store.storage._lock_depth == 0 and store.storage._lock_fd is None
+    assert store.storage.lock._lock_depth == 0 and store.storage.lock._lock_fd is None
 
 
 # ---------------------------------------------------------------------- secrets
@@ -382,13 +378,21 @@ def test_tokens_and_client_secrets_are_registered_secrets(store: Store) -> None:
 
     # tokens another kernel stored (with an id token the SDK's model drops) are secrets once loaded
     other = {
-        "tokens": {"access_token": f"at-{secrets.token_hex(12)}", "refresh_token": f"rt-{secrets.token_hex(12)}",
-                   "id_token": f"id-{secrets.token_hex(12)}", "token_type": "Bearer"},
+        "tokens": {
+            "access_token": f"at-{secrets.token_hex(12)}",
+            "refresh_token": f"rt-{secrets.token_hex(12)}",
+            "id_token": f"id-{secrets.token_hex(12)}",
+            "token_type": "Bearer",
+        },
         "expires_at": time.time() + 60,
         "client_info": {"client_id": "c1", "client_secret": f"cs-{secrets.token_hex(12)}", "redirect_uris": [REDIRECT]},
     }
-    plain = [other["tokens"]["access_token"], other["tokens"]["refresh_token"], other["tokens"]["id_token"],
-             other["client_info"]["client_secret"]]
+    plain = [
+        other["tokens"]["access_token"],
+        other["tokens"]["refresh_token"],
+        other["tokens"]["id_token"],
+        other["client_info"]["client_secret"],
+    ]
     assert all(redact(s) == s for s in plain)
     store.path.write_text(json.dumps(other))
     assert store.run(FileTokenStorage(store.dir, URL, REDIRECT).get_tokens()) is not None
@@ -401,7 +405,7 @@ def test_tokens_and_client_secrets_are_registered_secrets(store: Store) -> None:
 def provider_with(store: Store, tokens: Any, client: Any, expired: bool = True) -> Any:
     from mcp.shared.auth import OAuthClientMetadata
 
-    from mcpomni_jupyter.auth.oauth import _provider_class
+    from mcpomni_jupyter.auth.provider import provider_class as _provider_class
 
     provider = _provider_class()(
         server_url=URL,
@@ -438,7 +442,7 @@ def test_provider_adopts_valid_tokens_another_kernel_stored_instead_of_refreshin
     sent = first_request(provider)
     assert sent.url == URL and sent.headers["Authorization"] == f"Bearer {theirs.access_token}"
     assert provider.context.current_tokens.refresh_token == theirs.refresh_token
-    assert store.storage._lock_depth == 0  # released
+    assert store.storage.lock._lock_depth == 0  # released
 
 
 def test_provider_refreshes_with_the_newer_stored_refresh_token(store: Store) -> None:
@@ -452,7 +456,7 @@ def test_provider_refreshes_with_the_newer_stored_refresh_token(store: Store) ->
     sent = first_request(provider)
     form = parse_qs(sent.content.decode())
     assert form["grant_type"] == ["refresh_token"] and form["refresh_token"] == [theirs.refresh_token]
-    assert store.storage._lock_depth == 0
+    assert store.storage.lock._lock_depth == 0
 
 
 def test_provider_refreshes_its_own_tokens_when_the_store_has_nothing_newer(store: Store) -> None:
@@ -482,7 +486,7 @@ def test_provider_holds_the_lock_across_the_refresh_request(store: Store, tmp_pa
     async def main() -> tuple[bool, bool]:
         flow = provider.async_auth_flow(httpx2.Request("POST", URL))
         refresh = await flow.__anext__()
-        with open(store.storage.lock_path, "rb") as fh:  # another process's view of the lock
+        with open(store.storage.lock.lock_path, "rb") as fh:  # another process's view of the lock
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 during = False
@@ -492,7 +496,7 @@ def test_provider_holds_the_lock_across_the_refresh_request(store: Store, tmp_pa
         request = await flow.asend(response)
         assert request.headers["Authorization"] == f"Bearer {fresh.access_token}"
         await flow.aclose()
-        with open(store.storage.lock_path, "rb") as fh:
+        with open(store.storage.lock.lock_path, "rb") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again
         return during, True
 
@@ -520,20 +524,23 @@ def test_a_refused_refresh_releases_the_lock_and_goes_on_to_authorize_again(stor
     request = asyncio.run(main())
     assert request.url == URL and "Authorization" not in request.headers
     assert provider.context.current_tokens is None and provider._initialized is False
-    assert store.storage._lock_depth == 0 and store.storage._lock_fd is None
+    assert store.storage.lock._lock_depth == 0 and store.storage.lock._lock_fd is None
 
 
 # ---------------------------------------------------------------------- the authorization URL
 
 
-@pytest.mark.parametrize("url", [
-    "https://as.example/authorize?state=s",
-    "http://localhost:9000/authorize?state=s",
-    "http://127.0.0.1/authorize",
-    "http://127.9.9.9:80/authorize",
-    "http://[::1]:8080/authorize",
-    "HTTPS://AS.EXAMPLE/authorize",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://as.example/authorize?state=s",
+        "http://localhost:9000/authorize?state=s",
+        "http://127.0.0.1/authorize",
+        "http://127.9.9.9:80/authorize",
+        "http://[::1]:8080/authorize",
+        "HTTPS://AS.EXAMPLE/authorize",
+    ],
+)
 def test_safe_authorization_urls_pass(url: str) -> None:
     from mcpomni_jupyter.auth.oauth import check_authorization_url
 
@@ -557,12 +564,10 @@ UNSAFE = [
 
 
 @pytest.mark.parametrize("url", UNSAFE)
-def test_unsafe_authorization_url_is_refused_before_anything_is_opened(
-    url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_unsafe_authorization_url_is_refused_before_anything_is_opened(url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from mcpomni_jupyter.auth import oauth
     from mcpomni_jupyter.config import parse_server
-    from mcpomni_jupyter.connection import Connection, State
+    from mcpomni_jupyter.core.connection import Connection, State
 
     opened: list[str] = []
     monkeypatch.setattr(oauth, "open_browser", opened.append)
@@ -582,5 +587,5 @@ def test_unsafe_authorization_url_is_refused_before_anything_is_opened(
 
     asyncio.run(main())
     assert opened == []
-    assert connection.auth_url is None and connection.auth_flow is None and connection.state is State.DISCONNECTED
+    assert connection.auth.url is None and connection.auth.flow is None and connection.state is State.DISCONNECTED
     assert not any(callback.running for callback in coordinator._callbacks.values())

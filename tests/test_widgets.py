@@ -23,13 +23,13 @@ def wait_until(predicate, timeout: float = 20) -> bool:
 def connected(run):
     assert run(f"%mcp add s -- {PY} {SERVER} stdio").ok
     assert run("%mcp connect s").value["s"].state == "connected"
-    from mcpomni_jupyter.manager import get_manager
+    from mcpomni_jupyter.core.kernel import get_manager
 
     return get_manager()
 
 
 def test_status_panel_rows_buttons_and_fallbacks(run, connected):
-    from mcpomni_jupyter.widgets import ServerRow, StatusPanel
+    from mcpomni_jupyter.ui.panel import ServerRow, StatusPanel
 
     panel = run("%mcp connections").value
     assert isinstance(panel, StatusPanel)
@@ -132,7 +132,7 @@ def test_roots_from_the_config(run, tmp_path):
 
 
 def test_elicitation_form_under_top_level_await(connected, monkeypatch):
-    from mcpomni_jupyter.forms import ElicitationForm
+    from mcpomni_jupyter.ui.forms import ElicitationForm
 
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
@@ -161,7 +161,7 @@ def test_tools_as_callables(run, connected, shell):
     assert add(a=2, b=3).structured == {"result": 5.0}
     assert str(inspect.signature(connected.tools.s.fail)) == "(*, message: str = 'it went wrong')"
     assert {"add", "echo", "ask_user"} <= set(dir(connected.tools.s)) and "s" in dir(connected.tools)
-    from mcpomni_jupyter.callables import ArgumentError
+    from mcpomni_jupyter.errors import ArgumentError
 
     with pytest.raises(ArgumentError, match=r"add\(\) is missing required argument\(s\): b"):
         add(a=1)
@@ -174,10 +174,12 @@ def test_tools_as_callables(run, connected, shell):
 
     shell.user_ns["add_tool"] = add
     info = shell.object_inspect("add_tool")  # what `add_tool?` shows
-    assert "Add two numbers." in (info["docstring"] or "") and "a: float" in str(info.get("definition") or info.get("init_definition") or "")
+    assert "Add two numbers." in (info["docstring"] or "") and "a: float" in str(
+        info.get("definition") or info.get("init_definition") or ""
+    )
 
 
 def test_tool_identifiers(run):
-    from mcpomni_jupyter.callables import identifier
+    from mcpomni_jupyter.core.callables import identifier
 
     assert identifier("get-sum") == "get_sum" and identifier("1st") == "_1st" and identifier("class") == "class_"

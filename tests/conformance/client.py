@@ -21,7 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
-from mcpomni_jupyter.manager import MCPManager  # noqa: E402
+from mcpomni_jupyter.core.manager import MCPManager  # noqa: E402
 
 CIMD_URL = "https://conformance-test.local/client-metadata.json"
 

@@ -77,12 +77,12 @@ class MemoryProvider:
     async def load_authorization_code(self, client: OAuthClientInformationFull, authorization_code: str):
         return self.codes.get(authorization_code)
 
-    def _issue(
-        self, client_id: str, scopes: list[str], resource: str | None, refresh: str | None = None
-    ) -> OAuthToken:
+    def _issue(self, client_id: str, scopes: list[str], resource: str | None, refresh: str | None = None) -> OAuthToken:
         access = f"at-{secrets.token_urlsafe(24)}"
         refresh = refresh or f"rt-{secrets.token_urlsafe(24)}"
-        self.access[access] = AccessToken(token=access, client_id=client_id, scopes=scopes, expires_at=int(time.time() + self.ttl), resource=resource)
+        self.access[access] = AccessToken(
+            token=access, client_id=client_id, scopes=scopes, expires_at=int(time.time() + self.ttl), resource=resource
+        )
         self.refresh[refresh] = RefreshToken(token=refresh, client_id=client_id, scopes=scopes, resource=resource)
         return OAuthToken(access_token=access, token_type="Bearer", expires_in=self.ttl, refresh_token=refresh, scope=" ".join(scopes))
 
@@ -98,7 +98,9 @@ class MemoryProvider:
             return None
         return token
 
-    async def exchange_refresh_token(self, client: OAuthClientInformationFull, refresh_token: RefreshToken, scopes: list[str]) -> OAuthToken:
+    async def exchange_refresh_token(
+        self, client: OAuthClientInformationFull, refresh_token: RefreshToken, scopes: list[str]
+    ) -> OAuthToken:
         if refresh_token.token not in self.refresh:
             self.grants.append({"grant": "refresh_refused", "client_id": client.client_id})
             raise TokenError("invalid_grant", "refresh token revoked")
@@ -119,9 +121,7 @@ class MemoryProvider:
         self.refresh.pop(token.token, None)
 
 
-def build(
-    port: int, ttl: int, legacy: bool, path: str, issuer: str | None = None, rotate: bool = True
-) -> tuple[MCPServer, MemoryProvider]:
+def build(port: int, ttl: int, legacy: bool, path: str, issuer: str | None = None, rotate: bool = True) -> tuple[MCPServer, MemoryProvider]:
     base = f"http://127.0.0.1:{port}"
     provider = MemoryProvider(ttl, rotate)
     server = MCPServer(
@@ -167,7 +167,9 @@ def main() -> None:
     parser.add_argument("--legacy", action="store_true")
     parser.add_argument("--issuer", help="advertise this authorization server instead of our own (e.g. an unreachable one)")
     parser.add_argument(
-        "--rotate", action=argparse.BooleanOptionalAction, default=True,
+        "--rotate",
+        action=argparse.BooleanOptionalAction,
+        default=True,
         help="every refresh returns a new refresh token and invalidates the old one (default: on)",
     )
     args = parser.parse_args()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from .redact import redact
+from ..redact import redact
 
 
 class _RedactingFormatter(logging.Formatter):

@@ -1,13 +1,18 @@
-"""Config -> transport context: stdio, SSE or streamable HTTP, with headers on every HTTP request."""
+"""Config -> transport context: stdio, SSE or streamable HTTP, with headers on every HTTP request.
+
+``EOFWatch`` wraps the read stream so that the owner task hears when the
+server's side ends (exit, crash, hang-up).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
-from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator, Callable
-from typing import IO, Any
+from contextlib import asynccontextmanager
+from typing import Any, TextIO
 
-from .config import ServerConfig
+from ..config import ServerConfig
 
 
 def http_timeout(server: ServerConfig) -> Any:
@@ -19,7 +24,7 @@ def http_timeout(server: ServerConfig) -> Any:
 @asynccontextmanager
 async def open_transport(
     server: ServerConfig,
-    errlog: IO[str] | None = None,
+    errlog: TextIO | None = None,
     auth: Any = None,
     on_status: Callable[[int], None] | None = None,
 ) -> AsyncIterator[Any]:
@@ -71,6 +76,47 @@ async def open_transport(
 
     from mcp.client.streamable_http import streamable_http_client
 
-    async with httpx2.AsyncClient(headers=headers, timeout=http_timeout(server), auth=auth, event_hooks=hooks) as client:
-        async with streamable_http_client(server.url or "", http_client=client) as streams:
-            yield streams[0], streams[1]
+    client = httpx2.AsyncClient(headers=headers, timeout=http_timeout(server), auth=auth, event_hooks=hooks)
+    async with client, streamable_http_client(server.url or "", http_client=client) as streams:
+        yield streams[0], streams[1]
+
+
+class EOFWatch:
+    """A read stream that sets ``closed`` when the server's stream ends (exit, crash, hang-up)."""
+
+    def __init__(self, stream: Any, closed: asyncio.Event) -> None:
+        self._stream = stream
+        self._closed = closed
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    async def receive(self) -> Any:
+        try:
+            return await self._stream.receive()
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
+            self._closed.set()
+            raise
+
+    def __aiter__(self) -> EOFWatch:
+        return self
+
+    async def __anext__(self) -> Any:
+        import anyio
+
+        try:
+            return await self.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            raise StopAsyncIteration from None
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def __aenter__(self) -> EOFWatch:
+        await self._stream.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> Any:
+        return await self._stream.__aexit__(*exc)

@@ -8,21 +8,12 @@ kernel's own loop is then free, so the form is created and displayed there
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import html
-from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as w
 
-
-@dataclass
-class Caller:
-    """Where a top-level-await call came from: the kernel's loop and the cell's context."""
-
-    loop: asyncio.AbstractEventLoop
-    context: contextvars.Context
-
+from ..core.server_requests import Caller
 
 MESSAGE_CHARS = 2_000
 
@@ -63,7 +54,9 @@ def field_widget(name: str, schema: Any, required: bool) -> w.Widget:
             value = default if default in values else (values[0] if values else None)
             return w.Dropdown(options=[(str(o)[:200], o) for o in values], value=value, description=label, style=style)
         if kind == "boolean":
-            return w.Checkbox(value=bool(_coerce(kind, default)) if default is not None else False, description=label, style=style, indent=False)
+            return w.Checkbox(
+                value=bool(_coerce(kind, default)) if default is not None else False, description=label, style=style, indent=False
+            )
         if kind == "integer":
             return w.IntText(value=_coerce(kind, default) if default is not None else 0, description=label, style=style)
         if kind == "number":
@@ -90,8 +83,12 @@ class ElicitationForm(w.VBox):
         for button, action in ((self.accept, "accept"), (self.decline, "decline"), (self.cancel, "cancel")):
             button.on_click(lambda _, action=action: self._send(action))
         super().__init__(
-            [w.HTML(f"<b>{html.escape(server)}</b> asks: {html.escape(str(message)[:MESSAGE_CHARS])}"), *self.fields.values(),
-             w.HBox([self.accept, self.decline, self.cancel]), self.status]
+            [
+                w.HTML(f"<b>{html.escape(server)}</b> asks: {html.escape(str(message)[:MESSAGE_CHARS])}"),
+                *self.fields.values(),
+                w.HBox([self.accept, self.decline, self.cancel]),
+                self.status,
+            ]
         )
 
     def _content(self) -> dict[str, Any] | None:
@@ -123,21 +120,25 @@ async def ask(caller: Caller, server: str, params: Any, timeout: float) -> Any:
     ours = asyncio.get_running_loop()
     answer: asyncio.Future[tuple[str, Any]] = ours.create_future()
 
+    def settle(action: str, content: Any) -> None:
+        if not answer.done():
+            answer.set_result((action, content))
+
     def reply(action: str, content: Any) -> None:
-        ours.call_soon_threadsafe(lambda: answer.done() or answer.set_result((action, content)))
+        ours.call_soon_threadsafe(settle, action, content)
 
     def show() -> None:
         from IPython.display import display
 
         try:
             display(ElicitationForm(server, params.message, params.requested_schema, reply))
-        except Exception as exc:  # a schema we cannot render: decline at once rather than leave the server waiting
+        except Exception as exc:  # noqa: BLE001 - a schema we cannot render: decline now, never leave the server waiting
             print(f"mcp: declined {server}'s question: its form could not be shown ({type(exc).__name__})")
             reply("decline", None)
 
     caller.loop.call_soon_threadsafe(caller.context.run, show)
     try:
         action, content = await asyncio.wait_for(answer, timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return ElicitResult(action="cancel")
-    return ElicitResult(action=action, content=content)
+    return ElicitResult.model_validate({"action": action, "content": content})

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from .errors import RequestTimeout
+from ..errors import RequestTimeout
 
 T = TypeVar("T")
 
@@ -97,8 +97,7 @@ class LoopThread:
                 raise
             future.cancel()
             raise RequestTimeout(
-                f"{what} got no answer within {timeout:g} s and was cancelled; "
-                "raise the limit with --timeout or %config MCPMagics.timeout"
+                f"{what} got no answer within {timeout:g} s and was cancelled; raise the limit with --timeout or %config MCPMagics.timeout"
             ) from None
         except BaseException:
             future.cancel()

@@ -14,18 +14,20 @@ import keyword
 import re
 from typing import TYPE_CHECKING, Any
 
-from .errors import LookupFailed, McpJupyterError
+from ..errors import ArgumentError, LookupFailed, McpJupyterError
 
 if TYPE_CHECKING:
     from .manager import MCPManager
 
 _JSON_TYPES: dict[str, Any] = {
-    "string": str, "integer": int, "number": float, "boolean": bool, "array": list, "object": dict, "null": type(None),
+    "string": str,
+    "integer": int,
+    "number": float,
+    "boolean": bool,
+    "array": list,
+    "object": dict,
+    "null": type(None),
 }
-
-
-class ArgumentError(McpJupyterError, TypeError):
-    """Arguments that do not match a tool's input schema."""
 
 
 def identifier(name: str) -> str:
@@ -81,10 +83,8 @@ def check_arguments(tool_name: str, schema: dict[str, Any], arguments: dict[str,
     unknown = [n for n in arguments if n not in props]
     if props and unknown and schema.get("additionalProperties") is not True:
         raise ArgumentError(f"{tool_name}() got unexpected argument(s): {', '.join(unknown)}; it takes {', '.join(props)}")
-    try:
-        import jsonschema
-    except ImportError:  # pragma: no cover - jsonschema comes with the MCP SDK
-        return
+    import jsonschema
+
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(arguments))
     if error is not None:
         where = ".".join(str(p) for p in error.absolute_path) or "arguments"

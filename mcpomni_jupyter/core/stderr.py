@@ -13,7 +13,9 @@ import asyncio
 import os
 from collections import deque
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO, Any, TextIO
+
+from .aio import end_task
 
 LINE_CHARS = 2_000
 CHUNK = 65_536
@@ -26,7 +28,7 @@ class StderrCapture:
         self._on_line = on_line
         read_fd, write_fd = os.pipe()
         self._read_file: IO[bytes] = os.fdopen(read_fd, "rb", buffering=0)
-        self.file: IO[str] | None = os.fdopen(write_fd, "w", encoding="utf-8")  # the ``errlog`` for the server
+        self.file: TextIO | None = os.fdopen(write_fd, "w", encoding="utf-8")  # the ``errlog`` for the server
         self.tail: deque[str] = deque(maxlen=10)
         self._task: asyncio.Task[None] | None = None
         self._transport: Any = None
@@ -80,9 +82,8 @@ class StderrCapture:
     async def aclose(self) -> None:
         self.spawned()
         task, self._task = self._task, None
-        if task is not None and not task.done():
-            task.cancel()
-            await asyncio.wait({task}, timeout=1.0)
+        if task is not None:
+            await end_task(task, 0, 1.0)
         if self._transport is not None:
             self._transport.close()
             self._transport = None

@@ -17,7 +17,7 @@ import json
 import re
 from typing import Any
 
-from .redact import redact_known
+from ..redact import redact_known
 
 PREVIEW_CHARS = 32_000
 _MIME = re.compile(r"[a-z]+/[a-z0-9][a-z0-9.+\-]{0,100}")

@@ -1,0 +1,114 @@
+"""What a server offers (tools, resources, templates, prompts), listed per its capabilities.
+
+Listing follows the server's declared capabilities.  At connect and on
+list-changed notifications a listing that fails is a warning in the log and
+leaves that list empty: the connection stays.  List-changed notifications are
+coalesced: a burst within ``RELIST_DEBOUNCE`` becomes one re-listing, and at
+most one re-listing is in flight and one pending per kind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from .errormap import map_error
+
+if TYPE_CHECKING:
+    from .connection import Connection
+
+RELIST_DEBOUNCE = 0.1  # list-changed notifications arriving this close together cause one re-listing
+MAX_PAGES = 1000  # a server that paginates forever is cut off
+KINDS = ("tools", "resources", "prompts")
+# kind -> (list, the session's listing method, the result's attribute, the request's name)
+_PLAN = {
+    "tools": [("tools", "list_tools", "tools", "tools/list")],
+    "resources": [
+        ("resources", "list_resources", "resources", "resources/list"),
+        ("templates", "list_resource_templates", "resource_templates", "resources/templates/list"),
+    ],
+    "prompts": [("prompts", "list_prompts", "prompts", "prompts/list")],
+}
+
+
+class Catalog:
+    """The lists of one connection and the re-listing that keeps them current."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self.tools: list[Any] = []
+        self.resources: list[Any] = []
+        self.templates: list[Any] = []
+        self.prompts: list[Any] = []
+        self._relisting: dict[str, asyncio.Task[None]] = {}
+        self._pending: set[str] = set()
+
+    def clear(self) -> None:
+        """Forget every list and stop any re-listing (the session is gone)."""
+        for task in self._relisting.values():
+            task.cancel()
+        self._relisting.clear()
+        self._pending.clear()
+        self.tools, self.resources, self.templates, self.prompts = [], [], [], []
+
+    @property
+    def relisting(self) -> bool:
+        return any(not task.done() for task in self._relisting.values())
+
+    async def list(self, which: tuple[str, ...] = KINDS, strict: bool = True) -> None:
+        """(Re)list what the server offers; ``strict=False``: a failure is a warning, the list stays empty."""
+        c = self._connection
+        session, caps = c.session, c.capabilities
+        if session is None or caps is None:
+            return
+        declared = {"tools": caps.tools, "resources": caps.resources, "prompts": caps.prompts}
+        for kind in which:
+            for attr, method, field, request in _PLAN[kind]:
+                if not declared[kind]:
+                    setattr(self, attr, [])
+                    continue
+                try:
+                    items = await asyncio.wait_for(_paged(getattr(session, method), field), c.config.timeout)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    if strict:
+                        raise
+                    c.record("error", f"{request} failed: {map_error(exc, c.config)}; run %mcp refresh {c.name} to try again", "warning")
+                    continue
+                setattr(self, attr, items)
+
+    def changed(self, kind: str) -> None:
+        """A list-changed notification: re-list ``kind`` soon, coalesced with any other of its kind."""
+        running = self._relisting.get(kind)
+        if running is not None and not running.done():
+            self._pending.add(kind)
+            return
+        # a task of its own: this runs in the dispatcher's task, which must stay free to deliver the answers
+        self._relisting[kind] = asyncio.get_running_loop().create_task(self._relist(kind))
+
+    async def _relist(self, kind: str) -> None:
+        c = self._connection
+        while True:
+            await asyncio.sleep(RELIST_DEBOUNCE)  # a burst of notifications becomes one re-listing
+            self._pending.discard(kind)
+            await self.list((kind,), strict=False)
+            c.record(kind, f"{kind[:-1]} list changed; re-listed ({len(getattr(self, kind))} now)")
+            c.notify()  # observers (the panel) see the new counts: once per re-listing
+            if kind not in self._pending:
+                return
+
+
+async def _paged(method: Callable[..., Awaitable[Any]], field: str) -> list[Any]:
+    from mcp_types import PaginatedRequestParams
+
+    items: list[Any] = []
+    cursor = None
+    for _ in range(MAX_PAGES):
+        result = await method(params=PaginatedRequestParams(cursor=cursor) if cursor else None)
+        items.extend(getattr(result, field))
+        cursor = result.next_cursor
+        if not cursor:
+            break
+    return items

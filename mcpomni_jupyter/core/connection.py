@@ -1,0 +1,418 @@
+"""One server: its lifecycle state and the owner task that holds its transport and session.
+
+The owner task runs on the loop thread.  It enters the transport and the
+``ClientSession`` contexts, initializes, sets up what is optional, lists
+capabilities, marks the server connected, and then holds the contexts until it
+is asked to stop or the server goes away; so every anyio context is entered and
+exited in one task.  Requests (tool calls, reads, ...) run as their own tasks
+on the same loop, through ``request``, which maps errors and renews a session
+the server forgot.  The connection is also the ``AuthHost`` of its OAuth
+provider: the auth layer moves its state through ``auth_waiting`` and
+``auth_resumed``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from typing import Any
+
+from ..auth.state import AuthState
+from ..config import ServerConfig
+from ..errors import McpJupyterError, ReauthorizationNeeded, ServerConnectionError
+from ..redact import redact
+from .aio import end_task, wait_event
+from .catalog import Catalog
+from .errormap import map_error
+from .recovery import SessionRecovery, session_lost
+from .serverlog import LogEntry, ServerLog, clip
+from .state import SETTLE_GRACE, STOP_GRACE, STOP_TIMEOUT, State
+from .stderr import StderrCapture
+from .transports import EOFWatch
+
+OPTIONAL_REQUEST_TIMEOUT = 10.0  # an optional request at connect (logging/setLevel) may take this long
+ERROR_CHARS = 1_000  # a state's error message is cut here
+
+logging.getLogger("mcp").addHandler(logging.NullHandler())  # no stray tracebacks on the notebook's stderr
+
+
+class Connection:
+    """One configured server and, while connected, its live session."""
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        on_change: Callable[[Connection], None] | None = None,
+        auth_factory: Callable[[Connection], Any] | None = None,
+        callbacks: Callable[[Connection], dict[str, Any]] | None = None,
+    ) -> None:
+        self.config = config
+        self.state = State.DISCONNECTED
+        self.error: str | None = None
+        self.session: Any = None
+        self.server_info: Any = None
+        self.instructions: str | None = None
+        self.capabilities: Any = None
+        self.catalog = Catalog(self)
+        self.log = ServerLog()
+        self.log_level: str | None = None
+        self.listeners: list[Callable[[LogEntry], Any]] = []
+        self.auth = AuthState()
+        self.http_status: int | None = None  # the last HTTP error status seen (streamable HTTP hides it)
+        self.interactive_callers: list[Any] = []  # top-level-await calls waiting on this server
+        self.notices: deque[str] = deque(maxlen=20)  # one-line hints for the calling cell
+        self._on_change = on_change
+        self._auth_factory = auth_factory
+        self._callbacks = callbacks  # the session's server-request callbacks (roots, sampling, elicitation)
+        self._task: asyncio.Task[None] | None = None
+        self._stop: asyncio.Event | None = None
+        self._settled: asyncio.Event | None = None
+        self._final: asyncio.Event | None = None
+        self._stderr: StderrCapture | None = None
+        self._recovery = SessionRecovery()
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.name} {self.config.transport} {self.state.value}>"
+
+    # ----------------------------------------------------------------- what it offers
+
+    @property
+    def tools(self) -> list[Any]:
+        return self.catalog.tools
+
+    @property
+    def resources(self) -> list[Any]:
+        return self.catalog.resources
+
+    @property
+    def templates(self) -> list[Any]:
+        return self.catalog.templates
+
+    @property
+    def prompts(self) -> list[Any]:
+        return self.catalog.prompts
+
+    # ----------------------------------------------------------------- state
+
+    def set_state(self, state: State, error: str | None = None) -> None:
+        """Move to ``state`` and tell the observers (the one place the state changes)."""
+        self.state = state
+        self.error = redact(clip(error, ERROR_CHARS)) if error else None
+        if self._settled is not None:
+            self._settled.clear() if state is State.CONNECTING else self._settled.set()
+        if self._final is not None:
+            self._final.clear() if state in (State.CONNECTING, State.AUTH_REQUIRED) else self._final.set()
+        self.notify()
+
+    def notify(self) -> None:
+        """Tell the observers something about this server changed (state, lists, counts)."""
+        if self._on_change is not None:
+            try:
+                self._on_change(self)
+            except Exception:  # noqa: BLE001 - an observer must never break a connection
+                pass
+
+    @property
+    def is_connected(self) -> bool:
+        return self.state is State.CONNECTED
+
+    @property
+    def uses_oauth(self) -> bool:
+        return self.config.transport != "stdio" and self.config.auth.method in ("oauth", "client_credentials")
+
+    def auth_waiting(self) -> None:
+        self.set_state(State.AUTH_REQUIRED)
+
+    def auth_resumed(self, in_session: bool) -> None:
+        self.set_state(State.CONNECTED if in_session else State.CONNECTING)
+
+    def record(self, kind: str, message: str, level: str = "info", data: Any = None) -> LogEntry:
+        """Add to this server's log and tell the listeners (``on_notification`` callbacks)."""
+        entry = self.log.add(self.name, kind, message, level, data)
+        for listener in list(self.listeners):
+            try:
+                listener(entry)
+            except Exception:  # noqa: BLE001 - a listener must never break a connection
+                pass
+        return entry
+
+    def stderr_tail(self) -> str:
+        """The last line the stdio server wrote to stderr (for error messages)."""
+        if self._stderr is not None:
+            return redact(self._stderr.last())
+        entry = self.log.last("stderr")
+        return entry.message[-300:] if entry else ""
+
+    def _on_status(self, status: int) -> None:
+        self.http_status = status if status >= 400 else None
+
+    # ----------------------------------------------------------------- lifecycle (loop thread)
+
+    async def start(self) -> None:
+        """Start the owner task unless it runs already."""
+        if self._task is not None and not self._task.done():
+            return
+        self._stop, self._settled, self._final = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        self.auth.reauth_needed = False
+        self.set_state(State.CONNECTING)
+        self._task = asyncio.get_running_loop().create_task(self._own(), name=f"mcp:{self.name}")
+
+    async def wait_settled(self, timeout: float | None = None) -> State:
+        """Wait until the server is no longer connecting."""
+        if self.state is State.CONNECTING and self._settled is not None:
+            await wait_event(self._settled, timeout)
+        return self.state
+
+    async def wait_final(self, timeout: float | None = None) -> State:
+        """Wait until the server is connected, failed or disconnected (through any authorization)."""
+        if self.state in (State.CONNECTING, State.AUTH_REQUIRED) and self._final is not None:
+            await wait_event(self._final, timeout)
+        return self.state
+
+    async def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Ask the owner task to close everything, and wait for it (cancelling it if it takes too long).
+
+        Reports DISCONNECTED only once the owner task has really ended; a
+        cancellation of the caller propagates (it is never swallowed).
+        """
+        task = self._task
+        if task is None or task.done():
+            self.set_state(State.DISCONNECTED)
+            return
+        assert self._stop is not None
+        self._stop.set()
+        self.auth.cancel()
+        if not await end_task(task, timeout, STOP_GRACE):
+            self.set_state(State.FAILED, f"server {self.name!r} did not stop within {timeout + STOP_GRACE:g} s; its process may still run")
+            return
+        self.set_state(State.DISCONNECTED)
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    async def _own(self) -> None:
+        stopping = False
+        if self.config.transport == "stdio":
+            self._stderr = StderrCapture(lambda line: self.record("stderr", line))
+            await self._stderr.start()
+        try:
+            async with AsyncExitStack() as stack:
+                closed = asyncio.Event()
+                session = await self._open(stack, closed)
+                await self._set_up(session)
+                self.set_state(State.CONNECTED)
+                stopping = await self._hold(closed)
+        except asyncio.CancelledError:
+            self._forget_session()
+            self.set_state(State.DISCONNECTED)
+            raise
+        except BaseException as exc:  # noqa: BLE001 - mapped once, here, for the owner task
+            self._forget_session()
+            self.auth.cancel()
+            if not stopping:
+                await self._fail(exc)
+                return
+            self.record("error", f"while closing: {map_error(exc, self.config)}", "warning")
+        finally:
+            self._forget_session()
+            if self._stderr is not None:
+                await self._stderr.aclose()
+                self._stderr = None
+        self.set_state(State.DISCONNECTED)
+
+    async def _hold(self, closed: asyncio.Event) -> bool:
+        """Hold the session until asked to stop (True) or the server goes away (raises)."""
+        assert self._stop is not None
+        waits = [asyncio.ensure_future(self._stop.wait()), asyncio.ensure_future(closed.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+        self.session = None
+        if self._stop.is_set():
+            return True
+        await self._drain_stderr()
+        tail = self.stderr_tail()
+        raise ServerConnectionError(
+            f"server {self.name!r} closed the connection"
+            + (f" (stderr: {tail})" if tail else "")
+            + f"; run %mcp connect {self.name} to restart it"
+        )
+
+    async def _fail(self, exc: BaseException) -> None:
+        await self._drain_stderr()
+        error = map_error(exc, self.config, self.stderr_tail(), self.http_status)
+        self.record("error", str(error), "error")
+        self.set_state(State.FAILED, str(error))
+
+    def _forget_session(self) -> None:
+        self.session = None
+        self.auth.url = None
+        self.catalog.clear()
+
+    async def _drain_stderr(self) -> None:
+        if self._stderr is not None:
+            await self._stderr.drain(1.0)
+
+    async def _open(self, stack: AsyncExitStack, closed: asyncio.Event) -> Any:
+        """Enter the transport and the session; initialize (bounded by the server's timeout)."""
+        from mcp import ClientSession
+
+        from .transports import open_transport
+
+        self.http_status = None
+        auth = self._auth_factory(self) if self.uses_oauth and self._auth_factory is not None else None
+        errlog = self._stderr.file if self._stderr is not None else None
+        read, write = await stack.enter_async_context(open_transport(self.config, errlog=errlog, auth=auth, on_status=self._on_status))
+        if self._stderr is not None:
+            self._stderr.spawned()
+        session = ClientSession(
+            EOFWatch(read, closed),
+            write,
+            logging_callback=self._on_log,
+            message_handler=self._on_message,
+            client_info=_client_info(),
+            **(self._callbacks(self) if self._callbacks is not None else {}),
+        )
+        await stack.enter_async_context(session)
+        # an OAuth handshake may wait for a person: allow for that
+        limit = self.config.timeout + (self.auth.timeout if self.config.auth.method == "oauth" else 0)
+        try:
+            result = await asyncio.wait_for(session.initialize(), limit)
+        except TimeoutError:
+            raise ServerConnectionError(
+                f"server {self.name!r} did not answer the initialize request within {limit:g} s; "
+                f'check that it is an MCP server speaking {self.config.transport}, or raise its "timeout"'
+            ) from None
+        self.auth.url = None
+        self.session = session
+        self.server_info, self.instructions, self.capabilities = result.server_info, result.instructions, result.capabilities
+        return session
+
+    async def _set_up(self, session: Any) -> None:
+        """What follows initialize: the log level (optional), then the listings. None of it fails the connection."""
+        if self.log_level:
+            await self.apply_log_level(self.log_level)
+        await self.catalog.list(strict=False)
+
+    async def apply_log_level(self, level: str | None) -> None:
+        """Send ``logging/setLevel`` if the server declares logging; a failure is a warning in the log."""
+        self.log_level = level
+        session, caps = self.session, self.capabilities
+        if not level or session is None or caps is None or caps.logging is None:
+            return
+        try:
+            await asyncio.wait_for(session.set_logging_level(level), min(self.config.timeout, OPTIONAL_REQUEST_TIMEOUT))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - an optional request never fails the connection
+            self.record(
+                "error",
+                f"logging/setLevel {level!r} failed: {map_error(exc, self.config)}; log messages come at the server's default level",
+                "warning",
+            )
+
+    # ----------------------------------------------------------------- notifications
+
+    async def _on_log(self, params: Any) -> None:
+        data = params.data
+        message = data if isinstance(data, str) else repr(data)
+        if params.logger:
+            message = f"{params.logger}: {message}"
+        self.record("log", message, str(params.level), data)
+
+    async def _on_message(self, message: Any) -> None:
+        if isinstance(message, Exception):
+            line = _unparsed_line(message)
+            if line is not None:
+                self.record("stdout", f"the server wrote a line that is not JSON-RPC: {line}", "warning")
+            else:
+                self.record("error", f"transport error: {map_error(message, self.config)}", "warning")
+            return
+        method = getattr(message, "method", "")
+        kind = _LIST_CHANGED.get(method)
+        if kind is not None:
+            self.catalog.changed(kind)
+        elif method == "notifications/resources/updated":
+            uri = str(message.params.uri)
+            self.record("updated", f"resource updated: {uri}", data=uri)
+
+    # ----------------------------------------------------------------- requests (loop thread)
+
+    def require_session(self) -> Any:
+        if self.session is None or self.state is not State.CONNECTED:
+            if self.state is State.FAILED:
+                raise ServerConnectionError(
+                    f"server {self.name!r} is not connected (failed: {self.error}); fix it and run %mcp connect {self.name}"
+                )
+            raise ServerConnectionError(f"server {self.name!r} is {self.state.value}; run %mcp connect {self.name}")
+        return self.session
+
+    async def request(self, fn: Callable[[Any], Awaitable[Any]]) -> Any:
+        """Run ``fn(session)`` and map its errors; a session the server forgot (HTTP 404) is renewed once."""
+        session = self.require_session()
+        try:
+            return await fn(session)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - every error is mapped to one of ours
+            if not session_lost(self, exc):
+                raise await self._request_error(exc) from None
+        await self._recovery.renew(self)
+        try:
+            return await fn(self.require_session())
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - every error is mapped to one of ours
+            raise await self._request_error(exc) from None
+
+    async def _request_error(self, exc: BaseException) -> BaseException:
+        if self.auth.reauth_needed:
+            # its tokens are gone for good: reconnect; the new owner task asks the person again
+            self.auth.reauth_needed = False
+            await self.restart()
+            return ReauthorizationNeeded(f"server {self.name!r} needs authorization again: click Authorize, or run %mcp auth {self.name}")
+        if isinstance(exc, McpJupyterError):
+            return exc
+        error = map_error(exc, self.config, self.stderr_tail() if self.config.transport == "stdio" else "", self.http_status)
+        if isinstance(error, ServerConnectionError) and self._task is not None and not self._task.done():
+            # the server went away: let the owner task settle the state before we report
+            await asyncio.wait({self._task}, timeout=SETTLE_GRACE)
+            if self.error:
+                error = ServerConnectionError(self.error)
+        return error
+
+
+_LIST_CHANGED = {
+    "notifications/tools/list_changed": "tools",
+    "notifications/resources/list_changed": "resources",
+    "notifications/prompts/list_changed": "prompts",
+}
+
+
+def _unparsed_line(exc: Exception) -> str | None:
+    """The stdout line behind a parse error of the stdio transport, if that is what ``exc`` is."""
+    from pydantic import ValidationError
+
+    if not isinstance(exc, ValidationError):
+        return None
+    errors = exc.errors()
+    line = errors[0].get("input") if errors else None
+    return clip(line, 500) if isinstance(line, str) else None
+
+
+def _client_info() -> Any:
+    from mcp_types import Implementation
+
+    from .._version import __version__
+
+    return Implementation(name="mcpomni-jupyter", version=__version__)

@@ -1,0 +1,125 @@
+"""Error mapping: transport, SDK and OS errors become ours, once, at the boundary.
+
+``map_error`` unwraps exception groups, finds the most telling cause and
+returns an ``errors.py`` error whose message says what happened and what to
+do (as httpx's ``map_httpcore_exceptions`` does for httpcore).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from ..config import ServerConfig
+from ..errors import AuthError, McpJupyterError, RequestTimeout, ServerConnectionError, ServerError
+from ..redact import redact, redact_url
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        out: list[BaseException] = []
+        for sub in exc.exceptions:
+            out.extend(_leaves(sub))
+        return out
+    return [exc]
+
+
+def root_error(exc: BaseException) -> BaseException:
+    """The most telling leaf of an exception (group): ours first, then httpx2's, then the first."""
+    import httpx2
+
+    leaves = [e for e in _leaves(exc) if not isinstance(e, asyncio.CancelledError)] or [exc]
+    for kind in (McpJupyterError, httpx2.HTTPError):  # the most specific cause wins
+        for leaf in leaves:
+            if isinstance(leaf, kind):
+                return leaf
+    return leaves[0]
+
+
+def map_error(exc: BaseException, server: ServerConfig, stderr_tail: str = "", http_status: int | None = None) -> McpJupyterError:
+    """Turn a transport, SDK or OS error into one of ours, with a sentence saying what to do.
+
+    Called only once the MCP SDK (and with it httpx2 and anyio) is loaded.
+    """
+    import httpx2
+    from mcp import MCPError
+
+    exc = root_error(exc)
+    if isinstance(exc, McpJupyterError):
+        return exc
+    if isinstance(exc, httpx2.HTTPStatusError):
+        return _status_error(exc.response.status_code, server)
+    if http_status is not None and http_status >= 400 and isinstance(exc, MCPError):
+        # streamable HTTP turns an HTTP error into a JSON-RPC one; the status was seen by a hook
+        return _status_error(http_status, server)
+    hint = f" (stderr: {stderr_tail})" if stderr_tail else ""
+    return _http_error(exc, server) or _sdk_error(exc, server, hint) or _os_error(exc, server, hint)
+
+
+def _status_error(code: int, server: ServerConfig) -> McpJupyterError:
+    name, url = server.name, server.shown_target
+    if code == 401:
+        if server.auth.method == "oauth":
+            return AuthError(f"server {name!r} answered 401 Unauthorized: authorize again with %mcp auth {name}")
+        return AuthError(
+            f"server {name!r} answered 401 Unauthorized: add a bearer header "
+            f"(-H 'Authorization: Bearer ${{TOKEN}}') or set auth.method to oauth"
+        )
+    if code == 403:
+        return AuthError(f"server {name!r} answered 403 Forbidden: the credentials lack permission for {url}")
+    if code == 404:
+        return ServerConnectionError(
+            f"server {name!r}: {url} answered 404 Not Found; check the path (streamable HTTP servers usually serve /mcp, SSE servers /sse)"
+        )
+    return ServerConnectionError(f"server {name!r}: {url} answered HTTP {code}")
+
+
+def _http_error(exc: BaseException, server: ServerConfig) -> McpJupyterError | None:
+    import httpx2
+
+    name = server.name
+    if isinstance(exc, httpx2.TimeoutException):
+        return RequestTimeout(f"server {name!r}: {server.shown_target} did not answer in time; is it up? (timeout {server.timeout:g} s)")
+    if isinstance(exc, httpx2.TransportError):
+        try:
+            url = redact_url(str(exc.request.url))
+        except RuntimeError:  # an error raised before any request was made
+            url = server.shown_target
+        return ServerConnectionError(
+            f"server {name!r}: cannot reach {url} ({redact(str(exc)) or type(exc).__name__}); is the server running?"
+        )
+    return None
+
+
+def _sdk_error(exc: BaseException, server: ServerConfig, hint: str) -> McpJupyterError | None:
+    from mcp import MCPError
+    from mcp.client.auth import OAuthFlowError, OAuthRegistrationError, OAuthTokenError
+    from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
+
+    name = server.name
+    if isinstance(exc, (OAuthFlowError, OAuthTokenError, OAuthRegistrationError)):
+        return AuthError(f"server {name!r}: OAuth failed: {redact(str(exc))}; run %mcp auth {name} to try again")
+    if isinstance(exc, MCPError):
+        code = exc.error.code
+        if code == CONNECTION_CLOSED:
+            return ServerConnectionError(f"server {name!r} closed the connection{hint}; run %mcp connect {name} to restart it")
+        if code == REQUEST_TIMEOUT:
+            return RequestTimeout(f"server {name!r} did not answer in time and the request was cancelled; raise --timeout")
+        return ServerError(f"server {name!r}: {redact(exc.error.message)}", code)
+    return None
+
+
+def _os_error(exc: BaseException, server: ServerConfig, hint: str) -> McpJupyterError:
+    import anyio
+
+    name = server.name
+    if isinstance(exc, FileNotFoundError) and server.transport == "stdio":
+        return ServerConnectionError(f"server {name!r}: command {server.command!r} not found; check 'command' and PATH")
+    if isinstance(exc, PermissionError) and server.transport == "stdio":
+        return ServerConnectionError(f"server {name!r}: command {server.command!r} is not executable")
+    if isinstance(exc, TimeoutError):
+        return RequestTimeout(f"server {name!r} did not answer in time; raise its 'timeout' or --timeout")
+    closed = (EOFError, BrokenPipeError, ConnectionError, anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError)
+    if isinstance(exc, closed):
+        return ServerConnectionError(f"server {name!r} closed the connection{hint}; run %mcp connect {name} to restart it")
+    text = redact(str(exc)) or type(exc).__name__
+    return ServerConnectionError(f"server {name!r}: {type(exc).__name__}: {text}{hint}")

@@ -1,0 +1,189 @@
+"""What each operation of the Python API does, on the loop thread.
+
+``MCPManager`` is the public facade: it offers each operation as a sync method
+(which hops to the loop thread and waits) and an ``a``-prefixed async twin (for
+top-level ``await``); both run the coroutines here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..config import REQUEST_TIMEOUT
+from ..errors import LookupFailed, ReauthorizationNeeded, RequestTimeout
+from ..results import CallResult, PromptResult, ReadResult, to_json
+from . import resolve
+from .state import SETTLE_GRACE, SHUTDOWN_TIMEOUT, STOP_GRACE, State
+
+if TYPE_CHECKING:
+    from .connection import Connection
+    from .registry import Registry
+    from .server_requests import Caller
+
+Progress = Callable[[float, "float | None", "str | None"], Any]
+
+
+@dataclass
+class Settings:
+    """The manager's own settings (the OAuth ones live in ``AuthOptions``)."""
+
+    timeout: float = REQUEST_TIMEOUT  # a tool call, read or prompt
+    log_level: str | None = None  # asked of every server that declares logging
+
+
+class Operations:
+    """The async bodies of the manager's methods."""
+
+    def __init__(self, registry: Registry, settings: Settings) -> None:
+        self.registry = registry
+        self.settings = settings
+
+    def select(self, names: Iterable[str]) -> list[Connection]:
+        """The named servers, or every enabled one when none is named."""
+        names = list(names)
+        if not names:
+            return [c for c in self.registry.snapshot().values() if not c.config.disabled]
+        return [self.registry.get(n) for n in names]
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def connect(self, names: Iterable[str], wait: bool = False) -> list[Connection]:
+        """Start the named servers concurrently; return once each is connected, failed or waiting for a person."""
+        connections = self.select(names)
+        for connection in connections:
+            if connection.state in (State.DISCONNECTED, State.FAILED):
+                await connection.start()
+        # never wait on a person unless asked: a server that needs authorization settles as "auth required"
+        await asyncio.gather(*(c.wait_settled(c.config.timeout + SETTLE_GRACE) for c in connections))
+        if wait:
+            await asyncio.gather(*(c.wait_final(c.config.timeout + c.auth.timeout + SETTLE_GRACE) for c in connections))
+        return connections
+
+    async def disconnect(self, names: Iterable[str]) -> None:
+        names = list(names)
+        connections = self.select(names) if names else list(self.registry.snapshot().values())
+        await asyncio.gather(*(c.stop() for c in connections))
+
+    async def refresh(self, names: Iterable[str]) -> None:
+        """Re-list connected servers (reconnecting one whose tokens died); (re)connect the others."""
+        connections = self.select(names)
+        for c in connections:
+            if c.state is State.CONNECTED:
+                try:
+                    await c.request(_relist(c))
+                except ReauthorizationNeeded as exc:  # reconnected already: it now waits for the person
+                    c.notices.append(str(exc))
+                    continue
+                c.notify()
+            elif c.state in (State.DISCONNECTED, State.FAILED):
+                await c.start()
+        await asyncio.gather(*(c.wait_settled(c.config.timeout + SETTLE_GRACE) for c in connections))
+
+    async def stop_all(self, oauth: Any) -> None:
+        """Close every connection, then the callback servers (kernel exit)."""
+        live = [c for c in self.registry.snapshot().values() if c.state is not State.DISCONNECTED]
+        await asyncio.wait_for(asyncio.gather(*(c.stop(STOP_GRACE) for c in live), return_exceptions=True), SHUTDOWN_TIMEOUT)
+        await oauth.stop()
+
+    async def set_log_level(self, level: str | None, names: Iterable[str]) -> None:
+        for c in self.select(names):
+            await c.apply_log_level(level)  # only where the server declares logging; never fails
+
+    # ------------------------------------------------------------------ requests
+
+    async def call(
+        self,
+        tool: str,
+        arguments: dict[str, Any],
+        server: str | None,
+        timeout: float | None,
+        progress: Progress | None = None,
+        context: contextvars.Context | None = None,
+        caller: Caller | None = None,
+    ) -> CallResult:
+        connection, spec = await resolve.resolve(self.registry, "tools", tool, server, self.settings.timeout)
+        if caller is not None:  # a top-level-await call: the server may ask the person a question
+            connection.interactive_callers.append(caller)
+        try:
+            return await _call_tool(connection, spec.name, arguments, timeout or self.settings.timeout, progress, context)
+        finally:
+            if caller is not None:
+                connection.interactive_callers.remove(caller)
+
+    async def read(self, uri: str, server: str | None, timeout: float | None) -> ReadResult:
+        connection = await resolve.resource_server(self.registry, uri, server, self.settings.timeout)
+        limit = timeout or self.settings.timeout
+        result = await connection.request(lambda s: asyncio.wait_for(s.read_resource(uri), limit))
+        return ReadResult(result, server=connection.name, uri=uri)
+
+    async def prompt(self, name: str, arguments: dict[str, Any], server: str | None, timeout: float | None) -> PromptResult:
+        connection, spec = await resolve.resolve(self.registry, "prompts", name, server, self.settings.timeout)
+        args = {k: v if isinstance(v, str) else to_json(v) for k, v in arguments.items()}
+        limit = timeout or self.settings.timeout
+        result = await connection.request(lambda s: asyncio.wait_for(s.get_prompt(spec.name, args), limit))
+        return PromptResult(result, server=connection.name, name=spec.name)
+
+    async def listing(self, kind: str, server: str | None) -> list[tuple[Connection, Any]]:
+        return await resolve.listing(self.registry, kind, server, self.settings.timeout)
+
+    async def subscribe(self, uri: str, server: str | None, on: bool) -> str:
+        import warnings
+
+        connection = await resolve.resource_server(self.registry, uri, server, self.settings.timeout)
+        caps = connection.capabilities
+        if caps is None or caps.resources is None or not caps.resources.subscribe:
+            raise LookupFailed(
+                f"server {connection.name!r} does not offer resource subscriptions "
+                "(its resources.subscribe capability is off); poll with %mcp read instead"
+            )
+
+        def request(session: Any) -> Any:
+            with warnings.catch_warnings():  # deprecated only for the 2026-07-28 protocol, not the one we speak
+                warnings.simplefilter("ignore")
+                coro = session.subscribe_resource(uri) if on else session.unsubscribe_resource(uri)
+            return asyncio.wait_for(coro, self.settings.timeout)
+
+        await connection.request(request)
+        return connection.name
+
+
+def _relist(connection: Connection) -> Callable[[Any], Any]:
+    """A request that re-lists everything ``connection`` offers."""
+
+    def request(session: Any) -> Any:
+        return connection.catalog.list()
+
+    return request
+
+
+async def _call_tool(
+    connection: Connection,
+    tool: str,
+    arguments: dict[str, Any],
+    limit: float,
+    progress: Progress | None,
+    context: contextvars.Context | None,
+) -> CallResult:
+    """``tools/call`` with progress going to the log and to ``progress`` (in the caller's context)."""
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        shown_total = f"{total:g}" if total is not None else "?"
+        connection.record("progress", f"{tool}: {value:g}/{shown_total} {message or ''}".strip(), data=(value, total, message))
+        if progress is not None:
+            # run in the caller's context, so output goes to the calling cell
+            result = context.run(progress, value, total, message) if context else progress(value, total, message)
+            if asyncio.iscoroutine(result):
+                await result
+
+    try:
+        result = await connection.request(lambda s: s.call_tool(tool, arguments, read_timeout_seconds=limit, progress_callback=on_progress))
+    except RequestTimeout:
+        raise RequestTimeout(
+            f"{connection.name}.{tool} got no answer within {limit:g} s; the server was told to cancel it "
+            "and the connection stays open; raise the limit with --timeout"
+        ) from None
+    return CallResult(result, server=connection.name, tool=tool)

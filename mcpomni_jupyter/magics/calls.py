@@ -1,0 +1,126 @@
+"""``%mcp`` commands that make requests: call, read, prompt, subscribe, unsubscribe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from IPython.core.error import UsageError
+
+from ..errors import McpJupyterError, RequestTimeout
+from ..ui.progress import CallProgress
+from .parsing import json_object, parse_kv, seconds, split_options, unquote
+from .router import Command, Context
+from .servers import print_notices
+
+
+def _out(ctx: Context, found: dict[str, str], value: Any) -> Any:
+    var = found.get("--out")
+    if var is not None:
+        if not var.isidentifier():
+            raise UsageError(f"--out {var!r}: give a Python variable name")
+        ctx.user_ns[var] = value
+    return value
+
+
+def _arguments(found: dict[str, str], cell: str | None, kv: list[str]) -> dict[str, Any]:
+    """The cell body, then --json, then k=v: later ones win."""
+    arguments: dict[str, Any] = {}
+    if cell is not None and cell.strip():
+        arguments.update(json_object(cell, "the cell body"))
+    if "--json" in found:
+        arguments.update(json_object(found["--json"], "--json"))
+    arguments.update(parse_kv(kv))
+    return arguments
+
+
+CALL_OPTIONS = ("--json", "--out", "--timeout", "--server")
+
+
+def _call(ctx: Context, tokens: list[str], cell: str | None) -> Any:
+    rest, found = split_options(tokens, CALL_OPTIONS)
+    if not rest:
+        raise UsageError("%mcp call [SERVER.]TOOL [k=v ...]: name the tool (see %mcp tools)")
+    tool, arguments = unquote(rest[0]), _arguments(found, cell, rest[1:])
+    progress = ctx.last["progress"] = CallProgress(tool, show=ctx.widgets)
+    try:
+        result = ctx.manager.call(
+            tool,
+            arguments,
+            server=found.get("--server"),
+            timeout=seconds(found),
+            raise_on_error=False,
+            progress=progress.on_progress,
+            tick=progress.tick,
+        )
+    except RequestTimeout:
+        progress.finish("timeout")
+        raise
+    except KeyboardInterrupt:
+        progress.finish("interrupted")
+        raise
+    except McpJupyterError:
+        progress.finish("error")
+        raise
+    progress.finish("error" if result.is_error else "success")
+    print_notices(ctx, [result.server])  # e.g. a question the blocked cell had to decline
+    return _out(ctx, found, result)
+
+
+def _read(ctx: Context, tokens: list[str], cell: str | None) -> Any:
+    rest, found = split_options(tokens, ("--server", "--out", "--timeout"))
+    if len(rest) != 1:
+        raise UsageError("%mcp read URI [--server NAME]: give one URI (see %mcp resources)")
+    return _out(ctx, found, ctx.manager.read(unquote(rest[0]), server=found.get("--server"), timeout=seconds(found)))
+
+
+def _prompt(ctx: Context, tokens: list[str], cell: str | None) -> Any:
+    rest, found = split_options(tokens, CALL_OPTIONS)
+    if not rest:
+        raise UsageError("%mcp prompt [SERVER.]NAME [k=v ...]: name the prompt (see %mcp prompts)")
+    result = ctx.manager.prompt(unquote(rest[0]), _arguments(found, cell, rest[1:]), server=found.get("--server"), timeout=seconds(found))
+    return _out(ctx, found, result)
+
+
+def _subscription(on: bool) -> Any:
+    name = "subscribe" if on else "unsubscribe"
+
+    def run(ctx: Context, tokens: list[str], cell: str | None) -> Any:
+        rest, found = split_options(tokens, ("--server",))
+        if len(rest) != 1:
+            raise UsageError(f"%mcp {name} URI [--server NAME]")
+        uri = unquote(rest[0])
+        server = (ctx.manager.subscribe if on else ctx.manager.unsubscribe)(uri, server=found.get("--server"))
+        print(f"{'subscribed to' if on else 'unsubscribed from'} {uri} on {server}" + (" (updates appear in %mcp log)" if on else ""))
+
+    return run
+
+
+COMMANDS = [
+    Command(
+        "call",
+        "%mcp call [SERVER.]TOOL [k=v ...] [--json '{...}'] [--server NAME] [--out VAR] [--timeout S]\n"
+        "%%mcp call [SERVER.]TOOL   (cell body: the JSON object of arguments)",
+        "call a tool; returns its result (.text, .structured, .is_error, .content)",
+        _call,
+        cell_body=True,
+        completes=("tools", "args"),
+    ),
+    Command("read", "%mcp read URI [--server NAME] [--out VAR] [--timeout S]", "read a resource", _read, completes=("uris",)),
+    Command(
+        "prompt",
+        "%mcp prompt [SERVER.]NAME [k=v ...] [--json '{...}'] [--server NAME] [--out VAR] [--timeout S]\n"
+        "%%mcp prompt [SERVER.]NAME   (cell body: the JSON object of arguments)",
+        "get a prompt rendered with arguments",
+        _prompt,
+        cell_body=True,
+        completes=("prompts", "args"),
+    ),
+    Command(
+        "subscribe",
+        "%mcp subscribe URI [--server NAME]",
+        "get resource-updated notifications (see %mcp log)",
+        _subscription(True),
+        completes=("uris",),
+    ),
+    Command("unsubscribe", "%mcp unsubscribe URI [--server NAME]", "stop them", _subscription(False), completes=("uris",)),
+]

@@ -1,0 +1,122 @@
+"""``%mcp`` / ``%%mcp``: the magics class, its settings, and our errors as one-line UsageErrors.
+
+A thin layer over the Python API: ``router`` finds the command, a handler in
+``servers``, ``calls`` or ``listings`` does it with the manager; errors of
+ours (``errors.py``) and bad input become ``UsageError`` (one line, no
+traceback) and the kernel goes on.  Settings are traitlets (``%config
+MCPMagics.timeout = 30``) applied to the kernel's manager whenever it is made.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
+from traitlets import Bool, Float, Int, Unicode, observe
+
+from ..auth.state import DEFAULT_AUTH_TIMEOUT
+from ..config import REQUEST_TIMEOUT
+from ..errors import McpJupyterError
+from ..redact import redact
+from .router import Context, dispatch, help_text
+
+DEFAULT_TOKEN_DIR = "~/.mcpomni_jupyter/tokens"
+
+
+@magics_class
+class MCPMagics(Magics):
+    """The ``%mcp`` line and cell magic; settings via ``%config MCPMagics.<name> = value``."""
+
+    timeout = Float(REQUEST_TIMEOUT, help="Seconds a request (tool call, read, prompt) may take before it is cancelled.").tag(config=True)
+    log_level = Unicode("", help="Log level asked of servers that declare logging ('' leaves the server's default).").tag(config=True)
+    callback_host = Unicode("localhost", help="Host of the OAuth redirect URI: localhost, 127.0.0.1 or ::1 (loopback only).").tag(
+        config=True
+    )
+    callback_port = Int(3000, help="Port of the OAuth callback server (a server's auth.callback_port wins).").tag(config=True)
+    callback_path = Unicode("/callback", help="Path of the OAuth redirect URI.").tag(config=True)
+    token_dir = Unicode(DEFAULT_TOKEN_DIR, help="Where OAuth tokens and client registrations are kept (files mode 0600).").tag(config=True)
+    open_browser = Bool(True, help="Open the browser by itself when a server needs authorization.").tag(config=True)
+    auth_timeout = Float(DEFAULT_AUTH_TIMEOUT, help="Seconds an authorization may wait for a person before it is abandoned.").tag(
+        config=True
+    )
+
+    AUTH_TRAITS = ("callback_host", "callback_port", "callback_path", "token_dir", "open_browser", "auth_timeout")
+    _manager: Any = None  # (a class default: %config applies settings before __init__ has run)
+
+    def __init__(self, shell: Any = None, manager: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self._manager = manager  # given (the benchmark), or the kernel's, made on first use: %load_ext stays light
+        self.last: dict[str, Any] = {}  # what the last command left (its progress bar)
+        if manager is not None:
+            self.adopt(manager)
+
+    @property
+    def manager(self) -> Any:
+        """The manager behind ``%mcp``: the kernel's, made (and given these settings) on first use."""
+        if self._manager is None or self._manager.closed:
+            from ..core.kernel import get_manager
+
+            self._manager = get_manager()  # the hook that load() registered adopts it
+        return self._manager
+
+    @property
+    def last_progress(self) -> Any:
+        return self.last.get("progress")
+
+    def adopt(self, manager: Any) -> None:
+        """Give ``manager`` these settings and the notebook's UI (the elicitation form)."""
+        from ..ui import install
+
+        self._manager = manager
+        manager.timeout = self.timeout
+        manager.configure_auth(**{name: getattr(self, name) for name in self.AUTH_TRAITS})
+        if self.log_level:
+            manager.set_log_level(self.log_level)
+        install(manager)
+
+    def _live(self) -> Any:
+        """The manager if one exists already (a settings change must not create one)."""
+        manager = self._manager
+        return None if manager is None or manager.closed else manager
+
+    @observe("timeout")
+    def _timeout_changed(self, change: Any) -> None:
+        if not 0 < change["new"] < float("inf"):
+            raise UsageError("MCPMagics.timeout must be a positive number of seconds")
+        if self._live() is not None:
+            self._live().timeout = change["new"]
+
+    @observe(*AUTH_TRAITS)
+    def _auth_changed(self, change: Any) -> None:
+        if change["name"] == "callback_port" and not 0 < change["new"] < 65536:
+            raise UsageError("MCPMagics.callback_port must be a port number between 1 and 65535")
+        if self._live() is not None:
+            self._live().configure_auth(**{change["name"]: change["new"]})
+
+    @observe("log_level")
+    def _log_level_changed(self, change: Any) -> None:
+        if self._live() is not None:
+            self._live().set_log_level(change["new"] or None)
+
+    @no_var_expand  # expanded below only when the line has something to expand (saves ~60 µs a call)
+    @line_cell_magic
+    def mcp(self, line: str, cell: str | None = None) -> Any:
+        assert self.shell is not None  # a magic runs in a shell
+        if "{" in line or "$" in line:
+            line = self.shell.var_expand(line, depth=2)
+        try:
+            ctx = Context(self.manager, self.shell.user_ns, _can_show_widgets(self.shell), self.log_level, self.last)
+            return dispatch(ctx, line, cell)
+        except McpJupyterError as exc:
+            raise UsageError(redact(str(exc))) from None
+        except KeyboardInterrupt:
+            raise UsageError("interrupted: the request was cancelled (the server was told); the connection stays open") from None
+
+
+def _can_show_widgets(shell: Any) -> bool:
+    """Widgets render only in a kernel with a front end, not in plain IPython."""
+    return getattr(shell, "kernel", None) is not None
+
+
+MCPMagics.mcp.__doc__ = help_text()

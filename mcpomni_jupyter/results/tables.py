@@ -1,0 +1,289 @@
+"""Lists that render as tables: tools, resources, templates, prompts, the status and the log.
+
+Each is a ``list`` of small records (a value a user can keep and index) with a
+plain-text ``__repr__`` and an HTML ``_repr_html_``.  Cells are escaped and
+cut at ``CELL_CHARS``; at most ``TABLE_ROWS`` rows are rendered.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..redact import redact_known
+from .content import esc
+from .style import ERROR_COLOUR, STATE_COLOURS, auth_label, state_label
+
+_TABLE_STYLE = "border-collapse:collapse;text-align:left"
+_CELL = "padding:2px 8px;border-bottom:1px solid #ddd;text-align:left;vertical-align:top"
+
+
+CELL_CHARS = 2_000  # a table cell shows at most this much (a hostile description may be megabytes)
+TABLE_ROWS = 2_000
+
+
+def _short(text: str | None, width: int = 80) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _cell_text(cell: Any) -> str:
+    text = "" if cell is None else str(cell)
+    return redact_known(text if len(text) <= CELL_CHARS else text[: CELL_CHARS - 1] + "…")
+
+
+def html_table(headers: list[str], rows: list[list[Any]], raw_columns: frozenset[int] = frozenset()) -> str:
+    """A table; cells are escaped (and cut at ``CELL_CHARS``) unless their column is pre-rendered HTML."""
+    head = "".join(f"<th style='{_CELL}'>{esc(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td style='{_CELL}'>{cell if i in raw_columns else esc(_cell_text(cell))}</td>" for i, cell in enumerate(row))
+        + "</tr>"
+        for row in rows[:TABLE_ROWS]
+    )
+    more = (
+        f"<tr><td colspan='{len(headers)}'><em>… {len(rows) - TABLE_ROWS} more rows: use the value (a list)</em></td></tr>"
+        if len(rows) > TABLE_ROWS
+        else ""
+    )
+    return f"<table style='{_TABLE_STYLE}'><thead><tr>{head}</tr></thead><tbody>{body}{more}</tbody></table>"
+
+
+def text_table(headers: list[str], rows: list[list[Any]]) -> str:
+    cells = [[str(h) for h in headers]] + [["" if c is None else redact_known(str(c)) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+class Table(list):
+    """A list of records that renders as a table."""
+
+    headers: list[str] = []
+    empty = "nothing"
+
+    def rows(self) -> list[list[Any]]:
+        return [[getattr(item, h) for h in self.headers] for item in self]
+
+    def _text_rows(self) -> list[list[Any]]:
+        return [[_short(str(c) if c is not None else "", 60) for c in row] for row in self.rows()]
+
+    def __repr__(self) -> str:
+        if not self:
+            return f"({self.empty})"
+        rows = self._text_rows()
+        more = f"\n… {len(rows) - TABLE_ROWS} more rows: use the value (a list)" if len(rows) > TABLE_ROWS else ""
+        return text_table(self.headers, rows[:TABLE_ROWS]) + more
+
+    def _repr_html_(self) -> str:
+        if not self:
+            return f"<em>({esc(self.empty)})</em>"
+        return html_table(self.headers, self.rows())
+
+    def to_records(self) -> list[dict[str, Any]]:
+        return [{h: getattr(item, h) for h in self.headers} for item in self]
+
+
+# --------------------------------------------------------------------------- listings
+
+
+@dataclass
+class ToolInfo:
+    server: str
+    name: str
+    description: str | None
+    input_schema: dict[str, Any]
+    raw: Any = field(repr=False, default=None)
+
+    @property
+    def arguments(self) -> str:
+        props = (self.input_schema or {}).get("properties", {}) or {}
+        required = set((self.input_schema or {}).get("required", []) or [])
+        parts = []
+        for name, schema in props.items():
+            kind = schema.get("type", "any") if isinstance(schema, dict) else "any"
+            parts.append(f"{name}{'' if name in required else '?'}: {kind}")
+        return ", ".join(parts)
+
+
+class ToolList(Table):
+    """The tools of the connected servers; items are ``ToolInfo``."""
+
+    headers = ["server", "name", "arguments", "description"]
+    empty = "no tools"
+
+    def __init__(self, pairs: list[tuple[Any, Any]] = ()) -> None:  # type: ignore[assignment]
+        super().__init__(
+            ToolInfo(c.name, t.name, t.description, dict(t.input_schema or {}), t) if not isinstance(t, ToolInfo) else t for c, t in pairs
+        )
+
+    @property
+    def names(self) -> list[str]:
+        return [t.name for t in self]
+
+
+@dataclass
+class ResourceInfo:
+    server: str
+    uri: str
+    name: str | None
+    mime_type: str | None
+    description: str | None
+    raw: Any = field(repr=False, default=None)
+
+
+class ResourceList(Table):
+    headers = ["server", "uri", "name", "mime_type", "description"]
+    empty = "no resources"
+
+    def __init__(self, pairs: list[tuple[Any, Any]] = ()) -> None:  # type: ignore[assignment]
+        super().__init__(ResourceInfo(c.name, str(r.uri), r.name, r.mime_type, r.description, r) for c, r in pairs)
+
+
+@dataclass
+class TemplateInfo:
+    server: str
+    uri_template: str
+    name: str | None
+    mime_type: str | None
+    description: str | None
+    raw: Any = field(repr=False, default=None)
+
+
+class TemplateList(Table):
+    headers = ["server", "uri_template", "name", "description"]
+    empty = "no resource templates"
+
+    def __init__(self, pairs: list[tuple[Any, Any]] = ()) -> None:  # type: ignore[assignment]
+        super().__init__(TemplateInfo(c.name, str(t.uri_template), t.name, t.mime_type, t.description, t) for c, t in pairs)
+
+
+@dataclass
+class PromptInfo:
+    server: str
+    name: str
+    description: str | None
+    arguments: str
+    raw: Any = field(repr=False, default=None)
+
+
+class PromptList(Table):
+    headers = ["server", "name", "arguments", "description"]
+    empty = "no prompts"
+
+    def __init__(self, pairs: list[tuple[Any, Any]] = ()) -> None:  # type: ignore[assignment]
+        super().__init__(
+            PromptInfo(
+                c.name,
+                p.name,
+                p.description,
+                ", ".join(f"{a.name}{'' if a.required else '?'}" for a in (p.arguments or [])),
+                p,
+            )
+            for c, p in pairs
+        )
+
+
+# --------------------------------------------------------------------------- status and log
+
+
+@dataclass
+class StatusRow:
+    name: str
+    transport: str
+    target: str
+    auth: str
+    state: str
+    tools: int
+    resources: int
+    prompts: int
+    error: str | None
+
+
+class StatusTable(Table):
+    """A snapshot of every server's state (the live widget panel comes with ipywidgets)."""
+
+    headers = ["name", "transport", "target", "auth", "state", "tools", "resources", "prompts", "error"]
+    empty = "no servers configured: use %mcp load, %%mcp config or %mcp add"
+
+    def __init__(self, connections: list[Any] = ()) -> None:  # type: ignore[assignment]
+        super().__init__(
+            StatusRow(
+                c.name,
+                c.config.transport,
+                c.config.shown_target,
+                auth_label(c.config),
+                c.state.value,
+                len(c.tools),
+                len(c.resources),
+                len(c.prompts),
+                c.error,
+            )
+            for c in connections
+        )
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            for row in self:
+                if row.name == key:
+                    return row
+            raise KeyError(key)
+        return super().__getitem__(key)
+
+    def _text_rows(self) -> list[list[Any]]:
+        rows = []
+        for r in self:
+            rows.append(
+                [
+                    r.name,
+                    r.transport,
+                    _short(r.target, 40),
+                    r.auth,
+                    state_label(r.state),
+                    r.tools,
+                    r.resources,
+                    r.prompts,
+                    _short(r.error or "", 200),
+                ]
+            )
+        return rows
+
+    def _repr_html_(self) -> str:
+        if not self:
+            return f"<em>({esc(self.empty)})</em>"
+        rows = []
+        for r in self:
+            colour = STATE_COLOURS.get(r.state, "#000")
+            state = f"<span style='color:{colour};font-weight:bold'>{esc(state_label(r.state))}</span>"
+            rows.append(
+                [
+                    esc(r.name),
+                    esc(r.transport),
+                    f"<code>{esc(_short(r.target, 60))}</code>",
+                    esc(r.auth),
+                    state,
+                    r.tools,
+                    r.resources,
+                    r.prompts,
+                    f"<span style='color:{ERROR_COLOUR}'>{esc(r.error or '')}</span>",
+                ]
+            )
+        return html_table(self.headers, rows, raw_columns=frozenset(range(len(self.headers))))
+
+
+class LogList(Table):
+    """Notifications, server log messages and stderr lines; items are ``LogEntry``."""
+
+    headers = ["time", "server", "kind", "level", "message"]
+    empty = "no messages"
+
+    def rows(self) -> list[list[Any]]:
+        return [[time.strftime("%H:%M:%S", time.localtime(e.time)), e.server, e.kind, e.level, e.message] for e in self]
+
+    def _text_rows(self) -> list[list[Any]]:
+        return [[*row[:-1], _short(row[-1], 120)] for row in self.rows()]
+
+    def to_records(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.headers, row)) for row in self.rows()]
