@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, urlparse
 
 from .errors import ConfigError, did_you_mean
 from .expansion import expand_tree, expansion_env
@@ -126,6 +126,9 @@ class ServerConfig:
         """Everything about this server that must never be shown (registered with ``redact.add_secret``)."""
         values = set(self.secrets) | set(self.headers.values()) | set(secret_args(self.args))
         values |= {v for k, v in self.env.items() if SECRET_NAME.search(k)}
+        if self.url:
+            parsed = urlparse(self.url)
+            values |= {v for _, v in parse_qsl(parsed.query)} | ({parsed.password} if parsed.password else set())
         if self.auth.client_secret:
             values.add(self.auth.client_secret)
         return values

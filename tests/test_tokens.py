@@ -405,9 +405,9 @@ def test_tokens_and_client_secrets_are_registered_secrets(store: Store) -> None:
 def provider_with(store: Store, tokens: Any, client: Any, expired: bool = True) -> Any:
     from mcp.shared.auth import OAuthClientMetadata
 
-    from mcpomni_jupyter.auth.provider import provider_class as _provider_class
+    from mcpomni_jupyter.auth.provider import AdaptedProvider
 
-    provider = _provider_class()(
+    provider = AdaptedProvider(
         server_url=URL,
         client_metadata=OAuthClientMetadata(redirect_uris=[REDIRECT]),
         storage=store.storage,

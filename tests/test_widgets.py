@@ -183,3 +183,29 @@ def test_tool_identifiers(run):
     from mcpomni_jupyter.core.callables import identifier
 
     assert identifier("get-sum") == "get_sum" and identifier("1st") == "_1st" and identifier("class") == "class_"
+
+
+def test_panels_do_not_pile_up_as_observers(run, connected):
+    """Every %mcp connect shows a panel; old ones stop following once LIVE_PANELS are live, a closed one at once."""
+    from mcpomni_jupyter.ui.panel import LIVE_PANELS
+
+    before = connected.registry.observer_count
+    panels = [run("%mcp connections").value for _ in range(LIVE_PANELS + 10)]
+    assert connected.registry.observer_count - before <= LIVE_PANELS
+    assert "stopped updating" in panels[0].message.value and panels[-1].message.value == ""
+    live = connected.registry.observer_count
+    panels[-1].close()
+    assert connected.registry.observer_count == live - 1
+
+
+def test_authorize_widget_repr_after_remove_and_other_review_defects(run):
+    from mcpomni_jupyter.core.kernel import get_manager
+    from mcpomni_jupyter.ui.authorize import AuthorizeWidget
+
+    assert run("%mcp add o http://127.0.0.1:9/mcp --auth oauth").ok
+    widget = AuthorizeWidget(get_manager(), "o")
+    run("%mcp remove o")
+    assert repr(widget) == "o: removed" and "removed" in widget.state.value
+    assert "takes no arguments" in usage_error(run('%%mcp config x\n{"mcpServers": {}}'))
+    help_prompt = run("%mcp help prompt").out
+    assert "--timeout" in help_prompt and "--json" in help_prompt and "%%mcp prompt" in help_prompt

@@ -44,6 +44,7 @@ from ..errors import AuthError
 # errors that mean "this machine has no IPv6 loopback", not "the port is busy"
 _NO_IPV6 = {errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.EPROTONOSUPPORT}
 _LINGER = 1.0  # seconds to discard what a client still sends after its response, so the close is not a reset
+CLOSE_TIMEOUT = 5.0  # for the listening sockets to close when the server stops
 
 # ---------------------------------------------------------------------- pages
 
@@ -256,7 +257,7 @@ class LoopbackHTTPServer:
             server.close()
         for server in servers:
             try:
-                await asyncio.wait_for(server.wait_closed(), 5)
+                await asyncio.wait_for(server.wait_closed(), CLOSE_TIMEOUT)
             except Exception:  # noqa: BLE001 - closing is best effort: nothing waits any more
                 pass
 

@@ -23,7 +23,6 @@ from urllib.parse import parse_qs, urlparse
 from ..errors import AuthError, ConfigError, ReauthorizationNeeded
 from ..lint import is_loopback
 from .callback import UNKNOWN_STATE, CallbackServer
-from .provider import provider_class
 from .state import DEFAULT_AUTH_TIMEOUT, AuthHost
 from .tokens import DEFAULT_TOKEN_DIR, FileTokenStorage
 
@@ -130,93 +129,53 @@ class OAuthCoordinator:
 
     def build(self, connection: AuthHost) -> Any:
         """The ``httpx2.Auth`` for an OAuth server's transport."""
+        if connection.config.auth.method == "client_credentials":
+            return self._client_credentials(connection)
+        return self._authorization_code(connection)
+
+    def _client_credentials(self, connection: AuthHost) -> Any:
+        """Machine to machine: the SDK's client-credentials provider, no person involved."""
+        from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
+
         auth = connection.config.auth
-        url = connection.config.url or ""
-        if auth.method == "client_credentials":
-            if not (auth.client_id and auth.client_secret):
-                raise ConfigError(
-                    f"server {connection.name!r}: client_credentials needs auth.client_id and auth.client_secret (write them as ${{VAR}})"
-                )
-            from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
-
-            return ClientCredentialsOAuthProvider(
-                server_url=url,
-                storage=self.storage_for(connection),
-                client_id=auth.client_id,
-                client_secret=auth.client_secret,
-                token_endpoint_auth_method="client_secret_basic",
-                scope=" ".join(auth.scopes) or None,
+        if not (auth.client_id and auth.client_secret):
+            raise ConfigError(
+                f"server {connection.name!r}: client_credentials needs auth.client_id and auth.client_secret (write them as ${{VAR}})"
             )
+        return ClientCredentialsOAuthProvider(
+            server_url=connection.config.url or "",
+            storage=self.storage_for(connection),
+            client_id=auth.client_id,
+            client_secret=auth.client_secret,
+            token_endpoint_auth_method="client_secret_basic",
+            scope=" ".join(auth.scopes) or None,
+        )
 
+    def _authorization_code(self, connection: AuthHost) -> Any:
+        """The authorization-code flow with PKCE: our adapted provider, with a person in the loop."""
         from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata
 
+        from .provider import AdaptedProvider
+
+        auth = connection.config.auth
         callback = self.callback_for(connection)
-        redirect_uri = callback.redirect_uri
         # a confidential client: HTTP Basic, the method every authorization server must support (RFC 6749 2.3.1)
-        method = "client_secret_basic" if auth.client_secret else "none"
         registration = {
-            "redirect_uris": [redirect_uri],
+            "redirect_uris": [callback.redirect_uri],
             "grant_types": ["authorization_code", "refresh_token"],
             "response_types": ["code"],
-            "token_endpoint_auth_method": method,
+            "token_endpoint_auth_method": "client_secret_basic" if auth.client_secret else "none",
         }
         metadata = OAuthClientMetadata.model_validate(
             {"client_name": "mcpomni-jupyter", "scope": " ".join(auth.scopes) or None, **registration}
         )
-        options = self.options
-
-        async def redirect_handler(authorization_url: str) -> None:
-            check_authorization_url(authorization_url, connection.name)  # before it is recorded, shown or opened
-            state = connection.auth
-            if connection.is_connected and not options.open_browser:
-                # tokens died mid-session (or more scope is needed) and no browser will open by itself:
-                # fail this request fast; reconnecting shows the Authorize button
-                state.reauth_needed = True
-                raise ReauthorizationNeeded(
-                    f"server {connection.name!r} needs authorization again (its token was refused and could not "
-                    f"be refreshed): click Authorize, or run %mcp auth {connection.name}"
-                )
-            # otherwise the browser opens and the waiting request goes on once the person has authorized
-            state.in_session = connection.is_connected
-            key = (parse_qs(urlparse(authorization_url).query).get("state") or [""])[0]
-            state.flow = await callback.expect(key, connection.name, authorization_url)
-            state.url = authorization_url
-            connection.auth_waiting()
-            connection.record("auth", f"waiting for authorization (callback on {redirect_uri})")
-            if options.open_browser:
-                open_browser(authorization_url)
-
-        async def callback_handler() -> Any:
-            state = connection.auth
-            flow, in_session = state.flow, state.in_session
-            if flow is None:  # the SDK calls the redirect handler first
-                raise AuthError(f"server {connection.name!r}: no authorization is in progress; run %mcp auth {connection.name}")
-            try:
-                result = await asyncio.wait_for(asyncio.shield(flow.future), options.auth_timeout)
-            except TimeoutError:
-                raise AuthError(
-                    f"server {connection.name!r}: authorization was not completed within "
-                    f"{options.auth_timeout / 60:g} min; run %mcp auth {connection.name} to try again"
-                ) from None
-            except asyncio.CancelledError:
-                if in_session:
-                    state.url = None
-                    connection.auth_resumed(in_session=True)
-                raise
-            finally:
-                await callback.release(flow)
-                state.flow = None
-            state.url = None
-            connection.auth_resumed(in_session)
-            connection.record("auth", "authorization received; exchanging the code for tokens")
-            return result
-
-        provider = provider_class()(
-            server_url=url,
+        person = _Person(connection, callback, self.options)
+        provider = AdaptedProvider(
+            server_url=connection.config.url or "",
             client_metadata=metadata,
-            storage=self.storage_for(connection, redirect_uri),
-            redirect_handler=redirect_handler,
-            callback_handler=callback_handler,
+            storage=self.storage_for(connection, callback.redirect_uri),
+            redirect_handler=person.redirect,
+            callback_handler=person.wait,
             client_metadata_url=auth.client_metadata_url,
         )
         if auth.client_id:
@@ -224,3 +183,58 @@ class OAuthCoordinator:
                 {"client_id": auth.client_id, "client_secret": auth.client_secret, **registration}
             )
         return provider
+
+
+class _Person:
+    """Where the person comes in, for one server: the SDK's redirect and callback handlers."""
+
+    def __init__(self, connection: AuthHost, callback: CallbackServer, options: AuthOptions) -> None:
+        self.connection, self.callback, self.options = connection, callback, options
+
+    async def redirect(self, authorization_url: str) -> None:
+        """Record the link, tell the connection a person is needed, open the browser."""
+        connection, state = self.connection, self.connection.auth
+        check_authorization_url(authorization_url, connection.name)  # before it is recorded, shown or opened
+        if connection.is_connected and not self.options.open_browser:
+            # tokens died mid-session (or more scope is needed) and no browser will open by itself:
+            # fail this request fast; reconnecting shows the Authorize button
+            state.reauth_needed = True
+            raise ReauthorizationNeeded(
+                f"server {connection.name!r} needs authorization again (its token was refused and could not "
+                f"be refreshed): click Authorize, or run %mcp auth {connection.name}"
+            )
+        # otherwise the browser opens and the waiting request goes on once the person has authorized
+        state.in_session = connection.is_connected
+        key = (parse_qs(urlparse(authorization_url).query).get("state") or [""])[0]
+        state.flow = await self.callback.expect(key, connection.name, authorization_url)
+        state.url = authorization_url
+        connection.auth_waiting()
+        connection.record("auth", f"waiting for authorization (callback on {self.callback.redirect_uri})")
+        if self.options.open_browser:
+            open_browser(authorization_url)
+
+    async def wait(self) -> Any:
+        """Wait for the redirect (callback server or paste box, whichever comes first), up to ``auth_timeout``."""
+        connection, state, limit = self.connection, self.connection.auth, self.options.auth_timeout
+        flow, in_session = state.flow, state.in_session
+        if flow is None:  # the SDK calls the redirect handler first
+            raise AuthError(f"server {connection.name!r}: no authorization is in progress; run %mcp auth {connection.name}")
+        try:
+            result = await asyncio.wait_for(asyncio.shield(flow.future), limit)
+        except TimeoutError:
+            raise AuthError(
+                f"server {connection.name!r}: authorization was not completed within {limit / 60:g} min; "
+                f"run %mcp auth {connection.name} to try again"
+            ) from None
+        except asyncio.CancelledError:
+            if in_session:
+                state.url = None
+                connection.auth_resumed(in_session=True)
+            raise
+        finally:
+            await self.callback.release(flow)
+            state.flow = None
+        state.url = None
+        connection.auth_resumed(in_session)
+        connection.record("auth", "authorization received; exchanging the code for tokens")
+        return result

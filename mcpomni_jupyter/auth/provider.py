@@ -1,5 +1,7 @@
 """The SDK's ``OAuthClientProvider``, adapted: the few places where we must differ from it.
 
+Imported only when an OAuth server connects (the SDK loads with it).
+
 - A reloaded token gets its absolute expiry back (python-sdk issue 3250) and
   every token is refreshed a little before it expires (a token that dies in
   flight earns a 401, which the SDK answers with a whole new authorization).
@@ -16,6 +18,9 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import Any
 from urllib.parse import urlparse
+
+import httpx2
+from mcp.client.auth import OAuthClientProvider
 
 from .tokens import FileTokenStorage, Stored
 
@@ -47,115 +52,106 @@ class _LegacyIssuer(str):
     __hash__ = str.__hash__
 
 
-def provider_class() -> type:
-    """The adapted provider class (built on first use: the SDK loads only then)."""
-    import httpx2
-    from mcp.client.auth import OAuthClientProvider
+class AdaptedProvider(OAuthClientProvider):
+    """The SDK provider plus the absolute expiry of a reloaded token, pre-registered clients,
+    the 2025-03-26 legacy path's same-origin issuer, and refreshes coordinated through the store."""
 
-    class _Provider(OAuthClientProvider):
-        """The SDK provider plus the absolute expiry of a reloaded token, pre-registered clients,
-        the 2025-03-26 legacy path's same-origin issuer, and refreshes coordinated through the store."""
+    preregistered: Any = None
+    _holding = False  # this flow holds the store's lock: from _refresh_token to the refresh response
+    _skipped: Any = None  # the refresh request not sent: newer tokens were adopted from the store
 
-        preregistered: Any = None
-        _holding = False  # this flow holds the store's lock: from _refresh_token to the refresh response
-        _skipped: Any = None  # the refresh request not sent: newer tokens were adopted from the store
+    def _expected_issuer(self) -> str:
+        issuer = super()._expected_issuer()
+        if self.context.auth_server_url is None and self.context.protected_resource_metadata is None:
+            return _LegacyIssuer(issuer)
+        return issuer
 
-        def _expected_issuer(self) -> str:
-            issuer = super()._expected_issuer()
-            if self.context.auth_server_url is None and self.context.protected_resource_metadata is None:
-                return _LegacyIssuer(issuer)
-            return issuer
+    def _early(self) -> None:
+        """Refresh a little before expiry: a token that dies in flight earns a 401, and the SDK
+        answers a 401 with a whole new authorization (a browser window), not a refresh."""
+        expiry, tokens = self.context.token_expiry_time, self.context.current_tokens
+        if expiry is not None and tokens is not None:
+            lifetime = tokens.expires_in or 0
+            self.context.token_expiry_time = expiry - min(60.0, max(2.0, 0.25 * lifetime), 0.5 * lifetime)
 
-        def _early(self) -> None:
-            """Refresh a little before expiry: a token that dies in flight earns a 401, and the SDK
-            answers a 401 with a whole new authorization (a browser window), not a refresh."""
-            expiry, tokens = self.context.token_expiry_time, self.context.current_tokens
-            if expiry is not None and tokens is not None:
-                lifetime = tokens.expires_in or 0
-                self.context.token_expiry_time = expiry - min(60.0, max(2.0, 0.25 * lifetime), 0.5 * lifetime)
+    async def _initialize(self) -> None:
+        await super()._initialize()
+        storage = self.context.storage
+        if self.context.current_tokens is not None and isinstance(storage, FileTokenStorage):
+            self.context.token_expiry_time = storage.last_expires_at  # python-sdk issue 3250
+            self._early()
+        if self.preregistered is not None and (
+            self.context.client_info is None or self.context.client_info.client_id != self.preregistered.client_id
+        ):
+            self.context.client_info = self.preregistered
 
-        async def _initialize(self) -> None:
-            await super()._initialize()
-            storage = self.context.storage
-            if self.context.current_tokens is not None and isinstance(storage, FileTokenStorage):
-                self.context.token_expiry_time = storage.last_expires_at  # python-sdk issue 3250
-                self._early()
-            if self.preregistered is not None and (
-                self.context.client_info is None or self.context.client_info.client_id != self.preregistered.client_id
-            ):
-                self.context.client_info = self.preregistered
+    async def _auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
+        """The SDK's flow, except that a refresh made needless by ``_refresh_token`` is not sent."""
+        flow = super()._auth_flow(request)
+        try:
+            outgoing = await flow.__anext__()
+            while True:
+                if outgoing is self._skipped:
+                    response = httpx2.Response(204, request=outgoing)  # never sent; see _handle_refresh_response
+                else:
+                    response = yield outgoing
+                outgoing = await flow.asend(response)
+        except StopAsyncIteration:
+            return
+        finally:
+            await flow.aclose()
+            self._skipped = None
+            self._release_store()
 
-        async def _auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
-            """The SDK's flow, except that a refresh made needless by ``_refresh_token`` is not sent."""
-            flow = super()._auth_flow(request)
-            try:
-                outgoing = await flow.__anext__()
-                while True:
-                    if outgoing is self._skipped:
-                        response = httpx2.Response(204, request=outgoing)  # never sent; see _handle_refresh_response
-                    else:
-                        response = yield outgoing
-                    outgoing = await flow.asend(response)
-            except StopAsyncIteration:
-                return
-            finally:
-                await flow.aclose()
-                self._skipped = None
-                self._release_store()
+    async def _refresh_token(self) -> httpx2.Request:
+        """Before refreshing, lock the store and re-read it: another kernel may have refreshed (and, where
+        the server rotates refresh tokens, made ours useless).  Its tokens, if newer, are adopted: if they
+        are still valid the refresh is skipped, else they are refreshed with the newer refresh token.
+        The lock is held until the response is handled, so two kernels never refresh at once."""
+        storage = self.context.storage
+        if isinstance(storage, FileTokenStorage):
+            await storage.acquire()
+            self._holding = True
+            if self._adopt(storage.load()) and self.context.is_token_valid():
+                self._skipped = httpx2.Request("POST", self._get_token_endpoint())
+                return self._skipped
+        return await super()._refresh_token()
 
-        async def _refresh_token(self) -> httpx2.Request:
-            """Before refreshing, lock the store and re-read it: another kernel may have refreshed (and, where
-            the server rotates refresh tokens, made ours useless).  Its tokens, if newer, are adopted: if they
-            are still valid the refresh is skipped, else they are refreshed with the newer refresh token.
-            The lock is held until the response is handled, so two kernels never refresh at once."""
+    def _adopt(self, stored: Stored) -> bool:
+        """Take the stored tokens if they differ from ours and are usable (valid, or refreshable)."""
+        theirs, mine = stored.tokens, self.context.current_tokens
+        if theirs is None or (mine is not None and (theirs.access_token, theirs.refresh_token) == (mine.access_token, mine.refresh_token)):
+            return False
+        before = (mine, self.context.token_expiry_time, self.context.client_info)
+        self.context.current_tokens, self.context.token_expiry_time = theirs, stored.expires_at
+        if stored.client_info is not None and self.preregistered is None:
+            self.context.client_info = stored.client_info
+        self._early()
+        if not self.context.is_token_valid() and not self.context.can_refresh_token():
+            self.context.current_tokens, self.context.token_expiry_time, self.context.client_info = before
+            return False
+        return True
+
+    def _release_store(self) -> None:
+        if self._holding:
+            self._holding = False
             storage = self.context.storage
             if isinstance(storage, FileTokenStorage):
-                await storage.acquire()
-                self._holding = True
-                if self._adopt(storage.load()) and self.context.is_token_valid():
-                    self._skipped = httpx2.Request("POST", self._get_token_endpoint())
-                    return self._skipped
-            return await super()._refresh_token()
+                storage.release()
 
-        def _adopt(self, stored: Stored) -> bool:
-            """Take the stored tokens if they differ from ours and are usable (valid, or refreshable)."""
-            theirs, mine = stored.tokens, self.context.current_tokens
-            if theirs is None or (
-                mine is not None and (theirs.access_token, theirs.refresh_token) == (mine.access_token, mine.refresh_token)
-            ):
-                return False
-            before = (mine, self.context.token_expiry_time, self.context.client_info)
-            self.context.current_tokens, self.context.token_expiry_time = theirs, stored.expires_at
-            if stored.client_info is not None and self.preregistered is None:
-                self.context.client_info = stored.client_info
-            self._early()
-            if not self.context.is_token_valid() and not self.context.can_refresh_token():
-                self.context.current_tokens, self.context.token_expiry_time, self.context.client_info = before
-                return False
-            return True
+    async def _handle_token_response(self, response: Any) -> None:
+        await super()._handle_token_response(response)
+        self._early()
 
-        def _release_store(self) -> None:
-            if self._holding:
-                self._holding = False
-                storage = self.context.storage
-                if isinstance(storage, FileTokenStorage):
-                    storage.release()
-
-        async def _handle_token_response(self, response: Any) -> None:
-            await super()._handle_token_response(response)
-            self._early()
-
-        async def _handle_refresh_response(self, response: Any) -> bool:
-            """A failed refresh returns False: the SDK then authorizes again (our redirect handler decides how)."""
-            try:
-                if self._skipped is not None and response.request is self._skipped:
-                    self._skipped = None
-                    return True
-                ok = await super()._handle_refresh_response(response)
-                if ok:
-                    self._early()
-                return ok
-            finally:
-                self._release_store()
-
-    return _Provider
+    async def _handle_refresh_response(self, response: Any) -> bool:
+        """A failed refresh returns False: the SDK then authorizes again (our redirect handler decides how)."""
+        try:
+            if self._skipped is not None and response.request is self._skipped:
+                self._skipped = None
+                return True
+            ok = await super()._handle_refresh_response(response)
+            if ok:
+                self._early()
+            return ok
+        finally:
+            self._release_store()

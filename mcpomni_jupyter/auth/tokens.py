@@ -48,6 +48,16 @@ def _register_secrets(part: str, raw: Any) -> None:
                 add_secret(raw[key])
 
 
+def _validated(model: Any, part: str, raw: Any, problems: list[str]) -> Any:
+    """``raw`` as ``model`` (its secrets registered first), or None with the reason in ``problems``."""
+    _register_secrets(part, raw)
+    try:
+        return model.model_validate(raw)
+    except (ValueError, TypeError, RecursionError):
+        problems.append(f"its {'tokens are' if part == 'tokens' else 'client registration is'} not valid")
+        return None
+
+
 @dataclass
 class Stored:
     """One read of a token file: its usable parts, and their JSON (``data``) for a read-modify-write."""
@@ -84,11 +94,8 @@ class FileTokenStorage:
         raw, expires_at = data.pop("tokens", None), data.pop("expires_at", None)
         if raw is None:
             return
-        _register_secrets("tokens", raw)
-        try:
-            tokens = OAuthToken.model_validate(raw)
-        except (ValueError, TypeError, RecursionError):
-            problems.append("its tokens are not valid")
+        tokens = _validated(OAuthToken, "tokens", raw, problems)
+        if tokens is None:
             return
         if expires_at is not None and not _is_time(expires_at):
             problems.append(f"its expiry {str(expires_at)[:40]!r} is not a time")
@@ -104,11 +111,8 @@ class FileTokenStorage:
         raw = data.pop("client_info", None)
         if raw is None:
             return
-        _register_secrets("client_info", raw)
-        try:
-            info = OAuthClientInformationFull.model_validate(raw)
-        except (ValueError, TypeError, RecursionError):
-            problems.append("its client registration is not valid")
+        info = _validated(OAuthClientInformationFull, "client_info", raw, problems)
+        if info is None:
             return
         data["client_info"] = info.model_dump(mode="json", exclude_none=True)
         if self.redirect_uri and info.redirect_uris and self.redirect_uri not in {str(u) for u in info.redirect_uris}:

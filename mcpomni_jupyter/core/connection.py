@@ -206,8 +206,8 @@ class Connection:
         try:
             async with AsyncExitStack() as stack:
                 closed = asyncio.Event()
-                session = await self._open(stack, closed)
-                await self._set_up(session)
+                await self._open(stack, closed)
+                await self._set_up()
                 self.set_state(State.CONNECTED)
                 stopping = await self._hold(closed)
         except asyncio.CancelledError:
@@ -298,7 +298,7 @@ class Connection:
         self.server_info, self.instructions, self.capabilities = result.server_info, result.instructions, result.capabilities
         return session
 
-    async def _set_up(self, session: Any) -> None:
+    async def _set_up(self) -> None:
         """What follows initialize: the log level (optional), then the listings. None of it fails the connection."""
         if self.log_level:
             await self.apply_log_level(self.log_level)

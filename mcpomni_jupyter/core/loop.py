@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from ..errors import RequestTimeout
 
 T = TypeVar("T")
+JOIN_TIMEOUT = 10.0  # for the loop thread to end once its loop is stopped
 
 
 class LoopThread:
@@ -28,7 +29,6 @@ class LoopThread:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._shutdown_hooks: list[Any] = []
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -114,7 +114,7 @@ class LoopThread:
             future.cancel()
             raise
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = JOIN_TIMEOUT) -> None:
         """Stop the loop and join the thread; safe to call twice."""
         with self._lock:
             loop, thread = self._loop, self._thread

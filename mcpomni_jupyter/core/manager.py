@@ -23,13 +23,28 @@ from ..auth.oauth import AuthOptions, OAuthCoordinator, open_browser
 from ..config import REQUEST_TIMEOUT, LoadResult, ServerConfig, load_file, parse_config, parse_server, parse_text, server_entry
 from ..errors import ConfigError, ToolCallError
 from ..redact import add_secret, redact
-from ..results import CallResult, LogList, PromptList, PromptResult, ReadResult, ResourceList, StatusTable, TemplateList, ToolList
+from ..results import CallResult, LogList, PromptList, PromptResult, ReadResult, ResourceList, StatusTable, Table, TemplateList, ToolList
 from .connection import Connection
 from .loop import LoopThread
 from .operations import Operations, Progress, Settings
 from .registry import Registry
 from .server_requests import Caller, ElicitationHandler, ServerRequests
 from .state import HOP_GRACE, SHUTDOWN_TIMEOUT, STOP_BUDGET, STOP_GRACE, State
+
+
+def _listing(kind: str, table: type[Table], doc: str, name: str = "") -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The sync and async methods that list ``kind`` as a ``table`` (one definition for the four listings)."""
+
+    def sync(self: MCPManager, server: str | None = None) -> Table:
+        return table(self._run(self._ops.listing(kind, server), self._budget(), f"listing {kind}"))
+
+    async def asynchronous(self: MCPManager, server: str | None = None) -> Table:
+        return table(await self.loop.arun(self._ops.listing(kind, server)))
+
+    sync.__doc__, asynchronous.__doc__ = doc, f"{doc} (awaitable)"
+    sync.__name__, asynchronous.__name__ = name or kind, f"a{kind}"
+    sync.__qualname__, asynchronous.__qualname__ = f"MCPManager.{sync.__name__}", f"MCPManager.a{kind}"
+    return sync, asynchronous
 
 
 class MCPManager:
@@ -288,33 +303,10 @@ class MCPManager:
 
         return ToolsNamespace(self)
 
-    def _list(self, kind: str, server: str | None) -> list[Any]:
-        return self._run(self._ops.listing(kind, server), self._budget(), f"listing {kind}")
-
-    def list_tools(self, server: str | None = None) -> ToolList:
-        """The tools of one server, or of every connected server."""
-        return ToolList(self._list("tools", server))
-
-    async def atools(self, server: str | None = None) -> ToolList:
-        return ToolList(await self.loop.arun(self._ops.listing("tools", server)))
-
-    def resources(self, server: str | None = None) -> ResourceList:
-        return ResourceList(self._list("resources", server))
-
-    async def aresources(self, server: str | None = None) -> ResourceList:
-        return ResourceList(await self.loop.arun(self._ops.listing("resources", server)))
-
-    def templates(self, server: str | None = None) -> TemplateList:
-        return TemplateList(self._list("templates", server))
-
-    async def atemplates(self, server: str | None = None) -> TemplateList:
-        return TemplateList(await self.loop.arun(self._ops.listing("templates", server)))
-
-    def prompts(self, server: str | None = None) -> PromptList:
-        return PromptList(self._list("prompts", server))
-
-    async def aprompts(self, server: str | None = None) -> PromptList:
-        return PromptList(await self.loop.arun(self._ops.listing("prompts", server)))
+    list_tools, atools = _listing("tools", ToolList, "The tools of one server, or of every connected server.", "list_tools")
+    resources, aresources = _listing("resources", ResourceList, "The resources of one server, or of every connected server.")
+    templates, atemplates = _listing("templates", TemplateList, "The resource templates of one server, or of every connected server.")
+    prompts, aprompts = _listing("prompts", PromptList, "The prompts of one server, or of every connected server.")
 
     # ------------------------------------------------------------------ server messages and requests
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -60,61 +61,71 @@ class ServerRequests:
         self.elicitation_timeout = ELICITATION_TIMEOUT
 
     def callbacks(self, connection: Connection) -> dict[str, Any]:
-        async def list_roots(context: Any) -> Any:
-            from mcp_types import ListRootsResult
+        """The session's callbacks for ``connection``."""
+        return {
+            "list_roots_callback": functools.partial(self.list_roots, connection),
+            "sampling_callback": functools.partial(self.sample, connection),
+            "elicitation_callback": functools.partial(self.elicit, connection),
+        }
 
-            paths = self.roots.get(connection.name) or list(connection.config.roots) or [os.getcwd()]
-            connection.record("request", f"roots asked: answered {', '.join(paths)}")
-            return ListRootsResult(roots=[_root(p) for p in paths])
+    async def list_roots(self, connection: Connection, context: Any) -> Any:
+        from mcp_types import ListRootsResult
 
-        async def sampling(context: Any, params: Any) -> Any:
-            from mcp_types import INVALID_REQUEST, CreateMessageResult, ErrorData, TextContent
+        paths = self.roots.get(connection.name) or list(connection.config.roots) or [os.getcwd()]
+        connection.record("request", f"roots asked: answered {', '.join(paths)}")
+        return ListRootsResult(roots=[_root(p) for p in paths])
 
-            handler = self.sampling_handler
-            if handler is None:
-                connection.record("request", "sampling declined: no handler registered", "warning")
-                return ErrorData(
-                    code=INVALID_REQUEST,
-                    message="this notebook answers no sampling requests; register a handler with "
-                    "mcpomni_jupyter.get_manager().set_sampling_handler(fn)",
-                )
-            messages = [{"role": m.role, "content": getattr(m.content, "text", None) or str(m.content)} for m in params.messages]
-            try:
-                answer = handler(messages, params)
-                if asyncio.iscoroutine(answer):
-                    answer = await answer
-            except Exception as exc:  # noqa: BLE001 - the notebook's handler may raise anything
-                connection.record("request", f"sampling handler failed: {exc}", "error")
-                return ErrorData(code=INVALID_REQUEST, message=f"the notebook's sampling handler failed: {exc}")
-            if isinstance(answer, str):
-                answer = CreateMessageResult(role="assistant", content=TextContent(type="text", text=answer), model="notebook")
-            elif isinstance(answer, dict):
-                answer = CreateMessageResult.model_validate(
-                    {"role": "assistant", "model": "notebook", "content": {"type": "text", "text": answer.get("text", "")}, **answer}
-                    if "content" not in answer
-                    else answer
-                )
-            connection.record("request", "sampling answered by the notebook's handler")
-            return answer
+    async def sample(self, connection: Connection, context: Any, params: Any) -> Any:
+        from mcp_types import INVALID_REQUEST, ErrorData
 
-        async def elicitation(context: Any, params: Any) -> Any:
-            from mcp_types import ElicitResult
+        handler = self.sampling_handler
+        if handler is None:
+            connection.record("request", "sampling declined: no handler registered", "warning")
+            return ErrorData(
+                code=INVALID_REQUEST,
+                message="this notebook answers no sampling requests; register a handler with "
+                "mcpomni_jupyter.get_manager().set_sampling_handler(fn)",
+            )
+        messages = [{"role": m.role, "content": getattr(m.content, "text", None) or str(m.content)} for m in params.messages]
+        try:
+            answer = handler(messages, params)
+            if asyncio.iscoroutine(answer):
+                answer = await answer
+        except Exception as exc:  # noqa: BLE001 - the notebook's handler may raise anything
+            connection.record("request", f"sampling handler failed: {exc}", "error")
+            return ErrorData(code=INVALID_REQUEST, message=f"the notebook's sampling handler failed: {exc}")
+        connection.record("request", "sampling answered by the notebook's handler")
+        return _message_result(answer)
 
-            caller = connection.interactive_callers[-1] if connection.interactive_callers else None
-            handler = self.elicitation_handler
-            question = str(params.message)[:200]
-            if getattr(params, "requested_schema", None) is None:  # URL mode: never open a link a server chose
-                connection.record("request", f"declined the server's request to open a link ({question!r})", "warning")
-                return ElicitResult(action="decline")
-            if caller is None or handler is None:
-                hint = (
-                    f"declined the server's question {question!r}: a blocked cell cannot answer it; "
-                    "make the call with top-level await (await mcp.acall(...)) to answer in a form"
-                )
-                connection.record("request", hint, "warning")
-                connection.notices.append(hint)  # the calling magic prints it under the cell
-                return ElicitResult(action="decline")
-            connection.record("request", f"elicitation: {question}")
-            return await handler(caller, connection.name, params, self.elicitation_timeout)
+    async def elicit(self, connection: Connection, context: Any, params: Any) -> Any:
+        from mcp_types import ElicitResult
 
-        return {"list_roots_callback": list_roots, "sampling_callback": sampling, "elicitation_callback": elicitation}
+        caller = connection.interactive_callers[-1] if connection.interactive_callers else None
+        handler = self.elicitation_handler
+        question = str(params.message)[:200]
+        if getattr(params, "requested_schema", None) is None:  # URL mode: never open a link a server chose
+            connection.record("request", f"declined the server's request to open a link ({question!r})", "warning")
+            return ElicitResult(action="decline")
+        if caller is None or handler is None:
+            hint = (
+                f"declined the server's question {question!r}: a blocked cell cannot answer it; "
+                "make the call with top-level await (await mcp.acall(...)) to answer in a form"
+            )
+            connection.record("request", hint, "warning")
+            connection.notices.append(hint)  # the calling magic prints it under the cell
+            return ElicitResult(action="decline")
+        connection.record("request", f"elicitation: {question}")
+        return await handler(caller, connection.name, params, self.elicitation_timeout)
+
+
+def _message_result(answer: Any) -> Any:
+    """A sampling handler's answer (a string, a dict, or a result) as a ``CreateMessageResult``."""
+    from mcp_types import CreateMessageResult, TextContent
+
+    if isinstance(answer, str):
+        return CreateMessageResult(role="assistant", content=TextContent(type="text", text=answer), model="notebook")
+    if isinstance(answer, dict):
+        if "content" not in answer:
+            answer = {"role": "assistant", "model": "notebook", "content": {"type": "text", "text": answer.get("text", "")}, **answer}
+        return CreateMessageResult.model_validate(answer)
+    return answer

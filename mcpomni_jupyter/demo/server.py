@@ -120,86 +120,94 @@ def png_bar_chart(numbers: list[float], height: int = 120, bar_width: int = 16, 
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
 
 
+# --------------------------------------------------------------------------- the tools, resources and prompt
+
+
+def word_count(text: str) -> WordCount:
+    """Count the words, lines and characters of a text (words are whitespace-separated)."""
+    return {"words": len(text.split()), "lines": len(text.splitlines()), "characters": len(text)}
+
+
+def slugify(text: str, separator: str = "-") -> str:
+    """Turn a title into a lowercase, ASCII, URL-friendly slug: "Héllo, World!" -> "hello-world"."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return separator.join(re.findall(r"[a-z0-9]+", ascii_text.lower()))
+
+
+def describe(numbers: list[float]) -> Description:
+    """Summary statistics of a list of numbers: count, mean, median, sample stdev (0 for one number), min, max."""
+    if not numbers:
+        raise ToolError("describe needs at least one number")
+    return {
+        "count": len(numbers),
+        "mean": statistics.fmean(numbers),
+        "median": statistics.median(numbers),
+        "stdev": statistics.stdev(numbers) if len(numbers) > 1 else 0.0,
+        "min": min(numbers),
+        "max": max(numbers),
+    }
+
+
+def convert_units(value: float, from_unit: str, to_unit: str) -> Conversion:
+    """Convert a value between units of length (mm cm m km in ft yd mi), mass (mg g kg t oz lb) or temperature (C F K)."""
+    source, target = from_unit.strip().lower(), to_unit.strip().lower()
+    kind, target_kind = _unit_kind(source), _unit_kind(target)
+    if kind != target_kind:
+        raise ToolError(f"cannot convert {kind} ({from_unit}) to {target_kind} ({to_unit})")
+    if kind == "temperature":
+        result = _from_kelvin(_to_kelvin(value, source), target)
+    else:
+        result = value * UNITS[kind][source] / UNITS[kind][target]
+    return {"value": round(result, 10), "unit": to_unit, "kind": kind}
+
+
+async def slow_count(ctx: Context, n: int = 5, delay: float = 0.2) -> str:
+    """Count from 1 to n, waiting `delay` seconds per step and reporting progress at each one."""
+    if n < 0 or delay < 0:
+        raise ToolError("n and delay must not be negative")
+    for i in range(1, n + 1):
+        await asyncio.sleep(delay)
+        await ctx.report_progress(i, n, f"counted {i} of {n}")
+    return f"counted to {n}"
+
+
+def bar_chart(numbers: list[float], height: int = 120, bar_width: int = 16) -> Image:
+    """Draw the numbers as a PNG bar chart (negative values in red below the zero line); returns an image."""
+    if not numbers:
+        raise ToolError("bar_chart needs at least one number")
+    if not (8 <= height <= 1000 and 1 <= bar_width <= 200 and len(numbers) <= 500):
+        raise ToolError("keep 8 <= height <= 1000, 1 <= bar_width <= 200 and at most 500 numbers")
+    return Image(data=png_bar_chart(numbers, height, bar_width), format="png")
+
+
+def readme() -> str:
+    """What this demo server offers."""
+    return README
+
+
+def units(kind: str) -> str:
+    """The units convert_units knows for one kind: length, mass or temperature."""
+    if kind not in UNITS:
+        raise ResourceNotFoundError(f"unknown kind {kind!r}; try one of: {', '.join(UNITS)}")
+    if kind == "temperature":
+        return "\n".join(f"{u.upper()}  {name}" for u, name in TEMPERATURE_NAMES.items())
+    base = next(u for u, f in UNITS[kind].items() if f == 1.0)
+    return "\n".join(f"{u:<3} = {f:g} {base}" for u, f in UNITS[kind].items())
+
+
+def summarize(text: str, style: str = "bullet points") -> str:
+    """Ask a model to summarize a text in a given style (bullet points, one sentence, a haiku...)."""
+    return f"Summarize the following text as {style}. Keep the key facts and numbers.\n\n{text}"
+
+
 def build() -> MCPServer:
+    """The demo server: every tool, the two resources and the prompt above."""
     server = MCPServer("demo", instructions=INSTRUCTIONS)
-
-    @server.tool()
-    def word_count(text: str) -> WordCount:
-        """Count the words, lines and characters of a text (words are whitespace-separated)."""
-        return {"words": len(text.split()), "lines": len(text.splitlines()), "characters": len(text)}
-
-    @server.tool()
-    def slugify(text: str, separator: str = "-") -> str:
-        """Turn a title into a lowercase, ASCII, URL-friendly slug: "Héllo, World!" -> "hello-world"."""
-        ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-        return separator.join(re.findall(r"[a-z0-9]+", ascii_text.lower()))
-
-    @server.tool()
-    def describe(numbers: list[float]) -> Description:
-        """Summary statistics of a list of numbers: count, mean, median, sample stdev (0 for one number), min, max."""
-        if not numbers:
-            raise ToolError("describe needs at least one number")
-        return {
-            "count": len(numbers),
-            "mean": statistics.fmean(numbers),
-            "median": statistics.median(numbers),
-            "stdev": statistics.stdev(numbers) if len(numbers) > 1 else 0.0,
-            "min": min(numbers),
-            "max": max(numbers),
-        }
-
-    @server.tool()
-    def convert_units(value: float, from_unit: str, to_unit: str) -> Conversion:
-        """Convert a value between units of length (mm cm m km in ft yd mi), mass (mg g kg t oz lb) or temperature (C F K)."""
-        source, target = from_unit.strip().lower(), to_unit.strip().lower()
-        kind, target_kind = _unit_kind(source), _unit_kind(target)
-        if kind != target_kind:
-            raise ToolError(f"cannot convert {kind} ({from_unit}) to {target_kind} ({to_unit})")
-        if kind == "temperature":
-            result = _from_kelvin(_to_kelvin(value, source), target)
-        else:
-            result = value * UNITS[kind][source] / UNITS[kind][target]
-        return {"value": round(result, 10), "unit": to_unit, "kind": kind}
-
-    @server.tool()
-    async def slow_count(ctx: Context, n: int = 5, delay: float = 0.2) -> str:
-        """Count from 1 to n, waiting `delay` seconds per step and reporting progress at each one."""
-        if n < 0 or delay < 0:
-            raise ToolError("n and delay must not be negative")
-        for i in range(1, n + 1):
-            await asyncio.sleep(delay)
-            await ctx.report_progress(i, n, f"counted {i} of {n}")
-        return f"counted to {n}"
-
-    @server.tool()
-    def bar_chart(numbers: list[float], height: int = 120, bar_width: int = 16) -> Image:
-        """Draw the numbers as a PNG bar chart (negative values in red below the zero line); returns an image."""
-        if not numbers:
-            raise ToolError("bar_chart needs at least one number")
-        if not (8 <= height <= 1000 and 1 <= bar_width <= 200 and len(numbers) <= 500):
-            raise ToolError("keep 8 <= height <= 1000, 1 <= bar_width <= 200 and at most 500 numbers")
-        return Image(data=png_bar_chart(numbers, height, bar_width), format="png")
-
-    @server.resource("demo://readme", name="readme", mime_type="text/plain")
-    def readme() -> str:
-        """What this demo server offers."""
-        return README
-
-    @server.resource("demo://units/{kind}", name="units", mime_type="text/plain")
-    def units(kind: str) -> str:
-        """The units convert_units knows for one kind: length, mass or temperature."""
-        if kind not in UNITS:
-            raise ResourceNotFoundError(f"unknown kind {kind!r}; try one of: {', '.join(UNITS)}")
-        if kind == "temperature":
-            return "\n".join(f"{u.upper()}  {name}" for u, name in TEMPERATURE_NAMES.items())
-        base = next(u for u, f in UNITS[kind].items() if f == 1.0)
-        return "\n".join(f"{u:<3} = {f:g} {base}" for u, f in UNITS[kind].items())
-
-    @server.prompt()
-    def summarize(text: str, style: str = "bullet points") -> str:
-        """Ask a model to summarize a text in a given style (bullet points, one sentence, a haiku...)."""
-        return f"Summarize the following text as {style}. Keep the key facts and numbers.\n\n{text}"
-
+    for tool in (word_count, slugify, describe, convert_units, slow_count, bar_chart):
+        server.add_tool(tool)
+    server.resource("demo://readme", name="readme", mime_type="text/plain")(readme)
+    server.resource("demo://units/{kind}", name="units", mime_type="text/plain")(units)
+    server.prompt()(summarize)
     return server
 
 

@@ -18,7 +18,7 @@ import ipywidgets as w
 from ..core.state import State
 from ..errors import McpJupyterError
 from ..redact import redact
-from ..results.style import ERROR_COLOUR, STATE_COLOURS
+from ..results.style import ERROR_COLOUR, STATE_COLOURS, STATE_ICONS
 
 
 def expiry_text(manager: Any, name: str) -> str:
@@ -79,13 +79,14 @@ class AuthorizeWidget(w.VBox):
             return
         self.title.value = f"<b>{html.escape(self.name)}</b>&nbsp;"
         waiting = c.state is State.AUTH_REQUIRED and c.auth.url
-        text = {
-            State.AUTH_REQUIRED: "🔑 waiting for authorization",
-            State.CONNECTING: "◌ connecting…",
-            State.CONNECTED: "✅ authorized and connected" + _valid_for(self.manager, self.name),
-            State.DISCONNECTED: "○ disconnected",
-            State.FAILED: "✖ " + html.escape(redact(c.error or "failed")),
+        words = {
+            State.AUTH_REQUIRED: "waiting for authorization",
+            State.CONNECTING: "connecting…",
+            State.CONNECTED: "authorized and connected" + _valid_for(self.manager, self.name),
+            State.DISCONNECTED: "disconnected",
+            State.FAILED: html.escape(redact(c.error or "failed")),
         }[c.state]
+        text = f"{STATE_ICONS[c.state.value]} {words}"
         colour = (
             STATE_COLOURS["connected"]
             if c.state is State.CONNECTED

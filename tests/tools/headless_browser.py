@@ -14,6 +14,17 @@ import subprocess
 import sys
 import tempfile
 
+# what this machine's closed network and a root user need (and no downloads of anything)
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+]
+
 
 def main(url: str) -> int:
     log = os.environ.get("MCPJ_BROWSER_LOG")
@@ -27,13 +38,7 @@ def main(url: str) -> int:
             [
                 chromium,
                 "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-quic",
+                *CHROMIUM_ARGS,
                 f"--user-data-dir={profile}",
                 "--virtual-time-budget=5000",
                 "--dump-dom",
