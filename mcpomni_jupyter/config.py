@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlparse
 
+from .defaults import CONNECT_TIMEOUT, SSE_READ_TIMEOUT
 from .errors import ConfigError, did_you_mean
 from .expansion import expand_tree, expansion_env
 from .lint import lint
@@ -60,9 +61,6 @@ AUTH_METHODS = {"none", "oauth", "client_credentials", "bearer"}
 # Top-level keys of the accepted file formats that are not servers.
 IGNORED_TOP_LEVEL = {"AgentConfig", "LLM", "inputs", "$schema"}
 
-CONNECT_TIMEOUT = 30.0  # a server's "timeout": connecting, and each of its HTTP requests
-REQUEST_TIMEOUT = 60.0  # a tool call, read or prompt (MCPMagics.timeout, --timeout)
-SSE_READ_TIMEOUT = 300.0  # how long an SSE stream may stay silent
 MAX_SECONDS = 86_400.0  # a day: also keeps NaN and infinity out
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
 

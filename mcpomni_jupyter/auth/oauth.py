@@ -20,23 +20,24 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from ..defaults import AUTH_TIMEOUT, CALLBACK_HOST, CALLBACK_PATH, CALLBACK_PORT, TOKEN_DIR
 from ..errors import AuthError, ConfigError, ReauthorizationNeeded
 from ..lint import is_loopback
 from .callback import UNKNOWN_STATE, CallbackServer
-from .state import DEFAULT_AUTH_TIMEOUT, AuthHost
-from .tokens import DEFAULT_TOKEN_DIR, FileTokenStorage
+from .state import AuthHost
+from .tokens import FileTokenStorage
 
 
 @dataclass
 class AuthOptions:
     """The settings behind ``%config MCPMagics.callback_port`` and friends."""
 
-    callback_host: str = "localhost"
-    callback_port: int = 3000
-    callback_path: str = "/callback"
-    token_dir: str = DEFAULT_TOKEN_DIR
+    callback_host: str = CALLBACK_HOST
+    callback_port: int = CALLBACK_PORT
+    callback_path: str = CALLBACK_PATH
+    token_dir: str = TOKEN_DIR
     open_browser: bool = True
-    auth_timeout: float = DEFAULT_AUTH_TIMEOUT
+    auth_timeout: float = AUTH_TIMEOUT
 
 
 def check_authorization_url(url: str, server: str) -> None:

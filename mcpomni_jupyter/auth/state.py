@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-DEFAULT_AUTH_TIMEOUT = 600.0  # how long an authorization may wait for a person
+from ..defaults import AUTH_TIMEOUT
 
 
 @dataclass
@@ -21,7 +21,7 @@ class AuthState:
     flow: Any = None  # the callback flow waiting for the redirect
     reauth_needed: bool = False  # tokens died for good: the next request reconnects and asks again
     in_session: bool = False  # the authorization under way re-authorizes a live session
-    timeout: float = DEFAULT_AUTH_TIMEOUT
+    timeout: float = AUTH_TIMEOUT
 
     def cancel(self) -> None:
         """Stop waiting for the person (the flow's waiter sees a cancellation)."""

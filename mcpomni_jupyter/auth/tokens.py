@@ -29,7 +29,6 @@ from ..redact import add_secret
 from .storelock import StoreLock
 from .tokenfile import check_token_dir, move_aside, read_json, token_path, write_json
 
-DEFAULT_TOKEN_DIR = "~/.mcpomni_jupyter/tokens"
 _SECRET_FIELDS = {
     "tokens": ("access_token", "refresh_token", "id_token"),
     "client_info": ("client_secret", "registration_access_token"),

@@ -20,7 +20,8 @@ from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from ..auth.oauth import AuthOptions, OAuthCoordinator, open_browser
-from ..config import REQUEST_TIMEOUT, LoadResult, ServerConfig, load_file, parse_config, parse_server, parse_text, server_entry
+from ..config import LoadResult, ServerConfig, load_file, parse_config, parse_server, parse_text, server_entry
+from ..defaults import REQUEST_TIMEOUT
 from ..errors import ConfigError, ToolCallError
 from ..redact import add_secret, redact
 from ..results import CallResult, LogList, PromptList, PromptResult, ReadResult, ResourceList, StatusTable, Table, TemplateList, ToolList

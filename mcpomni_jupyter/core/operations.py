@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..config import REQUEST_TIMEOUT
+from ..defaults import REQUEST_TIMEOUT
 from ..errors import LookupFailed, ReauthorizationNeeded, RequestTimeout
 from ..results import CallResult, PromptResult, ReadResult, to_json
 from . import resolve

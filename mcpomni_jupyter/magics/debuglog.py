@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import sys
 
-from ..redact import redact
-
 
 class _RedactingFormatter(logging.Formatter):
     """Formats as usual, then redacts the whole text: message, arguments and any traceback."""
 
     def format(self, record: logging.LogRecord) -> str:
+        from ..redact import redact
+
         return redact(super().format(record))
 
 

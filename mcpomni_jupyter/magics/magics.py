@@ -15,13 +15,9 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from traitlets import Bool, Float, Int, Unicode, observe
 
-from ..auth.state import DEFAULT_AUTH_TIMEOUT
-from ..config import REQUEST_TIMEOUT
+from ..defaults import AUTH_TIMEOUT, CALLBACK_HOST, CALLBACK_PATH, CALLBACK_PORT, REQUEST_TIMEOUT, TOKEN_DIR
 from ..errors import McpJupyterError
-from ..redact import redact
 from .router import Context, dispatch, help_text
-
-DEFAULT_TOKEN_DIR = "~/.mcpomni_jupyter/tokens"
 
 
 @magics_class
@@ -30,16 +26,14 @@ class MCPMagics(Magics):
 
     timeout = Float(REQUEST_TIMEOUT, help="Seconds a request (tool call, read, prompt) may take before it is cancelled.").tag(config=True)
     log_level = Unicode("", help="Log level asked of servers that declare logging ('' leaves the server's default).").tag(config=True)
-    callback_host = Unicode("localhost", help="Host of the OAuth redirect URI: localhost, 127.0.0.1 or ::1 (loopback only).").tag(
+    callback_host = Unicode(CALLBACK_HOST, help="Host of the OAuth redirect URI: localhost, 127.0.0.1 or ::1 (loopback only).").tag(
         config=True
     )
-    callback_port = Int(3000, help="Port of the OAuth callback server (a server's auth.callback_port wins).").tag(config=True)
-    callback_path = Unicode("/callback", help="Path of the OAuth redirect URI.").tag(config=True)
-    token_dir = Unicode(DEFAULT_TOKEN_DIR, help="Where OAuth tokens and client registrations are kept (files mode 0600).").tag(config=True)
+    callback_port = Int(CALLBACK_PORT, help="Port of the OAuth callback server (a server's auth.callback_port wins).").tag(config=True)
+    callback_path = Unicode(CALLBACK_PATH, help="Path of the OAuth redirect URI.").tag(config=True)
+    token_dir = Unicode(TOKEN_DIR, help="Where OAuth tokens and client registrations are kept (files mode 0600).").tag(config=True)
     open_browser = Bool(True, help="Open the browser by itself when a server needs authorization.").tag(config=True)
-    auth_timeout = Float(DEFAULT_AUTH_TIMEOUT, help="Seconds an authorization may wait for a person before it is abandoned.").tag(
-        config=True
-    )
+    auth_timeout = Float(AUTH_TIMEOUT, help="Seconds an authorization may wait for a person before it is abandoned.").tag(config=True)
 
     AUTH_TRAITS = ("callback_host", "callback_port", "callback_path", "token_dir", "open_browser", "auth_timeout")
     _manager: Any = None  # (a class default: %config applies settings before __init__ has run)
@@ -109,6 +103,8 @@ class MCPMagics(Magics):
             ctx = Context(self.manager, self.shell.user_ns, _can_show_widgets(self.shell), self.log_level, self.last)
             return dispatch(ctx, line, cell)
         except McpJupyterError as exc:
+            from ..redact import redact
+
             raise UsageError(redact(str(exc))) from None
         except KeyboardInterrupt:
             raise UsageError("interrupted: the request was cancelled (the server was told); the connection stays open") from None

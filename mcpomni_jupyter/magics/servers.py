@@ -7,7 +7,6 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-from ..lint import lint
 from .parsing import Parser, names_only, unquote
 from .router import Command, Context
 
@@ -125,6 +124,8 @@ def _add(ctx: Context, tokens: list[str], cell: str | None) -> Any:
         if env or args.cwd:
             raise UsageError("--env and --cwd are for stdio servers (%mcp add NAME -- COMMAND)")
         server = ctx.manager.add(args.name, args.url, transport=args.transport, headers=headers, auth=args.auth, timeout=args.timeout)
+    from ..lint import lint
+
     warn(lint({"headers": headers}, server))
     return ctx.manager.status(server.name)
 
