@@ -370,8 +370,10 @@ def test_debug_on_with_servers_that_do_not_declare_logging(run):
     config = {
         "mcpServers": {
             "plain": {"command": PY, "args": [SERVER, "stdio"]},
-            "refuses": {"command": PY, "args": [HOSTILE, "stdio", "--setlevel", "fail"]},
-            "hangs": {"command": PY, "args": [HOSTILE, "stdio", "--setlevel", "hang"], "timeout": 3},
+            "refuses": {"command": PY, "args": [HOSTILE, "stdio", "--setlevel", "fail", "--legacy"]},
+            "hangs": {"command": PY, "args": [HOSTILE, "stdio", "--setlevel", "hang", "--legacy"], "timeout": 3},
+            # 2026-07-28: the level travels on each request, so logging/setLevel is never sent
+            "modern": {"command": PY, "args": [HOSTILE, "stdio", "--setlevel", "fail"]},
         }
     }
     run("%%mcp config\n" + json.dumps(config))
@@ -380,11 +382,11 @@ def test_debug_on_with_servers_that_do_not_declare_logging(run):
         status = run("%mcp connect").value
     finally:
         run("%mcp debug off")
-    for name in ("plain", "refuses", "hangs"):
+    for name in ("plain", "refuses", "hangs", "modern"):
         assert status[name].state == "connected", (name, status[name].error)
     log = run("%mcp log").value
     warnings = [e for e in log if e.kind == "error"]
-    assert not [e for e in warnings if e.server == "plain"]  # never asked: it does not declare logging
+    assert not [e for e in warnings if e.server in ("plain", "modern")]  # never asked: undeclared, or 2026-07-28
     assert any(e.server == "refuses" and "logging/setLevel" in e.message for e in warnings)
     assert any(e.server == "hangs" and "logging/setLevel" in e.message for e in warnings)
     assert run("%mcp call plain.echo text=ok").value.text == "ok"
@@ -451,21 +453,26 @@ def test_stop_never_swallows_a_cancellation():
     asyncio.run(asyncio.wait_for(scenario(), 30))
 
 
+def _restart(server, *extra: str) -> None:
+    server.proc.terminate()
+    server.proc.wait(10)
+    server.proc = subprocess.Popen(
+        [PY, SERVER, "streamable-http", str(server.port), *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    wait_port(server.port, server.proc)
+
+
 def test_expired_session_is_renewed_once_then_backed_off(run):
+    """A 2025-era streamable-HTTP server forgets our session when it restarts (404): renewed, then backed off."""
     from conftest import HttpServer
 
-    server = HttpServer("streamable-http")
+    server = HttpServer("streamable-http", "--legacy")
     try:
         run(f"%mcp add web {server.url}")
         run("%mcp connect web")
         assert run("%mcp call web.echo text=one").value.text == "one"
         for i in range(3):  # the server restarts (and forgets every session) three times: recovered each time
-            server.proc.terminate()
-            server.proc.wait(10)
-            server.proc = subprocess.Popen(
-                [PY, SERVER, "streamable-http", str(server.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-            )
-            wait_port(server.port, server.proc)
+            _restart(server, "--legacy")
             cell = run(f"%mcp call web.echo text=again{i}")
             assert cell.ok, cell.error
             assert cell.value.text == f"again{i}"
@@ -473,15 +480,44 @@ def test_expired_session_is_renewed_once_then_backed_off(run):
 
         renewed = [e for e in get_manager().connection("web").log.snapshot() if e.kind == "session"]
         assert len(renewed) == 3 and "HTTP 404" in renewed[0].message
-        server.proc.terminate()
-        server.proc.wait(10)
-        server.proc = subprocess.Popen(
-            [PY, SERVER, "streamable-http", str(server.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        wait_port(server.port, server.proc)
+        _restart(server, "--legacy")
         assert "keeps losing its session" in usage_error(run("%mcp call web.echo text=four"))
     finally:
         server.stop()
+
+
+def test_a_2026_server_restarting_needs_no_session(run):
+    """2026-07-28 is stateless: a server restart between two calls is invisible."""
+    from conftest import HttpServer
+
+    server = HttpServer("streamable-http")
+    try:
+        run(f"%mcp add web {server.url}")
+        assert run("%mcp connect web").value["web"].protocol == "2026-07-28"
+        assert run("%mcp call web.echo text=one").value.text == "one"
+        _restart(server)
+        assert run("%mcp call web.echo text=two").value.text == "two"
+        from mcpomni_jupyter.core.kernel import get_manager
+
+        assert not [e for e in get_manager().connection("web").log.snapshot() if e.kind == "session"]
+    finally:
+        server.stop()
+
+
+def test_per_request_log_level_on_2026_servers(run):
+    """2026-07-28 servers get the log level on each request: a quieter level keeps info messages away, debug brings them."""
+    run(f"%mcp add m -- {PY} {HOSTILE} stdio")
+    run("%config MCPMagics.log_level = 'error'")
+    try:
+        assert run("%mcp connect m").value["m"].protocol == "2026-07-28"
+        run("%mcp call m.noisy")
+        assert not [e for e in run("%mcp log m").value if e.kind == "log"]
+        run("%mcp debug on")
+        run("%mcp call m.noisy")
+        run("%mcp debug off")
+        assert [e for e in run("%mcp log m").value if e.kind == "log"]
+    finally:
+        run("%config MCPMagics.log_level = ''")
 
 
 def test_hostile_text_in_the_panel_never_becomes_markup():

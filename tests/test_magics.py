@@ -20,6 +20,17 @@ from mcpomni_jupyter.results import (
 )
 
 
+def wait_for(predicate, timeout: float = 15) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
 def add_stdio(run, name="s", *extra):
     cell = run(f"%mcp add {name} -- {PY} {SERVER} stdio {' '.join(extra)}")
     assert cell.ok, cell.error
@@ -106,16 +117,24 @@ def test_resources_templates_read_prompts(run):
 
 def test_subscribe_unsubscribe_and_log(run):
     add_stdio(run)
+    add_stdio(run, "old", "--legacy")
     run("%mcp connect")
-    # the test server does not declare resource subscriptions: a clear one-line error, kernel fine
-    message = usage_error(run("%mcp subscribe test://greeting"))
-    assert "server 's' does not offer resource subscriptions" in message
-    run("%mcp call count n=2")
+    # 2026-07-28: one %mcp subscribe puts the URI in the subscriptions/listen filter; updates reach the log
+    assert "subscribed to test://greeting on s" in run("%mcp subscribe test://greeting --server s").out
+    assert run("%mcp call s.touch uri=test://greeting").ok
+    assert wait_for(lambda: any(e.kind == "updated" and e.server == "s" for e in run("%mcp log s").value))
+    assert "unsubscribed" in run("%mcp unsubscribe test://greeting --server s").out
+    # an older server that does not declare resource subscriptions: a clear one-line error, kernel fine
+    message = usage_error(run("%mcp subscribe test://greeting --server old"))
+    assert "server 'old' does not offer resource subscriptions" in message
+    run("%mcp call s.count n=2")
     log = run("%mcp log s").value
     assert isinstance(log, LogList)
     kinds = {e.kind for e in log}
     assert "progress" in kinds and "log" in kinds
     assert len(run("%mcp log --limit 1").value) == 1
+    statuses = {r.name: r.protocol for r in run("%mcp status").value}
+    assert statuses == {"s": "2026-07-28", "old": "2025-11-25"}
 
 
 def test_status_refresh_disconnect_remove(run):

@@ -36,14 +36,20 @@ def test_status_panel_rows_buttons_and_fallbacks(run, connected):
     row = panel.rows["s"]
     assert isinstance(row, ServerRow) and panel.children[1] is row
     texts = [cell.value for cell in row.cells]
-    assert "<b>s</b>" in texts[0] and texts[1] == "stdio" and "connected" in texts[3] and texts[4].startswith("14 / 1 / 1")
+    assert (
+        "<b>s</b>" in texts[0]
+        and texts[1] == "stdio"
+        and "connected" in texts[3]
+        and texts[4] == "2026-07-28"
+        and texts[5].startswith("15 / 1 / 1")
+    )
     assert row.connect.disabled and not row.disconnect.disabled and row.authorize.layout.display == "none"
     bundle = panel._repr_mimebundle_()
     assert "● connected" in bundle["text/plain"] and "<table" in bundle["text/html"]
 
     row.disconnect.click()  # returns at once; the row follows the state
     assert wait_until(lambda: "disconnected" in row.cells[3].value)
-    assert not row.connect.disabled and row.disconnect.disabled and row.cells[4].value.startswith("0 / 0 / 0")
+    assert not row.connect.disabled and row.disconnect.disabled and row.cells[5].value.startswith("0 / 0 / 0")
     row.connect.click()
     assert wait_until(lambda: "connected" in row.cells[3].value and "dis" not in row.cells[3].value)
     row.refresh.click()
@@ -62,7 +68,7 @@ def test_failed_server_row_shows_the_redacted_error(run, monkeypatch):
     run("%mcp add bad http://127.0.0.1:9/mcp -H 'Authorization: ${MCPJ_SECRET_HDR}'")
     panel = run("%mcp connect bad").value
     row = panel.rows["bad"]
-    assert "failed" in row.cells[3].value and "cannot reach" in row.cells[7].value
+    assert "failed" in row.cells[3].value and "cannot reach" in row.cells[8].value
     import json
 
     state = json.dumps([c.get_state() for c in row.cells], default=str)
@@ -113,8 +119,9 @@ def test_roots_sampling_and_elicitation_decline(run, connected, tmp_path):
     connected.set_roots("s", [str(tmp_path / "data"), "file:///srv/shared"])
     assert run("%mcp call s.roots").value.text.splitlines() == [(tmp_path / "data").resolve().as_uri(), "file:///srv/shared"]
 
-    declined = run("%mcp call s.ask_llm question=hi").value.text
-    assert "declined: this notebook answers no sampling requests; register a handler" in declined
+    # 2026-07-28: the question comes back in the call's result (a multi-round-trip request); a declined one fails the call
+    declined = usage_error(run("%mcp call s.ask_llm question=hi"))
+    assert "this notebook answers no sampling requests; register a handler" in declined
     connected.set_sampling_handler(lambda messages, params: f"echo {messages[-1]['content']} ({params.max_tokens})")
     assert run("%mcp call s.ask_llm question=hi").value.text == "model notebook said: echo hi (50)"
 

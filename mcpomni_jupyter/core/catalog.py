@@ -56,11 +56,16 @@ class Catalog:
     def relisting(self) -> bool:
         return any(not task.done() for task in self._relisting.values())
 
-    async def list(self, which: tuple[str, ...] = KINDS, strict: bool = True) -> None:
-        """(Re)list what the server offers; ``strict=False``: a failure is a warning, the list stays empty."""
+    async def list(self, which: tuple[str, ...] = KINDS, strict: bool = True, cache_mode: str = "use") -> None:
+        """(Re)list what the server offers; ``strict=False``: a failure is a warning, the list stays empty.
+
+        Through the SDK client's response cache: with ``cache_mode="use"`` a
+        listing still fresh by the server's cache hints (2026-07-28) costs no
+        request; ``"refresh"`` always asks.
+        """
         c = self._connection
-        session, caps = c.session, c.capabilities
-        if session is None or caps is None:
+        client, caps = c.client, c.capabilities
+        if client is None or caps is None:
             return
         declared = {"tools": caps.tools, "resources": caps.resources, "prompts": caps.prompts}
         for kind in which:
@@ -69,7 +74,7 @@ class Catalog:
                     setattr(self, attr, [])
                     continue
                 try:
-                    items = await asyncio.wait_for(_paged(getattr(session, method), field), c.config.timeout)
+                    items = await asyncio.wait_for(_paged(getattr(client, method), field, cache_mode), c.config.timeout)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
@@ -93,20 +98,18 @@ class Catalog:
         while True:
             await asyncio.sleep(RELIST_DEBOUNCE)  # a burst of notifications becomes one re-listing
             self._pending.discard(kind)
-            await self.list((kind,), strict=False)
+            await self.list((kind,), strict=False, cache_mode="refresh")
             c.record(kind, f"{kind[:-1]} list changed; re-listed ({len(getattr(self, kind))} now)")
             c.notify()  # observers (the panel) see the new counts: once per re-listing
             if kind not in self._pending:
                 return
 
 
-async def _paged(method: Callable[..., Awaitable[Any]], field: str) -> list[Any]:
-    from mcp_types import PaginatedRequestParams
-
+async def _paged(method: Callable[..., Awaitable[Any]], field: str, cache_mode: str) -> list[Any]:
     items: list[Any] = []
     cursor = None
     for _ in range(MAX_PAGES):
-        result = await method(params=PaginatedRequestParams(cursor=cursor) if cursor else None)
+        result = await method(cursor=cursor, cache_mode=cache_mode)
         items.extend(getattr(result, field))
         cursor = result.next_cursor
         if not cursor:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from collections import deque
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -27,16 +28,18 @@ from ..redact import redact
 from .aio import end_task, wait_event
 from .catalog import Catalog
 from .errormap import map_error
+from .listen import Listener
 from .recovery import SessionRecovery, session_lost
 from .serverlog import LogEntry, ServerLog, clip
 from .state import SETTLE_GRACE, STOP_GRACE, STOP_TIMEOUT, State
 from .stderr import StderrCapture
-from .transports import EOFWatch
 
 OPTIONAL_REQUEST_TIMEOUT = 10.0  # an optional request at connect (logging/setLevel) may take this long
 ERROR_CHARS = 1_000  # a state's error message is cut here
+MODERN_DEFAULT_LOG_LEVEL = "info"  # asked of 2026-07-28 servers when no level is set (older ones send theirs unasked)
 
 logging.getLogger("mcp").addHandler(logging.NullHandler())  # no stray tracebacks on the notebook's stderr
+_debug = logging.getLogger("mcpomni_jupyter.requests")  # %mcp debug: one line per request, with the protocol version
 
 
 class Connection:
@@ -52,11 +55,13 @@ class Connection:
         self.config = config
         self.state = State.DISCONNECTED
         self.error: str | None = None
-        self.session: Any = None
+        self.client: Any = None  # the SDK's mcp.Client while connected
+        self.protocol_version: str | None = None  # what the client and the server agreed on
         self.server_info: Any = None
         self.instructions: str | None = None
         self.capabilities: Any = None
         self.catalog = Catalog(self)
+        self.listener = Listener(self)
         self.log = ServerLog()
         self.log_level: str | None = None
         self.listeners: list[Callable[[LogEntry], Any]] = []
@@ -122,6 +127,26 @@ class Connection:
     @property
     def is_connected(self) -> bool:
         return self.state is State.CONNECTED
+
+    @property
+    def is_modern(self) -> bool:
+        """Whether the negotiated protocol is 2026-07-28 or newer (stateless, per-request envelope)."""
+        from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+        return self.protocol_version in MODERN_PROTOCOL_VERSIONS
+
+    def request_meta(self) -> dict[str, Any] | None:
+        """``_meta`` for a request: the log level, per request, on a 2026-07-28 connection.
+
+        An older server sends its log messages at its own default level until
+        ``logging/setLevel``; a 2026-07-28 server sends none unless a request
+        asks, so we ask for ``MODERN_DEFAULT_LOG_LEVEL`` unless a level is set.
+        """
+        if not self.is_modern:
+            return None
+        from mcp_types import LOG_LEVEL_META_KEY
+
+        return {LOG_LEVEL_META_KEY: self.log_level or MODERN_DEFAULT_LOG_LEVEL}
 
     @property
     def uses_oauth(self) -> bool:
@@ -237,7 +262,7 @@ class Connection:
         finally:
             for w in waits:
                 w.cancel()
-        self.session = None
+        self.client = None
         if self._stop.is_set():
             return True
         await self._drain_stderr()
@@ -255,7 +280,9 @@ class Connection:
         self.set_state(State.FAILED, str(error))
 
     def _forget_session(self) -> None:
-        self.session = None
+        self.client = None
+        self.protocol_version = None
+        self.listener.cancel()
         self.auth.url = None
         self.catalog.clear()
 
@@ -264,54 +291,61 @@ class Connection:
             await self._stderr.drain(1.0)
 
     async def _open(self, stack: AsyncExitStack, closed: asyncio.Event) -> Any:
-        """Enter the transport and the session; initialize (bounded by the server's timeout)."""
-        from mcp import ClientSession
+        """Enter the transport and the SDK's ``Client``, which negotiates the protocol (bounded by the timeout).
 
-        from .transports import open_transport
+        ``mcp.Client`` (``mode="auto"``) probes ``server/discover`` (2026-07-28)
+        and falls back to the ``initialize`` handshake of older servers.
+        """
+        from mcp import Client
+
+        from .transports import Wire, open_transport
 
         self.http_status = None
         auth = self._auth_factory(self) if self.uses_oauth and self._auth_factory is not None else None
-        errlog = self._stderr.file if self._stderr is not None else None
-        read, write = await stack.enter_async_context(open_transport(self.config, errlog=errlog, auth=auth, on_status=self._on_status))
-        if self._stderr is not None:
-            self._stderr.spawned()
-        session = ClientSession(
-            EOFWatch(read, closed),
-            write,
+        wire = Wire(auth=auth, stderr=self._stderr, closed=closed, on_status=self._on_status)
+        client = Client(
+            open_transport(self.config, wire),
+            mode="auto",
             logging_callback=self._on_log,
             message_handler=self._on_message,
             client_info=_client_info(),
             **(self._callbacks(self) if self._callbacks is not None else {}),
         )
-        await stack.enter_async_context(session)
         # an OAuth handshake may wait for a person: allow for that
         limit = self.config.timeout + (self.auth.timeout if self.config.auth.method == "oauth" else 0)
         try:
-            result = await asyncio.wait_for(session.initialize(), limit)
+            async with asyncio.timeout(limit):  # in this task: the client's contexts must exit where they entered
+                await stack.enter_async_context(client)
         except TimeoutError:
             raise ServerConnectionError(
                 f"server {self.name!r} did not answer the initialize request within {limit:g} s; "
                 f'check that it is an MCP server speaking {self.config.transport}, or raise its "timeout"'
             ) from None
         self.auth.url = None
-        self.session = session
-        self.server_info, self.instructions, self.capabilities = result.server_info, result.instructions, result.capabilities
-        return session
+        self.client = client
+        self.protocol_version = client.protocol_version
+        self.server_info, self.instructions, self.capabilities = client.server_info, client.instructions, client.server_capabilities
+        return client
 
     async def _set_up(self) -> None:
-        """What follows initialize: the log level (optional), then the listings. None of it fails the connection."""
+        """What follows the handshake: the log level, the listings, the listen stream. None of it fails the connection."""
         if self.log_level:
             await self.apply_log_level(self.log_level)
-        await self.catalog.list(strict=False)
+        await self.catalog.list(strict=False, cache_mode="refresh")
+        if self.is_modern and _announces_changes(self.capabilities):
+            await self.listener.start()
 
     async def apply_log_level(self, level: str | None) -> None:
         """Send ``logging/setLevel`` if the server declares logging; a failure is a warning in the log."""
         self.log_level = level
-        session, caps = self.session, self.capabilities
-        if not level or session is None or caps is None or caps.logging is None:
-            return
+        client, caps = self.client, self.capabilities
+        if not level or client is None or caps is None or caps.logging is None or self.is_modern:
+            return  # a 2026-07-28 server takes the level on each request instead (see request_meta)
         try:
-            await asyncio.wait_for(session.set_logging_level(level), min(self.config.timeout, OPTIONAL_REQUEST_TIMEOUT))
+            with warnings.catch_warnings():  # deprecated for 2026-07-28 only; this is an older server
+                warnings.simplefilter("ignore")
+                request = client.set_logging_level(level)
+            await asyncio.wait_for(request, min(self.config.timeout, OPTIONAL_REQUEST_TIMEOUT))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - an optional request never fails the connection
@@ -348,20 +382,22 @@ class Connection:
 
     # ----------------------------------------------------------------- requests (loop thread)
 
-    def require_session(self) -> Any:
-        if self.session is None or self.state is not State.CONNECTED:
+    def require_client(self) -> Any:
+        if self.client is None or self.state is not State.CONNECTED:
             if self.state is State.FAILED:
                 raise ServerConnectionError(
                     f"server {self.name!r} is not connected (failed: {self.error}); fix it and run %mcp connect {self.name}"
                 )
             raise ServerConnectionError(f"server {self.name!r} is {self.state.value}; run %mcp connect {self.name}")
-        return self.session
+        return self.client
 
-    async def request(self, fn: Callable[[Any], Awaitable[Any]]) -> Any:
-        """Run ``fn(session)`` and map its errors; a session the server forgot (HTTP 404) is renewed once."""
-        session = self.require_session()
+    async def request(self, fn: Callable[[Any], Awaitable[Any]], what: str = "a request") -> Any:
+        """Run ``fn(client)`` and map its errors; a session the server forgot (HTTP 404) is renewed once."""
+        client = self.require_client()
+        if _debug.isEnabledFor(logging.DEBUG):
+            _debug.debug("%s: %s (MCP %s)", self.name, what, self.protocol_version)
         try:
-            return await fn(session)
+            return await fn(client)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # noqa: BLE001 - every error is mapped to one of ours
@@ -369,7 +405,7 @@ class Connection:
                 raise await self._request_error(exc) from None
         await self._recovery.renew(self)
         try:
-            return await fn(self.require_session())
+            return await fn(self.require_client())
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # noqa: BLE001 - every error is mapped to one of ours
@@ -397,6 +433,12 @@ _LIST_CHANGED = {
     "notifications/resources/list_changed": "resources",
     "notifications/prompts/list_changed": "prompts",
 }
+
+
+def _announces_changes(caps: Any) -> bool:
+    """Whether a 2026-07-28 server serves ``subscriptions/listen`` (its list-changed flags say so)."""
+    lists = (caps.tools, caps.prompts, caps.resources)
+    return any(getattr(c, "list_changed", False) for c in lists) or bool(getattr(caps.resources, "subscribe", False))
 
 
 def _unparsed_line(exc: Exception) -> str | None:

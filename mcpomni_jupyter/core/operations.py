@@ -117,14 +117,16 @@ class Operations:
     async def read(self, uri: str, server: str | None, timeout: float | None) -> ReadResult:
         connection = await resolve.resource_server(self.registry, uri, server, self.settings.timeout)
         limit = timeout or self.settings.timeout
-        result = await connection.request(lambda s: asyncio.wait_for(s.read_resource(uri), limit))
+        meta = connection.request_meta()
+        result = await connection.request(lambda c: asyncio.wait_for(c.read_resource(uri, meta=meta), limit), "resources/read")
         return ReadResult(result, server=connection.name, uri=uri)
 
     async def prompt(self, name: str, arguments: dict[str, Any], server: str | None, timeout: float | None) -> PromptResult:
         connection, spec = await resolve.resolve(self.registry, "prompts", name, server, self.settings.timeout)
         args = {k: v if isinstance(v, str) else to_json(v) for k, v in arguments.items()}
         limit = timeout or self.settings.timeout
-        result = await connection.request(lambda s: asyncio.wait_for(s.get_prompt(spec.name, args), limit))
+        meta = connection.request_meta()
+        result = await connection.request(lambda c: asyncio.wait_for(c.get_prompt(spec.name, args, meta=meta), limit), "prompts/get")
         return PromptResult(result, server=connection.name, name=spec.name)
 
     async def listing(self, kind: str, server: str | None) -> list[tuple[Connection, Any]]:
@@ -141,21 +143,25 @@ class Operations:
                 "(its resources.subscribe capability is off); poll with %mcp read instead"
             )
 
-        def request(session: Any) -> Any:
-            with warnings.catch_warnings():  # deprecated only for the 2026-07-28 protocol, not the one we speak
+        if connection.is_modern:  # 2026-07-28: the URIs go in the subscriptions/listen filter
+            await connection.listener.watch(uri, on)
+            return connection.name
+
+        def request(client: Any) -> Any:
+            with warnings.catch_warnings():  # deprecated for 2026-07-28 only; this is an older server
                 warnings.simplefilter("ignore")
-                coro = session.subscribe_resource(uri) if on else session.unsubscribe_resource(uri)
+                coro = client.subscribe_resource(uri) if on else client.unsubscribe_resource(uri)
             return asyncio.wait_for(coro, self.settings.timeout)
 
-        await connection.request(request)
+        await connection.request(request, "resources/subscribe" if on else "resources/unsubscribe")
         return connection.name
 
 
 def _relist(connection: Connection) -> Callable[[Any], Any]:
     """A request that re-lists everything ``connection`` offers."""
 
-    def request(session: Any) -> Any:
-        return connection.catalog.list()
+    def request(client: Any) -> Any:
+        return connection.catalog.list(cache_mode="refresh")
 
     return request
 
@@ -180,7 +186,10 @@ async def _call_tool(
                 await result
 
     try:
-        result = await connection.request(lambda s: s.call_tool(tool, arguments, read_timeout_seconds=limit, progress_callback=on_progress))
+        meta = connection.request_meta()
+        result = await connection.request(
+            lambda c: c.call_tool(tool, arguments, read_timeout_seconds=limit, progress_callback=on_progress, meta=meta), "tools/call"
+        )
     except RequestTimeout:
         raise RequestTimeout(
             f"{connection.name}.{tool} got no answer within {limit:g} s; the server was told to cancel it "

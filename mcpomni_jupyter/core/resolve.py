@@ -32,7 +32,7 @@ async def ready(connection: Connection, wait: float) -> Connection:
                 f"server {connection.name!r} is waiting for authorization: click Authorize, open the link, "
                 f"or run %mcp auth {connection.name}"
             )
-    connection.require_session()
+    connection.require_client()
     return connection
 
 

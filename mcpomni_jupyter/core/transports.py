@@ -1,4 +1,4 @@
-"""Config -> transport context: stdio, SSE or streamable HTTP, with headers on every HTTP request.
+"""Config -> transport: stdio, SSE or streamable HTTP, with headers (and OAuth) on every HTTP request.
 
 ``EOFWatch`` wraps the read stream so that the owner task hears when the
 server's side ends (exit, crash, hang-up).
@@ -10,9 +10,13 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TextIO
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ..config import ServerConfig
+
+if TYPE_CHECKING:
+    from .stderr import StderrCapture
 
 
 def http_timeout(server: ServerConfig) -> Any:
@@ -21,64 +25,74 @@ def http_timeout(server: ServerConfig) -> Any:
     return httpx2.Timeout(server.timeout, read=server.sse_read_timeout)
 
 
+@dataclass
+class Wire:
+    """What a connection hands its transport: credentials, and ears for what the SDK does not report."""
+
+    auth: Any = None  # an httpx2.Auth (OAuth) applied to every HTTP request
+    stderr: StderrCapture | None = None  # a stdio server's stderr goes here
+    closed: asyncio.Event | None = None  # set when the server's side of the stream ends
+    on_status: Callable[[int], None] | None = None  # every HTTP status (streamable HTTP hides a 401 in JSON-RPC)
+
+
 @asynccontextmanager
-async def open_transport(
-    server: ServerConfig,
-    errlog: TextIO | None = None,
-    auth: Any = None,
-    on_status: Callable[[int], None] | None = None,
-) -> AsyncIterator[Any]:
-    """Enter the transport for ``server``; yields ``(read_stream, write_stream)``.
+async def open_transport(server: ServerConfig, wire: Wire) -> AsyncIterator[Any]:
+    """Enter the transport for ``server``; yields ``(read_stream, write_stream)`` (the SDK's ``Transport``).
 
-    ``auth`` is an ``httpx2.Auth`` (OAuth) applied to every HTTP request;
-    headers from the config go on every request too.  ``on_status`` sees
-    every HTTP status (streamable HTTP reports a 401 only as a JSON-RPC error).
+    Headers from the config go on every HTTP request, SSE and streamable HTTP alike.
     """
-    if server.transport == "stdio":
-        from mcp.client.stdio import StdioServerParameters, stdio_client
+    opener = _stdio if server.transport == "stdio" else _sse if server.transport == "sse" else _streamable_http
+    async with opener(server, wire) as (read, write):
+        yield (EOFWatch(read, wire.closed) if wire.closed is not None else read), write
 
-        params = StdioServerParameters(
-            command=server.command or "",
-            args=list(server.args),
-            env={**os.environ, **server.env},
-            cwd=server.cwd,
-        )
-        kwargs = {"errlog": errlog} if errlog is not None else {}
-        async with stdio_client(params, **kwargs) as streams:
-            yield streams[0], streams[1]
-        return
 
-    import httpx2
+@asynccontextmanager
+async def _stdio(server: ServerConfig, wire: Wire) -> AsyncIterator[Any]:
+    from mcp.client.stdio import StdioServerParameters, stdio_client
 
-    headers = dict(server.headers)
+    params = StdioServerParameters(command=server.command or "", args=list(server.args), env={**os.environ, **server.env}, cwd=server.cwd)
+    errlog = wire.stderr.file if wire.stderr is not None else None
+    async with stdio_client(params, **({"errlog": errlog} if errlog is not None else {})) as streams:
+        if wire.stderr is not None:
+            wire.stderr.spawned()  # the server holds the pipe now: its exit will be our end of file
+        yield streams
 
+
+def _hooks(wire: Wire) -> dict[str, list[Any]]:
     async def hook(response: Any) -> None:
-        if on_status is not None:
-            on_status(response.status_code)
+        if wire.on_status is not None:
+            wire.on_status(response.status_code)
 
-    hooks = {"response": [hook]}
-    if server.transport == "sse":
-        from mcp.client.sse import sse_client
+    return {"response": [hook]}
 
-        def factory(headers: dict[str, str] | None = None, timeout: Any = None, auth: Any = None) -> Any:
-            return httpx2.AsyncClient(headers=headers, timeout=timeout or http_timeout(server), auth=auth, event_hooks=hooks)
 
-        async with sse_client(
-            server.url or "",
-            headers=headers,
-            timeout=server.timeout,
-            sse_read_timeout=server.sse_read_timeout,
-            httpx_client_factory=factory,
-            auth=auth,
-        ) as streams:
-            yield streams[0], streams[1]
-        return
+@asynccontextmanager
+async def _sse(server: ServerConfig, wire: Wire) -> AsyncIterator[Any]:
+    import httpx2
+    from mcp.client.sse import sse_client
 
+    def factory(headers: dict[str, str] | None = None, timeout: Any = None, auth: Any = None) -> Any:
+        return httpx2.AsyncClient(headers=headers, timeout=timeout or http_timeout(server), auth=auth, event_hooks=_hooks(wire))
+
+    async with sse_client(
+        server.url or "",
+        headers=dict(server.headers),
+        timeout=server.timeout,
+        sse_read_timeout=server.sse_read_timeout,
+        httpx_client_factory=factory,
+        auth=wire.auth,
+    ) as streams:
+        yield streams
+
+
+@asynccontextmanager
+async def _streamable_http(server: ServerConfig, wire: Wire) -> AsyncIterator[Any]:
+    import httpx2
     from mcp.client.streamable_http import streamable_http_client
 
-    client = httpx2.AsyncClient(headers=headers, timeout=http_timeout(server), auth=auth, event_hooks=hooks)
+    client = httpx2.AsyncClient(headers=dict(server.headers), timeout=http_timeout(server), auth=wire.auth, event_hooks=_hooks(wire))
     async with client, streamable_http_client(server.url or "", http_client=client) as streams:
-        yield streams[0], streams[1]
+        yield streams
 
 
 class EOFWatch:

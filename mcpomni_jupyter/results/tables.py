@@ -196,6 +196,7 @@ class StatusRow:
     target: str
     auth: str
     state: str
+    protocol: str  # the negotiated MCP revision ("" until connected)
     tools: int
     resources: int
     prompts: int
@@ -205,7 +206,7 @@ class StatusRow:
 class StatusTable(Table):
     """A snapshot of every server's state (the live widget panel comes with ipywidgets)."""
 
-    headers = ["name", "transport", "target", "auth", "state", "tools", "resources", "prompts", "error"]
+    headers = ["name", "transport", "target", "auth", "state", "protocol", "tools", "resources", "prompts", "error"]
     empty = "no servers configured: use %mcp load, %%mcp config or %mcp add"
 
     def __init__(self, connections: list[Any] = ()) -> None:  # type: ignore[assignment]
@@ -216,6 +217,7 @@ class StatusTable(Table):
                 c.config.shown_target,
                 auth_label(c.config),
                 c.state.value,
+                c.protocol_version or "",
                 len(c.tools),
                 len(c.resources),
                 len(c.prompts),
@@ -242,6 +244,7 @@ class StatusTable(Table):
                     _short(r.target, 40),
                     r.auth,
                     state_label(r.state),
+                    r.protocol,
                     r.tools,
                     r.resources,
                     r.prompts,
@@ -264,6 +267,7 @@ class StatusTable(Table):
                     f"<code>{esc(_short(r.target, 60))}</code>",
                     esc(r.auth),
                     state,
+                    esc(r.protocol),
                     r.tools,
                     r.resources,
                     r.prompts,

@@ -27,8 +27,8 @@ from .authorize import expiry_text
 LIVE_PANELS = 16
 _live: deque[Any] = deque()  # the panels that follow the servers, oldest first
 
-COLUMNS = ["server", "transport", "auth", "state", "tools/res/prompts", "token", "messages", "last error", ""]
-_WIDTHS = ["110px", "135px", "70px", "140px", "135px", "110px", "80px", "260px", "440px"]
+COLUMNS = ["server", "transport", "auth", "state", "protocol", "tools/res/prompts", "token", "messages", "last error", ""]
+_WIDTHS = ["110px", "135px", "70px", "140px", "95px", "135px", "110px", "80px", "260px", "440px"]
 
 
 def _cell(width: str) -> Any:
@@ -72,6 +72,7 @@ class ServerRow(w.HBox):
             html.escape(c.config.transport),
             html.escape(auth_label(c.config)),
             f"<span style='color:{STATE_COLOURS[state]};font-weight:bold'>{html.escape(state_label(state))}</span>",
+            html.escape(c.protocol_version or ""),
             f"{len(c.tools)} / {len(c.resources)} / {len(c.prompts)}",
             html.escape(expiry),
             str(c.log.count(exclude=("stderr", "progress"))),

@@ -18,9 +18,21 @@ import asyncio
 import os
 import sys
 import warnings
+from typing import Any
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
+from mcp_types import (
+    CreateMessageRequest,
+    CreateMessageRequestParams,
+    ElicitRequest,
+    ElicitRequestFormParams,
+    InputRequiredResult,
+    ListRootsRequest,
+    SamplingMessage,
+    TextContent,
+)
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 
 def build(name: str) -> MCPServer:
@@ -90,41 +102,53 @@ def build(name: str) -> MCPServer:
         return f"counted to {n}"
 
     @server.tool()
-    async def roots(ctx: Context) -> str:
+    async def roots(ctx: Context) -> Any:
         """The client's roots (file URIs), one a line."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = await ctx.session.list_roots()
+        result = await ask_client(ctx, "roots", ListRootsRequest(), lambda: ctx.session.list_roots())
+        if isinstance(result, InputRequiredResult):
+            return result
         return "\n".join(str(root.uri) for root in result.roots)
 
     @server.tool()
-    async def ask_llm(question: str, ctx: Context) -> str:
+    async def ask_llm(question: str, ctx: Context) -> Any:
         """Ask the client's model (sampling) and return its answer, or the refusal."""
         from mcp import MCPError
-        from mcp_types import SamplingMessage, TextContent
 
+        params = CreateMessageRequestParams(
+            messages=[SamplingMessage(role="user", content=TextContent(type="text", text=question))], max_tokens=50
+        )
         try:
-            result = await ctx.session.create_message(
-                messages=[SamplingMessage(role="user", content=TextContent(type="text", text=question))],
-                max_tokens=50,
-                related_request_id=ctx.request_id,
+            result = await ask_client(
+                ctx,
+                "llm",
+                CreateMessageRequest(params=params),
+                lambda: ctx.session.create_message(messages=params.messages, max_tokens=50, related_request_id=ctx.request_id),
             )
         except MCPError as exc:
             return f"declined: {exc.error.message}"
+        if isinstance(result, InputRequiredResult):
+            return result
         return f"model {result.model} said: {result.content.text}"
 
     @server.tool()
-    async def ask_user(ctx: Context) -> str:
+    async def ask_user(ctx: Context) -> Any:
         """Ask the person for a name and a count (elicitation)."""
-        from pydantic import BaseModel
-
-        class Answer(BaseModel):
-            name: str
-            count: int = 2
-
-        result = await ctx.elicit("Who are you?", schema=Answer)
+        schema = {
+            "type": "object",
+            "properties": {"name": {"type": "string"}, "count": {"type": "integer", "default": 2}},
+            "required": ["name"],
+        }
+        params = ElicitRequestFormParams(message="Who are you?", requested_schema=schema)
+        result = await ask_client(
+            ctx,
+            "who",
+            ElicitRequest(params=params),
+            lambda: ctx.session.elicit_form(message=params.message, requested_schema=schema, related_request_id=ctx.request_id),
+        )
+        if isinstance(result, InputRequiredResult):
+            return result
         if result.action == "accept":
-            return f"accepted: {result.data.name} x{result.data.count}"
+            return f"accepted: {result.content['name']} x{result.content.get('count', 2)}"
         return result.action
 
     @server.tool()
@@ -135,10 +159,14 @@ def build(name: str) -> MCPServer:
             return "late but here"
 
         server.add_tool(late)
-        with warnings.catch_warnings():  # the 2025-11-25 notification, which this client speaks
-            warnings.simplefilter("ignore")
-            await ctx.session.send_tool_list_changed()
+        await announce(ctx.notify_tools_changed(), ctx.session.send_tool_list_changed)
         return "added"
+
+    @server.tool()
+    async def touch(uri: str, ctx: Context) -> str:
+        """Tell subscribers that the resource at uri was updated."""
+        await announce(ctx.notify_resource_updated(uri), lambda: ctx.session.send_resource_updated(uri))
+        return f"touched {uri}"
 
     @server.resource("test://greeting", mime_type="text/plain")
     def greeting() -> str:
@@ -158,6 +186,79 @@ def build(name: str) -> MCPServer:
     return server
 
 
+async def ask_client(ctx: Context, key: str, request: Any, legacy: Any) -> Any:
+    """Ask the client something, in the era the connection speaks.
+
+    2026-07-28: the first round returns an ``InputRequiredResult`` naming the
+    request; the client answers and retries the call, and the answer is then in
+    ``ctx.input_responses``.  Older revisions: a server-to-client request.
+    """
+    if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+        answer = (ctx.input_responses or {}).get(key)
+        return answer if answer is not None else InputRequiredResult(input_requests={key: request})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return await legacy()
+
+
+async def announce(modern: object, legacy: object) -> None:
+    """Tell the client, whichever revision it speaks: the 2026-07-28 listen streams, and the older notification."""
+    await modern  # reaches subscriptions/listen streams only (2026-07-28)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            await legacy()  # the 2025-era notification (a modern connection may have nowhere to send it)
+        except Exception:
+            pass
+
+
+def legacy_only(server: MCPServer) -> MCPServer:
+    """Serve only the initialize handshake (2025-11-25 and older), as servers written before 2026-07-28 do.
+
+    No server/discover and no subscriptions/listen; over stdio every request is
+    served in the handshake era (the SDK would otherwise switch to 2026-07-28
+    when the client's first request carries the new envelope).
+    """
+    import mcp.server.runner as runner
+
+    handlers = server._lowlevel_server._request_handlers
+    for method in ("server/discover", "subscriptions/listen"):
+        handlers.pop(method, None)
+    runner._has_modern_envelope = lambda params: False
+    return server
+
+
+def refuse_discover(app: object) -> object:
+    """HTTP: answer server/discover as a 2025-era server does (it knows no such method): 404 with a JSON-RPC error."""
+    import json
+
+    from starlette.responses import JSONResponse
+
+    async def guarded(scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "POST":
+            return await app(scope, receive, send)
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        try:
+            request = json.loads(body)
+        except ValueError:
+            request = {}
+        if isinstance(request, dict) and request.get("method") == "server/discover":
+            error = {"jsonrpc": "2.0", "id": request.get("id"), "error": {"code": -32601, "message": "Method not found"}}
+            return await JSONResponse(error, status_code=404)(scope, receive, send)
+        replayed = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def replay():
+            return replayed.pop() if replayed else await receive()
+
+        return await app(scope, replay, send)
+
+    return guarded
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("transport", choices=["stdio", "sse", "streamable-http"])
@@ -166,12 +267,15 @@ def main() -> None:
     parser.add_argument("--header", action="append", default=[])
     parser.add_argument("--name", default="basic")
     parser.add_argument("--crash-at-start", action="store_true")
+    parser.add_argument("--legacy", action="store_true", help="an older server: the initialize handshake only")
     args = parser.parse_args()
     if args.crash_at_start:
         print("fatal: cannot start (on purpose)", file=sys.stderr, flush=True)
         sys.exit(2)
 
     server = build(args.name)
+    if args.legacy:
+        legacy_only(server)
     if args.transport == "stdio":
         server.run("stdio")
         return
@@ -183,6 +287,8 @@ def main() -> None:
         app = server.sse_app(host="127.0.0.1")
     else:
         app = server.streamable_http_app(host="127.0.0.1")
+        if args.legacy:
+            app = refuse_discover(app)
 
     required = {}
     if args.token:
@@ -201,7 +307,7 @@ def main() -> None:
                     return
         await app(scope, receive, send)
 
-    uvicorn.run(guarded, host="127.0.0.1", port=args.port, log_level="warning", lifespan="on")
+    uvicorn.run(guarded, host="127.0.0.1", port=args.port, log_level="warning", lifespan="on", timeout_graceful_shutdown=1)
 
 
 if __name__ == "__main__":

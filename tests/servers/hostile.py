@@ -24,19 +24,25 @@ import warnings
 
 warnings.simplefilter("ignore")
 
+from typing import Any  # noqa: E402
+
 from mcp.server import MCPServer  # noqa: E402
 from mcp.server.mcpserver import Context  # noqa: E402
 from mcp.server.mcpserver.exceptions import ToolError  # noqa: E402
 from mcp_types import (  # noqa: E402
     AudioContent,
     BlobResourceContents,
+    ElicitRequest,
+    ElicitRequestFormParams,
     EmbeddedResource,
     Icon,
     ImageContent,
+    InputRequiredResult,
     ResourceLink,
     TextContent,
     TextResourceContents,
 )
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS  # noqa: E402
 
 X = "<img src=x onerror=alert('{}')>"
 Q = "x' onerror='alert(\"{}\")' a='"
@@ -108,7 +114,11 @@ def build(junk_stdout: bool, setlevel: str | None) -> MCPServer:
     async def flood(n: int, ctx: Context) -> str:
         """Send n tools/list_changed notifications in a row."""
         for _ in range(n):
-            await ctx.session.send_tool_list_changed()
+            await ctx.notify_tools_changed()  # 2026-07-28: on the subscriptions/listen stream
+            try:
+                await ctx.session.send_tool_list_changed()  # older revisions
+            except Exception:
+                pass
         return f"sent {n}"
 
     @server.tool()
@@ -142,20 +152,23 @@ def build(junk_stdout: bool, setlevel: str | None) -> MCPServer:
         return "junk written"
 
     @server.tool()
-    async def bad_default(ctx: Context) -> str:
-        """Ask the person a question whose schema default does not fit its type."""
-        result = await ctx.session.elicit_form(
-            message=evil("question"),
-            requested_schema={
-                "type": "object",
-                "properties": {
-                    "count": {"type": "integer", "default": "abc", "title": evil("field")},
-                    "ratio": {"type": "number", "default": {"nested": True}},
-                    "choice": {"type": "string", "enum": [evil("option"), 3, None]},
-                },
+    async def bad_default(ctx: Context) -> Any:
+        """Ask the person a question whose schema default does not fit its type (in either era)."""
+        schema = {
+            "type": "object",
+            "properties": {
+                "count": {"type": "integer", "default": "abc", "title": evil("field")},
+                "ratio": {"type": "number", "default": {"nested": True}},
+                "choice": {"type": "string", "enum": [evil("option"), 3, None]},
             },
-            related_request_id=ctx.request_id,
-        )
+        }
+        if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+            result = (ctx.input_responses or {}).get("q")
+            if result is None:
+                params = ElicitRequestFormParams.model_construct(message=evil("question"), requested_schema=schema)
+                return InputRequiredResult(input_requests={"q": ElicitRequest.model_construct(method="elicitation/create", params=params)})
+        else:
+            result = await ctx.session.elicit_form(message=evil("question"), requested_schema=schema, related_request_id=ctx.request_id)
         return f"{result.action}: {result.content}"
 
     @server.resource("hostile://doc", name=evil("rname"), description=evil("rdesc"), mime_type=Q.format("rmime"))
@@ -230,6 +243,7 @@ def main() -> None:
     parser.add_argument("port", nargs="?", type=int, default=0)
     parser.add_argument("--junk-stdout", action="store_true")
     parser.add_argument("--setlevel", choices=["fail", "hang"])
+    parser.add_argument("--legacy", action="store_true", help="serve only the initialize handshake (2025-11-25)")
     args = parser.parse_args()
     if args.transport == "silent-stdio":
         silent_stdio()
@@ -238,13 +252,18 @@ def main() -> None:
         silent_http(args.port)
         return
     server = build(args.junk_stdout, args.setlevel)
+    if args.legacy:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from basic import legacy_only
+
+        legacy_only(server)
     if args.transport == "stdio":
         server.run("stdio")
         return
     import uvicorn
 
     app = server.streamable_http_app(host="127.0.0.1")
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", lifespan="on")
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", lifespan="on", timeout_graceful_shutdown=1)
 
 
 if __name__ == "__main__":

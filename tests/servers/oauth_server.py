@@ -176,7 +176,7 @@ def main() -> None:
     path = "/sse" if args.transport == "sse" else "/mcp"
     server, _ = build(args.port, args.ttl, args.legacy, path, args.issuer, args.rotate)
     app = server.sse_app(host="127.0.0.1") if args.transport == "sse" else server.streamable_http_app(host="127.0.0.1")
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", timeout_graceful_shutdown=1)
 
 
 if __name__ == "__main__":

@@ -66,6 +66,7 @@ def test_tables_escape_cut_and_index():
         resources=[],
         prompts=[],
         error="<script>x</script>",
+        protocol_version=None,
     )
     table = StatusTable([connection])
     assert table["web"].state == "failed" and "key=***" in table["web"].target
