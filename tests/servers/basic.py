@@ -228,6 +228,14 @@ def legacy_only(server: MCPServer) -> MCPServer:
     return server
 
 
+def pin_version(version: str) -> None:
+    """Answer initialize with ``version`` (an older revision, e.g. 2025-06-18 or 2025-03-26), whatever is asked."""
+    import mcp.server.runner as runner
+
+    runner.HANDSHAKE_PROTOCOL_VERSIONS = tuple(v for v in runner.HANDSHAKE_PROTOCOL_VERSIONS if v <= version)
+    runner.LATEST_HANDSHAKE_VERSION = version
+
+
 def refuse_discover(app: object) -> object:
     """HTTP: answer server/discover as a 2025-era server does (it knows no such method): 404 with a JSON-RPC error."""
     import json
@@ -268,12 +276,16 @@ def main() -> None:
     parser.add_argument("--name", default="basic")
     parser.add_argument("--crash-at-start", action="store_true")
     parser.add_argument("--legacy", action="store_true", help="an older server: the initialize handshake only")
+    parser.add_argument("--pin", metavar="VERSION", help="an older server of that revision (implies --legacy)")
     args = parser.parse_args()
     if args.crash_at_start:
         print("fatal: cannot start (on purpose)", file=sys.stderr, flush=True)
         sys.exit(2)
 
     server = build(args.name)
+    if args.pin:
+        args.legacy = True
+        pin_version(args.pin)
     if args.legacy:
         legacy_only(server)
     if args.transport == "stdio":
