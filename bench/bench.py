@@ -51,14 +51,13 @@ print(json.dumps({"seconds": seconds, "mcp": "mcp" in sys.modules, "asyncio": "a
 
 @asynccontextmanager
 async def raw_session(server: list[str] = SERVER):
-    """The raw SDK: a stdio transport and an initialized ``ClientSession`` on the running loop."""
-    from mcp import ClientSession
+    """The raw SDK: its ``mcp.Client`` (which negotiates 2026-07-28) over ``stdio_client``, on the running loop."""
+    from mcp import Client
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
     params = StdioServerParameters(command=sys.executable, args=server)
-    async with stdio_client(params, errlog=DEVNULL) as (read, write), ClientSession(read, write) as session:
-        await session.initialize()
-        yield session
+    async with Client(stdio_client(params, errlog=DEVNULL)) as client:
+        yield client
 
 
 class RawOnThread:
@@ -184,11 +183,11 @@ async def call_trial(shell, rounds: int, n: int, warmup: int, stats: dict) -> No
         manager.connect()
         # (c) %mcp over the same manager and server process: (b) and (c) differ by the magic only
         shell.register_magics(MCPMagics(shell=shell, manager=manager))
-        ours = manager.connection("b").session
+        ours = manager.connection("b").client
         variants = {
             "raw": lambda: session.call_tool("noop", {}),
             "rawhop": lambda: hopped.call("noop"),
-            "hop": lambda: manager.loop.run(ours.call_tool("noop", {})),  # diagnostic: our session through LoopThread.run
+            "hop": lambda: manager.loop.run(ours.call_tool("noop", {})),  # the SDK's Client.call_tool on our client, same hop
             "api": lambda: manager.call("b.noop"),
             "magic": lambda: shell.run_line_magic("mcp", "call b.noop"),
         }
@@ -241,6 +240,144 @@ async def bench_calls(trials: int, rounds: int, n: int, warmup: int) -> dict:
         for k, s in stats.items()
     }
     return {"trials": trials, "rounds": rounds, "calls_per_round": n, "magic_ratio_per_trial": per_trial, "variants": out}
+
+
+# --------------------------------------------------------------------------- 2c. every revision, stdio and HTTP
+
+BASIC = SERVER[0]
+
+
+class HttpServer:
+    """tests/servers/basic.py over streamable HTTP on a free loopback port (``--legacy``: a 2025-11-25 server)."""
+
+    def __init__(self, *extra: str) -> None:
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.proc = subprocess.Popen([sys.executable, BASIC, "streamable-http", str(self.port), *extra], stdout=DEVNULL, stderr=DEVNULL)
+        deadline = time.monotonic() + 30
+        while True:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    break
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.05)
+        self.url = f"http://127.0.0.1:{self.port}/mcp"
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait(10)
+
+
+KINDS = {  # kind -> (transport, extra server arguments)
+    "stdio, 2026-07-28": ("stdio", ()),
+    "stdio, 2025-11-25": ("stdio", ("--legacy",)),
+    "streamable HTTP, 2026-07-28": ("http", ()),
+    "streamable HTTP, 2025-11-25": ("http", ("--legacy",)),
+}
+
+
+async def protocol_trial(shell, kind: str, rounds: int, n: int, warmup: int, stats: dict) -> None:
+    """One server of ``kind``; the SDK's own call through our hop (Client, or ClientSession for 2025) vs the API and %mcp."""
+    from mcpomni_jupyter import MCPManager
+    from mcpomni_jupyter.magics.magics import MCPMagics
+
+    transport, extra = KINDS[kind]
+    http = HttpServer(*extra) if transport == "http" else None
+    manager = MCPManager()
+    if http is not None:
+        manager.add("b", http.url)
+    else:
+        manager.add("b", command=sys.executable, args=[BASIC, "stdio", *extra])
+    manager.connect()
+    shell.register_magics(MCPMagics(shell=shell, manager=manager))
+    connection = manager.connection("b")
+    sdk = connection.client if connection.is_modern else connection.client.session  # Client.call_tool / ClientSession.call_tool
+    variants = {
+        "sdk": lambda: manager.loop.run(sdk.call_tool("noop", {})),
+        "api": lambda: manager.call("b.noop"),
+        "magic": lambda: shell.run_line_magic("mcp", "call b.noop"),
+    }
+    try:
+        stats["version"] = connection.protocol_version
+        for fn in variants.values():
+            await timed(fn, warmup)
+        names = list(variants)
+        for r in range(rounds):
+            for name in names[r % len(names) :] + names[: r % len(names)]:
+                gc.collect()
+                times, _ = await timed(variants[name], n)
+                stats[name].append(statistics.fmean(times))
+    finally:
+        manager.shutdown()
+        if http is not None:
+            http.stop()
+
+
+async def bench_protocols(trials: int, rounds: int, n: int, warmup: int) -> dict:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "mcpomni_jupyter")
+    out = {}
+    for kind in KINDS:
+        stats: dict = {"sdk": [], "api": [], "magic": []}
+        for _ in range(trials):
+            await protocol_trial(shell, kind, rounds, n, warmup, stats)
+        paired = lambda xs, base=stats["sdk"]: median(x / b for x, b in zip(xs, base))  # noqa: E731
+        out[kind] = {
+            "version": stats["version"],
+            "sdk_us": median(stats["sdk"]) * 1e6,
+            "api_us": median(stats["api"]) * 1e6,
+            "magic_us": median(stats["magic"]) * 1e6,
+            "api_ratio": paired(stats["api"]),
+            "magic_ratio": paired(stats["magic"]),
+        }
+    shell.run_line_magic("unload_ext", "mcpomni_jupyter")
+    return out
+
+
+def bench_http_connect(reps: int) -> dict:
+    """Connecting over streamable HTTP to a 2026-07-28 server: ours against the SDK's Client, like for like."""
+    from mcp import Client
+
+    from mcpomni_jupyter import MCPManager
+
+    http = HttpServer()
+
+    async def sdk(listing: bool) -> float:
+        t0 = now()
+        async with Client(http.url) as client:
+            if listing:  # what our connect does after the handshake: the four lists, concurrently
+                await asyncio.gather(client.list_tools(), client.list_resources(), client.list_resource_templates(), client.list_prompts())
+            seconds = now() - t0
+        return seconds
+
+    def ours() -> float:
+        t0 = now()
+        manager.connect("h")
+        seconds = now() - t0
+        manager.disconnect("h")
+        return seconds
+
+    manager = MCPManager()
+    manager.add("h", http.url)
+    runs: dict[str, list[float]] = {"ours": [], "sdk_listing": [], "sdk_alone": []}
+    try:
+        ours(), asyncio.run(sdk(True))  # warm: imports, the loop thread
+        for _ in range(reps):  # interleaved
+            runs["ours"].append(ours())
+            runs["sdk_listing"].append(asyncio.run(sdk(True)))
+            runs["sdk_alone"].append(asyncio.run(sdk(False)))
+    finally:
+        manager.shutdown()
+        http.stop()
+    out = {k: median(v) for k, v in runs.items()}
+    out.update(ratio=out["ours"] / out["sdk_listing"], ratio_alone=out["ours"] / out["sdk_alone"])
+    return out
 
 
 # --------------------------------------------------------------------------- 2b. a 20 MB result
@@ -353,6 +490,7 @@ def markdown(rows: list[tuple[str, ...]]) -> str:
 
 def report(r: dict) -> str:
     le, c, cn, mem, v, lg = r["load_ext"], r["calls"], r["connect"], r["memory"], r["calls"]["variants"], r["large"]
+    pr, hc = r["protocols"], r["http_connect"]
     ok = lambda good: "pass" if good else "FAIL"  # noqa: E731
     yn = lambda flag: "yes" if flag else "no"  # noqa: E731
 
@@ -398,6 +536,28 @@ def report(r: dict) -> str:
         (
             f"CPU of 8 server processes / {cpus} CPUs",
             f"{cn['cpu_floor_s']:.2f} s ({cn['server_cpu_s']:.2f} s each) = {cn['cpu_floor_s'] / cn['ours_1']:.2f}x one connect",
+            "ref.",
+            "",
+        ),
+        *(
+            (
+                f"`%mcp call` no-op, {kind} (negotiated {x['version']}) / the SDK's {'Client' if '2026' in kind else 'ClientSession'}"
+                ".call_tool through the same hop",
+                f"{x['magic_ratio']:.3f}x ({x['magic_us']:.0f} / {x['sdk_us']:.0f} us); MCPManager.call {x['api_ratio']:.3f}x",
+                "<= 1.10",
+                ok(x["magic_ratio"] <= 1.10),
+            )
+            for kind, x in pr.items()
+        ),
+        (
+            "connect over streamable HTTP, 2026-07-28: ours / the SDK's Client connecting and listing the same",
+            f"{hc['ours'] * 1000:.1f} / {hc['sdk_listing'] * 1000:.1f} ms = {hc['ratio']:.2f}x",
+            "<= 1.0",
+            ok(hc["ratio"] <= 1.0),
+        ),
+        (
+            "the same / the SDK's Client connecting alone (no listing)",
+            f"{hc['ratio_alone']:.2f}x ({hc['sdk_alone'] * 1000:.1f} ms)",
             "ref.",
             "",
         ),
@@ -461,6 +621,8 @@ def main() -> None:
         ("load_ext", lambda: bench_load_ext(3 if q else 7)),
         ("memory", lambda: bench_memory(1 if q else 3)),
         ("calls", lambda: asyncio.run(bench_calls(trials=3 if q else 10, rounds=4 if q else 6, n=20 if q else 30, warmup=20 if q else 30))),
+        ("protocols", lambda: asyncio.run(bench_protocols(trials=1 if q else 4, rounds=4 if q else 6, n=20 if q else 30, warmup=20))),
+        ("http_connect", lambda: bench_http_connect(5 if q else 20)),
         ("large", lambda: bench_large(1 if q else 3)),
         ("connect", lambda: bench_connect(1 if q else 3)),
     ]

@@ -44,6 +44,7 @@ def test_everything_over_stdio_and_http(run, everything_http):
     assert run(f"%mcp add evh {everything_http}").ok
     status = run("%mcp connect").value
     assert [status["ev"].state, status["evh"].state] == ["connected", "connected"], (status["ev"].error, status["evh"].error)
+    assert status["ev"].protocol == status["evh"].protocol == "2025-11-25"  # a 2025-era server: the client fell back
     assert run("%mcp call ev.echo message=hello").value.text == "Echo: hello"
     assert "3" in run("%mcp call evh.get-sum a=1 b=2").value.text
     image = run("%mcp call ev.get-tiny-image").value

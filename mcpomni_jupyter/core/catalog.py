@@ -68,21 +68,29 @@ class Catalog:
         if client is None or caps is None:
             return
         declared = {"tools": caps.tools, "resources": caps.resources, "prompts": caps.prompts}
+        plans = []
         for kind in which:
-            for attr, method, field, request in _PLAN[kind]:
-                if not declared[kind]:
-                    setattr(self, attr, [])
-                    continue
-                try:
-                    items = await asyncio.wait_for(_paged(getattr(client, method), field, cache_mode), c.config.timeout)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    if strict:
-                        raise
-                    c.record("error", f"{request} failed: {map_error(exc, c.config)}; run %mcp refresh {c.name} to try again", "warning")
-                    continue
-                setattr(self, attr, items)
+            for plan in _PLAN[kind]:
+                if declared[kind]:
+                    plans.append(plan)
+                else:
+                    setattr(self, plan[0], [])
+        # concurrently: a connect waits for one round trip, not four
+        await asyncio.gather(*(self._list_one(client, plan, strict, cache_mode) for plan in plans))
+
+    async def _list_one(self, client: Any, plan: tuple[str, str, str, str], strict: bool, cache_mode: str) -> None:
+        c = self._connection
+        attr, method, field, request = plan
+        try:
+            items = await asyncio.wait_for(_paged(getattr(client, method), field, cache_mode), c.config.timeout)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if strict:
+                raise
+            c.record("error", f"{request} failed: {map_error(exc, c.config)}; run %mcp refresh {c.name} to try again", "warning")
+            return
+        setattr(self, attr, items)
 
     def changed(self, kind: str) -> None:
         """A list-changed notification: re-list ``kind`` soon, coalesced with any other of its kind."""

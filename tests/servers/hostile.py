@@ -64,8 +64,11 @@ def evil(tag: str) -> str:
     return f"{X.format(tag)} {SCRIPT.format(tag)} {Q.format(tag)} {DQ} {JS.format(tag)}"
 
 
-def build(junk_stdout: bool, setlevel: str | None) -> MCPServer:
-    server = MCPServer(evil("server-name"), instructions=evil("instructions"))
+def build(junk_stdout: bool, setlevel: str | None, cache_ttl: int | None = None) -> MCPServer:
+    from mcp.server.caching import CacheHint
+
+    hints = {m: CacheHint(ttl_ms=cache_ttl) for m in ("tools/list", "prompts/list", "resources/list")} if cache_ttl else None
+    server = MCPServer(evil("server-name"), instructions=evil("instructions"), cache_hints=hints)
 
     def blocks() -> list[object]:
         return [
@@ -243,6 +246,7 @@ def main() -> None:
     parser.add_argument("port", nargs="?", type=int, default=0)
     parser.add_argument("--junk-stdout", action="store_true")
     parser.add_argument("--setlevel", choices=["fail", "hang"])
+    parser.add_argument("--cache-ttl", type=int, metavar="MS", help="list results fresh for MS milliseconds (a cache hint)")
     parser.add_argument("--legacy", action="store_true", help="serve only the initialize handshake (2025-11-25)")
     args = parser.parse_args()
     if args.transport == "silent-stdio":
@@ -251,7 +255,7 @@ def main() -> None:
     if args.transport == "silent-http":
         silent_http(args.port)
         return
-    server = build(args.junk_stdout, args.setlevel)
+    server = build(args.junk_stdout, args.setlevel, args.cache_ttl)
     if args.legacy:
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         from basic import legacy_only
