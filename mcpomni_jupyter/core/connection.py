@@ -376,6 +376,9 @@ class Connection:
         kind = _LIST_CHANGED.get(method)
         if kind is not None:
             self.catalog.changed(kind)
+        elif method == "notifications/elicitation/complete":  # a page the person was asked to open (2025-11-25)
+            ident = clip(str(message.params.elicitation_id), 200)
+            self.record("request", f"the server says the page it asked the person to open is done with (elicitation {ident})")
         elif method == "notifications/resources/updated":
             uri = str(message.params.uri)
             self.record("updated", f"resource updated: {uri}", data=uri)

@@ -19,12 +19,13 @@ import weakref
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
-from ..auth.oauth import AuthOptions, OAuthCoordinator, open_browser
+from ..auth.oauth import OAuthCoordinator
 from ..config import LoadResult, ServerConfig, load_file, parse_config, parse_server, parse_text, server_entry
 from ..defaults import REQUEST_TIMEOUT
 from ..errors import ConfigError, ToolCallError
 from ..redact import add_secret, redact
 from ..results import CallResult, LogList, PromptList, PromptResult, ReadResult, ResourceList, StatusTable, Table, TemplateList, ToolList
+from .auth_api import OAuthMethods
 from .connection import Connection
 from .loop import LoopThread
 from .operations import Operations, Progress, Settings
@@ -48,7 +49,7 @@ def _listing(kind: str, table: type[Table], doc: str, name: str = "") -> tuple[C
     return sync, asynchronous
 
 
-class MCPManager:
+class MCPManager(OAuthMethods):
     """Every configured MCP server of this kernel, and what you can do with them."""
 
     def __init__(self, loop: LoopThread | None = None, timeout: float = REQUEST_TIMEOUT) -> None:
@@ -340,8 +341,28 @@ class MCPManager:
         self.requests.sampling_handler = handler
 
     def set_elicitation_handler(self, handler: ElicitationHandler | None) -> None:
-        """Answer servers' questions asked during a top-level-await call (the notebook UI sets a form)."""
+        """Answer servers' questions from code, in every call (blocking ones too), before the notebook's form.
+
+        ``handler(message, schema, defaults)`` (plus ``server=`` if it takes one)
+        returns a dict to accept (fields left out get their defaults), ``None``
+        or ``"decline"``, ``"cancel"``, or an ``ElicitResult``; an answer that
+        does not fit the schema is declined, with a line in ``log()``.  A plain
+        function runs on a thread of its own, a coroutine function on the loop.
+        Requests to open a page (URL mode) stay the person's.  ``None`` removes it.
+        """
+        if handler is not None and not callable(handler):
+            raise TypeError(f"set_elicitation_handler() takes a function or None, not {type(handler).__name__}")
         self.requests.elicitation_handler = handler
+
+    def set_elicitation_ui(self, form: Callable[..., Any] | None, link: Callable[..., Any] | None = None) -> None:
+        """How a UI answers servers (``ui.install`` sets them; ``set_elicitation_handler`` is unaffected).
+
+        ``form(caller, server, params, timeout)`` answers a question in a form
+        during a top-level-await call; ``link(caller_or_None, link)`` shows a
+        checked page URL in the calling cell and returns whether it was shown.
+        """
+        self.requests.form_handler = form
+        self.requests.link_handler = link
 
     def set_roots(self, name: str, roots: Iterable[str] | None) -> None:
         """The directories (or file:// URIs) offered to ``name`` as roots; None: the config's, else the cwd."""
@@ -350,53 +371,6 @@ class MCPManager:
             self.requests.roots.pop(name, None)
         else:
             self.requests.roots[name] = [str(r) for r in roots]
-
-    # ------------------------------------------------------------------ OAuth
-
-    def configure_auth(self, **options: Any) -> AuthOptions:
-        """Change OAuth settings (callback_host/port/path, token_dir, open_browser, auth_timeout)."""
-        changed = self.oauth.configure(**options)
-        for connection in self.connections.values():
-            connection.auth.timeout = changed.auth_timeout
-        return changed
-
-    def _oauth_connection(self, name: str) -> Connection:
-        connection = self.connection(name)
-        if not connection.uses_oauth:
-            raise ConfigError(
-                f'server {name!r} is not configured for OAuth; set "auth": {{"method": "oauth"}} in its config '
-                f"(or %mcp add {name} URL --auth oauth)"
-            )
-        return connection
-
-    def auth(self, name: str) -> Connection:
-        """Start (or resume) authorization: connects the server, which asks for authorization if needed."""
-        connection = self._oauth_connection(name)
-        if connection.state in (State.DISCONNECTED, State.FAILED):
-            self._run(self._ops.connect([name]), connection.config.timeout + HOP_GRACE, f"connecting {name!r}")
-        return connection
-
-    def open_authorization_page(self, name: str) -> bool:
-        """Open the waiting authorization link of ``name`` in the browser again; False if none waits."""
-        url = self.connection(name).auth.url
-        if url:
-            open_browser(url)
-        return bool(url)
-
-    def complete_auth(self, url: str) -> str:
-        """The paste-box path: finish a waiting authorization from the URL the browser landed on."""
-        return self._run(self.oauth.complete(url), HOP_GRACE, "delivering the authorization")
-
-    def logout(self, name: str) -> bool:
-        """Disconnect and forget the stored tokens and client registration of an OAuth server."""
-        connection = self._oauth_connection(name)
-        self._run(connection.stop(), STOP_BUDGET, f"disconnecting {name!r}")
-        return self.oauth.storage_for(connection).forget()
-
-    def token_expiry(self, name: str) -> float | None:
-        """When the stored access token of an OAuth server expires (epoch seconds), if known."""
-        connection = self.connection(name)
-        return self.oauth.storage_for(connection).expires_at if connection.uses_oauth else None
 
 
 def _checked(result: CallResult, raise_on_error: bool) -> CallResult:

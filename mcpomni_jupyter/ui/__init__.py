@@ -1,4 +1,4 @@
-"""The notebook's widgets (ipywidgets): status panel, Authorize row, progress bars, elicitation forms.
+"""The notebook's widgets (ipywidgets): status panel, Authorize row, progress bars, elicitation forms and links.
 
 Above the core in the layers: it uses the manager's public API; the core
 reaches it only through what ``install`` registers on a manager.
@@ -10,7 +10,12 @@ from typing import Any
 
 
 def install(manager: Any) -> None:
-    """Give ``manager`` the notebook's UI: questions from servers are answered in an inline form."""
-    from .forms import ask
+    """Give ``manager`` the notebook's UI: a server's question is answered in an inline form (under top-level
+    ``await``), a page it asks the person to open is shown as a link in the calling cell.
 
-    manager.set_elicitation_handler(ask)
+    Kept apart from the notebook's own ``set_elicitation_handler``: installing the UI never replaces it.
+    """
+    from .forms import ask
+    from .links import show_link
+
+    manager.set_elicitation_ui(ask, show_link)

@@ -3,6 +3,10 @@
 Shown only while the call that caused it runs under top-level ``await``: the
 kernel's own loop is then free, so the form is created and displayed there
 (on the main thread, in the calling cell's context), and its clicks arrive.
+Fields start at the schema's defaults (SEP-1034); an optional text field left
+empty is left out of the answer (the server's default then applies), and the
+answer is checked against the schema before it is sent.  A handler set with
+``mcp.set_elicitation_handler`` answers instead of the form, in any call.
 """
 
 from __future__ import annotations
@@ -13,14 +17,24 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..core.server_requests import Caller
+from ..core.elicitation import Caller, check_answer, question_schema, schema_defaults
 
 MESSAGE_CHARS = 2_000
 
 
 def _kind(schema: Any) -> str:
     kind = schema.get("type", "string") if isinstance(schema, dict) else "string"
-    return kind if kind in ("string", "integer", "number", "boolean") else "string"
+    return kind if kind in ("string", "integer", "number", "boolean", "array") else "string"
+
+
+def _options(schema: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(label, value) of an enum, or of a ``oneOf``/``anyOf`` of ``const`` with titles; at most 200."""
+    if isinstance(schema.get("enum"), list):
+        pairs = [(str(o), o) for o in schema["enum"]]
+    else:
+        raw = schema.get("oneOf") or schema.get("anyOf") or []
+        pairs = [(str(o.get("title") or o.get("const")), o.get("const")) for o in raw if isinstance(o, dict) and "const" in o]
+    return [(label[:200], value) for label, value in pairs if isinstance(value, (str, int, float, bool))][:200]
 
 
 def _coerce(kind: str, value: Any) -> Any:
@@ -48,11 +62,16 @@ def field_widget(name: str, schema: Any, required: bool) -> w.Widget:
     default = schema.get("default")
     style = {"description_width": "initial"}
     try:
-        if "enum" in schema or "oneOf" in schema:
-            raw = schema.get("enum") or [o.get("const") for o in schema.get("oneOf", []) if isinstance(o, dict)]
-            values = [o for o in raw if isinstance(o, (str, int, float, bool))][:200]
+        items = schema.get("items")
+        if kind == "array" and isinstance(items, dict) and _options(items):  # a multi-select (SEP-1330)
+            options = _options(items)
+            chosen = tuple(v for _, v in options if isinstance(default, list) and v in default)
+            return w.SelectMultiple(options=options, value=chosen, description=label, style=style)
+        if "enum" in schema or "oneOf" in schema or "anyOf" in schema:
+            options = _options(schema)
+            values = [v for _, v in options]
             value = default if default in values else (values[0] if values else None)
-            return w.Dropdown(options=[(str(o)[:200], o) for o in values], value=value, description=label, style=style)
+            return w.Dropdown(options=options, value=value, description=label, style=style)
         if kind == "boolean":
             return w.Checkbox(
                 value=bool(_coerce(kind, default)) if default is not None else False, description=label, style=style, indent=False
@@ -73,6 +92,8 @@ class ElicitationForm(w.VBox):
     def __init__(self, server: str, message: str, schema: dict[str, Any], answer: Any) -> None:
         required = set(schema.get("required", []) or [])
         properties = schema.get("properties") or {}
+        self.required = required
+        self.schema = question_schema(schema)  # what the answer is checked against
         self.kinds = {name: _kind(sub) for name, sub in properties.items()}
         self.fields = {name: field_widget(name, sub, name in required) for name, sub in list(properties.items())[:100]}
         self.accept = w.Button(description="Accept", button_style="primary")
@@ -93,15 +114,25 @@ class ElicitationForm(w.VBox):
 
     def _content(self) -> dict[str, Any] | None:
         """The answers typed into the form, as the schema's types; None (and a message) when one does not fit."""
-        content = {}
+        content: dict[str, Any] = {}
         for name, widget in self.fields.items():
             kind = self.kinds.get(name, "string")
+            if isinstance(widget, w.Text) and widget.value == "" and name not in self.required:
+                continue  # left empty: not answered (the server's default applies)
             try:
-                content[name] = _coerce(kind, widget.value) if isinstance(widget, w.Text) and kind != "string" else widget.value
+                value = _coerce(kind, widget.value) if isinstance(widget, w.Text) and kind != "string" else widget.value
             except (ValueError, TypeError, KeyError, OverflowError):
-                self.status.value = f"<span style='color:#cf222e'>{html.escape(name)} must be a{'n' if kind[0] in 'aeiou' else ''} {html.escape(kind)}</span>"
+                self._problem(f"{name} must be a{'n' if kind[0] in 'aeiou' else ''} {kind}")
                 return None
+            content[name] = list(value) if isinstance(widget, w.SelectMultiple) else value
+        problem = check_answer(self.schema, {**schema_defaults(self.schema), **content})
+        if problem is not None:
+            self._problem(problem)
+            return None
         return content
+
+    def _problem(self, text: str) -> None:
+        self.status.value = f"<span style='color:#cf222e'>{html.escape(text)}</span>"
 
     def _send(self, action: str) -> None:
         content = self._content() if action == "accept" else None

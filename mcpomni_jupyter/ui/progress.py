@@ -5,7 +5,8 @@ widget is created, displayed and updated on the kernel's main thread by
 ``tick()``, which the waiting magic calls about ten times a second.  The bar
 appears at the first progress notification or after a second, shows value,
 total, message and elapsed time, and finishes as success, error, timeout or
-interrupted (a sticky colour, as tqdm does).
+interrupted (a sticky colour, as tqdm does).  The tick also shows, in the
+calling cell, a link a server asked the person to open meanwhile (``links``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import html
 import time
 from typing import Any
+
+from .links import show_pending
 
 SHOW_AFTER = 1.0
 
@@ -48,6 +51,7 @@ class CallProgress:
 
     def tick(self) -> None:
         """On the main thread: show the bar when due, and bring it up to date."""
+        show_pending()  # a page a server asks the person to open, shown in this cell (ui.links)
         if self.widget is None:
             if not (self.updates or self.elapsed >= SHOW_AFTER):
                 return

@@ -183,7 +183,61 @@ def build(name: str) -> MCPServer:
         """Ask for a code review."""
         return f"Please review this {language} code:\n{code}"
 
+    if os.environ.get("MCPJ_MORE_QUESTIONS"):  # off by default, so the tool count other tests expect stays
+        add_more_questions(server)
     return server
+
+
+def add_more_questions(server: MCPServer) -> None:
+    """Tools for the elicitation tests (tests/test_elicitation.py): defaults (SEP-1034) and URL mode, in both eras."""
+    import json
+
+    from mcp_types import ElicitRequestURLParams
+
+    @server.tool()
+    async def ask_defaults(ctx: Context) -> Any:
+        """Ask a question whose every field has a default (as the conformance suite's SEP-1034 scenario); return the answer as JSON."""
+        schema = {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string", "default": "John Doe"},
+                "age": {"type": "integer", "default": 30},
+                "score": {"type": "number", "default": 95.5},
+                "status": {"type": "string", "enum": ["active", "inactive", "pending"], "default": "active"},
+                "verified": {"type": "boolean", "default": True},
+                "tags": {"type": "array", "items": {"type": "string", "enum": ["a", "b", "c"]}, "default": ["b"]},
+                "nickname": {"type": "string", "minLength": 3},
+            },
+            "required": [],
+        }
+        params = ElicitRequestFormParams(message="Your settings?", requested_schema=schema)
+        result = await ask_client(
+            ctx,
+            "settings",
+            ElicitRequest(params=params),
+            lambda: ctx.session.elicit_form(message=params.message, requested_schema=schema, related_request_id=ctx.request_id),
+        )
+        if isinstance(result, InputRequiredResult):
+            return result
+        return json.dumps({"action": result.action, "content": result.content}, sort_keys=True)
+
+    @server.tool()
+    async def open_link(ctx: Context, url: str = "https://example.com/login?next=%2Fhome&a=1") -> Any:
+        """Ask the person to open a page (URL-mode elicitation); say what the client answered (older eras: then report it complete)."""
+        message = "Sign in to <b>Example</b> to continue."
+        modern = ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
+        params = ElicitRequestURLParams(message=message, url=url, elicitation_id=None if modern else "login-1")
+        result = await ask_client(
+            ctx,
+            "link",
+            ElicitRequest(params=params),
+            lambda: ctx.session.elicit_url(message=message, url=url, elicitation_id="login-1", related_request_id=ctx.request_id),
+        )
+        if isinstance(result, InputRequiredResult):
+            return result
+        if not modern and result.action == "accept":
+            await ctx.session.send_elicit_complete("login-1", related_request_id=ctx.request_id)
+        return f"link: {result.action}"
 
 
 async def ask_client(ctx: Context, key: str, request: Any, legacy: Any) -> Any:

@@ -1,0 +1,81 @@
+"""The OAuth part of the manager's Python API: settings, authorize, paste, logout, token expiry.
+
+A base class of ``MCPManager`` that declares what it uses of it (the registry,
+the OAuth coordinator, the operations and the thread hop), so each method is a
+few lines over the coordinator in ``auth/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
+
+from ..auth.oauth import AuthOptions, OAuthCoordinator, open_browser
+from ..errors import ConfigError
+from .state import HOP_GRACE, STOP_BUDGET, State
+
+if TYPE_CHECKING:
+    from .connection import Connection
+    from .operations import Operations
+
+
+class OAuthMethods:
+    """OAuth settings and actions; mixed into ``MCPManager``, whose attributes it declares here."""
+
+    oauth: OAuthCoordinator
+    _ops: Operations
+
+    def connection(self, name: str) -> Connection:
+        raise NotImplementedError
+
+    @property
+    def connections(self) -> dict[str, Connection]:
+        raise NotImplementedError
+
+    def _run(self, coro: Coroutine[Any, Any, Any], budget: float, what: str, tick: Any = None) -> Any:
+        raise NotImplementedError
+
+    def configure_auth(self, **options: Any) -> AuthOptions:
+        """Change OAuth settings (callback_host/port/path, token_dir, open_browser, auth_timeout)."""
+        changed = self.oauth.configure(**options)
+        for connection in self.connections.values():
+            connection.auth.timeout = changed.auth_timeout
+        return changed
+
+    def _oauth_connection(self, name: str) -> Connection:
+        connection = self.connection(name)
+        if not connection.uses_oauth:
+            raise ConfigError(
+                f'server {name!r} is not configured for OAuth; set "auth": {{"method": "oauth"}} in its config '
+                f"(or %mcp add {name} URL --auth oauth)"
+            )
+        return connection
+
+    def auth(self, name: str) -> Connection:
+        """Start (or resume) authorization: connects the server, which asks for authorization if needed."""
+        connection = self._oauth_connection(name)
+        if connection.state in (State.DISCONNECTED, State.FAILED):
+            self._run(self._ops.connect([name]), connection.config.timeout + HOP_GRACE, f"connecting {name!r}")
+        return connection
+
+    def open_authorization_page(self, name: str) -> bool:
+        """Open the waiting authorization link of ``name`` in the browser again; False if none waits."""
+        url = self.connection(name).auth.url
+        if url:
+            open_browser(url)
+        return bool(url)
+
+    def complete_auth(self, url: str) -> str:
+        """The paste-box path: finish a waiting authorization from the URL the browser landed on."""
+        return self._run(self.oauth.complete(url), HOP_GRACE, "delivering the authorization")
+
+    def logout(self, name: str) -> bool:
+        """Disconnect and forget the stored tokens and client registration of an OAuth server."""
+        connection = self._oauth_connection(name)
+        self._run(connection.stop(), STOP_BUDGET, f"disconnecting {name!r}")
+        return self.oauth.storage_for(connection).forget()
+
+    def token_expiry(self, name: str) -> float | None:
+        """When the stored access token of an OAuth server expires (epoch seconds), if known."""
+        connection = self.connection(name)
+        return self.oauth.storage_for(connection).expires_at if connection.uses_oauth else None
