@@ -21,6 +21,10 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlparse
 
+from .authconfig import AUTH_KEYS as AUTH_KEYS  # re-exported: the auth part of a config lives in authconfig
+from .authconfig import AUTH_METHODS as AUTH_METHODS
+from .authconfig import AuthConfig as AuthConfig
+from .authconfig import parse_auth as _parse_auth
 from .defaults import CONNECT_TIMEOUT, SSE_READ_TIMEOUT
 from .errors import ConfigError, did_you_mean
 from .expansion import expand_tree, expansion_env
@@ -56,29 +60,11 @@ SERVER_KEYS = {
     "description",
     "name",
 }
-AUTH_KEYS = {"method", "client_id", "client_secret", "scopes", "callback_port", "client_metadata_url"}
-AUTH_METHODS = {"none", "oauth", "client_credentials", "bearer"}
 # Top-level keys of the accepted file formats that are not servers.
 IGNORED_TOP_LEVEL = {"AgentConfig", "LLM", "inputs", "$schema"}
 
 MAX_SECONDS = 86_400.0  # a day: also keeps NaN and infinity out
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
-
-
-@dataclass(frozen=True)
-class AuthConfig:
-    """How a server authenticates: ``none`` (headers only) or OAuth."""
-
-    method: str = "none"
-    client_id: str | None = None
-    client_secret: str | None = None
-    scopes: tuple[str, ...] = ()
-    callback_port: int | None = None
-    client_metadata_url: str | None = None
-
-    def __repr__(self) -> str:
-        secret = ", client_secret=***" if self.client_secret else ""
-        return f"AuthConfig(method={self.method!r}, client_id={self.client_id!r}{secret}, scopes={self.scopes!r})"
 
 
 @dataclass(frozen=True)
@@ -127,9 +113,7 @@ class ServerConfig:
         if self.url:
             parsed = urlparse(self.url)
             values |= {v for _, v in parse_qsl(parsed.query)} | ({parsed.password} if parsed.password else set())
-        if self.auth.client_secret:
-            values.add(self.auth.client_secret)
-        return values
+        return values | self.auth.secret_values()
 
     def __repr__(self) -> str:
         parts = [f"name={self.name!r}", f"transport={self.transport!r}", f"target={self.shown_target!r}"]
@@ -177,45 +161,6 @@ def _flag(value: Any, where: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{where} must be true or false, got {value!r}")
     return value
-
-
-def _optional_str(value: Any, where: str) -> str | None:
-    if value is not None and not isinstance(value, str):
-        raise ConfigError(f"{where} must be a string")
-    return value
-
-
-def _parse_auth(raw: Any, where: str) -> AuthConfig:
-    if raw is None:
-        return AuthConfig()
-    if isinstance(raw, str):
-        raw = {"method": raw}
-    if not isinstance(raw, dict):
-        raise ConfigError(f'{where} must be an object such as {{"method": "oauth"}}')
-    for key in raw:
-        if key not in AUTH_KEYS:
-            raise ConfigError(f"{where}: unknown key {key!r}{did_you_mean(key, AUTH_KEYS)}; allowed: {', '.join(sorted(AUTH_KEYS))}")
-    method = str(raw.get("method", "none")).lower()
-    if method not in AUTH_METHODS:
-        raise ConfigError(f"{where}.method: unknown auth method {method!r}; use one of {', '.join(sorted(AUTH_METHODS))}")
-    if method == "bearer":
-        method = "none"  # a bearer token is just a header
-    scopes = raw.get("scopes") or ()
-    if isinstance(scopes, str):
-        scopes = tuple(scopes.split())
-    if not isinstance(scopes, (list, tuple)) or not all(isinstance(x, str) for x in scopes):
-        raise ConfigError(f"{where}.scopes must be a list of strings or one space-separated string")
-    port = raw.get("callback_port")
-    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
-        raise ConfigError(f"{where}.callback_port must be a port number between 1 and 65535")
-    return AuthConfig(
-        method=method,
-        client_id=_optional_str(raw.get("client_id"), f"{where}.client_id"),
-        client_secret=_optional_str(raw.get("client_secret"), f"{where}.client_secret"),
-        scopes=tuple(scopes),
-        callback_port=port,
-        client_metadata_url=_optional_str(raw.get("client_metadata_url"), f"{where}.client_metadata_url"),
-    )
 
 
 def parse_server(name: str, raw: Any, environ: Mapping[str, str] | None = None) -> ServerConfig:

@@ -25,8 +25,8 @@ BROWSER = f"{sys.executable} {HERE / 'tools' / 'headless_browser.py'} %s"
 
 
 class OAuthServer:
-    def __init__(self, *extra: str) -> None:
-        self.port = free_port()
+    def __init__(self, *extra: str, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.proc = subprocess.Popen(
             [sys.executable, str(HERE / "servers" / "oauth_server.py"), str(self.port), *extra],
             stdout=subprocess.DEVNULL,
@@ -37,7 +37,10 @@ class OAuthServer:
         self.url = f"{self.base}/sse" if "sse" in extra else f"{self.base}/mcp"
 
     def grants(self) -> list[str]:
-        return [g["grant"] for g in httpx2.get(f"{self.base}/test/grants").json()]
+        return [g["grant"] for g in self.grant_records()]
+
+    def grant_records(self) -> list[dict]:
+        return httpx2.get(f"{self.base}/test/grants").json()
 
     def post(self, path: str) -> None:
         httpx2.post(f"{self.base}{path}").raise_for_status()

@@ -5,7 +5,11 @@ It starts on demand when a flow begins to wait, listens on
 settings), and stops when no flow waits.  A redirect whose ``state`` matches
 no waiting flow gets a 400 page and completes nothing; an ``error=`` redirect
 ends its flow with that error.  The paste box delivers a pasted URL through
-the same ``deliver`` routine, so whichever arrives first wins.  The redirect
+the same ``deliver`` routine, so whichever arrives first wins.  A redirect
+whose ``iss`` is not the issuer of the authorization server the flow was sent
+to (or that has none where that server promised one) ends its flow with an
+error and a 400 page, before any code is exchanged (RFC 9207, the mix-up
+defence the MCP revision 2026-07-28 requires).  The redirect
 URI keeps ``localhost`` (what the README and the MCPOmni Connect guide
 promise, and what stored client registrations were made for); the hardened
 HTTP serving is ``loopback.LoopbackHTTPServer``.  No page echoes the code or
@@ -19,11 +23,16 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from ..errors import AuthorizationDenied
+from ..errors import AuthError, AuthorizationDenied
 from .loopback import LoopbackHTTPServer
 
 UNKNOWN_STATE = (
     "This authorization response matches no sign-in that is waiting (its state is unknown or already used); start again from the notebook"
+)
+
+WRONG_ISSUER = (
+    "This response did not come from the authorization server the sign-in was sent to, so nothing was completed; "
+    "start again from the notebook"
 )
 
 
@@ -35,6 +44,25 @@ class Flow:
     server: str
     url: str
     future: asyncio.Future[Any] = field(repr=False)
+    issuer: str | None = None  # the authorization server's issuer: what ``iss`` must be
+    iss_required: bool = False  # that server promised ``iss`` (authorization_response_iss_parameter_supported)
+
+    def issuer_problem(self, iss: str | None) -> str | None:
+        """Why ``iss`` refutes this response (RFC 9207: exact string comparison), or None."""
+        if iss is None:
+            if not self.iss_required:
+                return None
+            return (
+                f"server {self.server!r}: the authorization response carried no issuer (iss), which its authorization "
+                f"server promised; nothing was completed: run %mcp auth {self.server} to try again"
+            )
+        if iss == self.issuer:
+            return None
+        return (
+            f"server {self.server!r}: the authorization response names the issuer {iss[:80]!r}, not {self.issuer!r}, "
+            "the authorization server it was sent to (a mix-up, RFC 9207); nothing was completed: "
+            f"run %mcp auth {self.server} to try again, and tell the server's operator if it happens again"
+        )
 
 
 class CallbackServer(LoopbackHTTPServer):
@@ -55,10 +83,10 @@ class CallbackServer(LoopbackHTTPServer):
 
     # ------------------------------------------------------------------ flows
 
-    async def expect(self, state: str, server: str, url: str) -> Flow:
-        """Register a flow waiting for ``state``; starts the server if needed."""
+    async def expect(self, state: str, server: str, url: str, issuer: str | None = None, iss_required: bool = False) -> Flow:
+        """Register a flow waiting for ``state`` (from the authorization server ``issuer``); starts the server if needed."""
         await self.start()
-        flow = Flow(state, server, url, asyncio.get_running_loop().create_future())
+        flow = Flow(state, server, url, asyncio.get_running_loop().create_future(), issuer, iss_required)
         self._flows[state] = flow
         return flow
 
@@ -77,6 +105,10 @@ class CallbackServer(LoopbackHTTPServer):
         flow = self._flows.get(state or "")
         if flow is None or flow.future.done():
             return 400, "Unknown authorization", UNKNOWN_STATE
+        problem = flow.issuer_problem(params.get("iss"))
+        if problem is not None:
+            flow.future.set_exception(AuthError(problem))
+            return 400, "Authorization refused", WRONG_ISSUER
         if "error" in params:
             error = params["error"]
             description = params.get("error_description", "")

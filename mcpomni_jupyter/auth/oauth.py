@@ -1,8 +1,15 @@
 """OAuth wiring: the adapted SDK provider with our callback server, token store and browser.
 
-The SDK does discovery (RFC 9728, RFC 8414), dynamic registration (RFC 7591),
-PKCE S256, the ``resource`` parameter (RFC 8707), scope selection and refresh
-(adapted in ``provider``); we only supply where the person comes in: the
+``OAuthCoordinator.build`` gives each server the ``httpx2.Auth`` of its
+method: the authorization-code flow (``oauth``) here, the machine-to-machine
+and enterprise grants (``client_credentials``, ``identity_assertion``) in
+``grants``.  The SDK does discovery (RFC 9728, RFC 8414), dynamic
+registration (RFC 7591, as a ``native`` application) or a client ID metadata
+document (preferred where both are offered), PKCE S256, the ``resource``
+parameter (RFC 8707), scope selection, refresh and the issuer checks of
+RFC 8414 and RFC 9207 (adapted in ``provider``; the ``iss`` of a redirect is
+checked by the callback server before the SDK sees it); we only supply where
+the person comes in: the
 redirect handler records the authorization link, tells the connection a person
 is needed and opens the browser (in a worker thread), and the callback handler
 waits for the callback server or the paste box, whichever delivers first.  The
@@ -85,11 +92,13 @@ class OAuthCoordinator:
         return self._callbacks[key]
 
     def storage_for(self, connection: AuthHost, redirect_uri: str | None = None) -> FileTokenStorage:
+        """The server's token store, bound to its configured authorization server if it has one."""
         return FileTokenStorage(
             self.options.token_dir,
             connection.config.url or "",
             redirect_uri,
             on_warning=lambda message: connection.record("auth", message, "warning"),
+            issuer=connection.config.auth.issuer,
         )
 
     def deliver_url(self, url: str) -> tuple[int, str, str]:
@@ -130,27 +139,14 @@ class OAuthCoordinator:
 
     def build(self, connection: AuthHost) -> Any:
         """The ``httpx2.Auth`` for an OAuth server's transport."""
-        if connection.config.auth.method == "client_credentials":
-            return self._client_credentials(connection)
+        from . import grants
+
+        method = connection.config.auth.method
+        if method == "client_credentials":
+            return grants.client_credentials(connection, self.storage_for(connection))
+        if method == "identity_assertion":
+            return grants.identity_assertion(connection, self.storage_for(connection))
         return self._authorization_code(connection)
-
-    def _client_credentials(self, connection: AuthHost) -> Any:
-        """Machine to machine: the SDK's client-credentials provider, no person involved."""
-        from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
-
-        auth = connection.config.auth
-        if not (auth.client_id and auth.client_secret):
-            raise ConfigError(
-                f"server {connection.name!r}: client_credentials needs auth.client_id and auth.client_secret (write them as ${{VAR}})"
-            )
-        return ClientCredentialsOAuthProvider(
-            server_url=connection.config.url or "",
-            storage=self.storage_for(connection),
-            client_id=auth.client_id,
-            client_secret=auth.client_secret,
-            token_endpoint_auth_method="client_secret_basic",
-            scope=" ".join(auth.scopes) or None,
-        )
 
     def _authorization_code(self, connection: AuthHost) -> Any:
         """The authorization-code flow with PKCE: our adapted provider, with a person in the loop."""
@@ -167,8 +163,9 @@ class OAuthCoordinator:
             "response_types": ["code"],
             "token_endpoint_auth_method": "client_secret_basic" if auth.client_secret else "none",
         }
+        # a notebook is a native application (loopback redirect URIs): said at registration (SEP-837)
         metadata = OAuthClientMetadata.model_validate(
-            {"client_name": "mcpomni-jupyter", "scope": " ".join(auth.scopes) or None, **registration}
+            {"client_name": "mcpomni-jupyter", "application_type": "native", "scope": " ".join(auth.scopes) or None, **registration}
         )
         person = _Person(connection, callback, self.options)
         provider = AdaptedProvider(
@@ -183,14 +180,36 @@ class OAuthCoordinator:
             provider.preregistered = OAuthClientInformationFull.model_validate(
                 {"client_id": auth.client_id, "client_secret": auth.client_secret, **registration}
             )
+        person.provider = provider
         return provider
 
 
 class _Person:
     """Where the person comes in, for one server: the SDK's redirect and callback handlers."""
 
+    provider: Any = None  # the AdaptedProvider whose flow this is (for the authorization server it talks to)
+
     def __init__(self, connection: AuthHost, callback: CallbackServer, options: AuthOptions) -> None:
         self.connection, self.callback, self.options = connection, callback, options
+
+    def _authorization_server(self) -> tuple[str | None, bool]:
+        """The issuer the redirect must name (``iss``), and whether that server promised to name it."""
+        metadata = self.provider.context.oauth_metadata if self.provider is not None else None
+        if metadata is None:
+            return None, False
+        return str(metadata.issuer), bool(metadata.authorization_response_iss_parameter_supported)
+
+    def _client(self) -> str:
+        """How this client is known to the authorization server, for the log."""
+        context = self.provider.context if self.provider is not None else None
+        info = context.client_info if context is not None else None
+        if info is None:
+            return "no client"
+        if context is not None and info.client_id == context.client_metadata_url:
+            return "its client ID metadata document"
+        if self.provider.preregistered is not None and info.client_id == self.provider.preregistered.client_id:
+            return "the pre-registered client_id"
+        return "a dynamically registered client"
 
     async def redirect(self, authorization_url: str) -> None:
         """Record the link, tell the connection a person is needed, open the browser."""
@@ -207,10 +226,13 @@ class _Person:
         # otherwise the browser opens and the waiting request goes on once the person has authorized
         state.in_session = connection.is_connected
         key = (parse_qs(urlparse(authorization_url).query).get("state") or [""])[0]
-        state.flow = await self.callback.expect(key, connection.name, authorization_url)
+        issuer, iss_required = self._authorization_server()
+        state.flow = await self.callback.expect(key, connection.name, authorization_url, issuer, iss_required)
         state.url = authorization_url
         connection.auth_waiting()
-        connection.record("auth", f"waiting for authorization (callback on {self.callback.redirect_uri})")
+        connection.record(
+            "auth", f"waiting for authorization at {issuer or 'the server'} as {self._client()} (callback on {self.callback.redirect_uri})"
+        )
         if self.options.open_browser:
             open_browser(authorization_url)
 

@@ -2,10 +2,27 @@
 
 Imported only when an OAuth server connects (the SDK loads with it).
 
+``StoreBound`` (every OAuth provider of ours, machine-to-machine ones too):
+
 - A reloaded token gets its absolute expiry back (python-sdk issue 3250) and
   every token is refreshed a little before it expires (a token that dies in
   flight earns a 401, which the SDK answers with a whole new authorization).
+- The token store's entry is bound to the authorization server's issuer: a
+  reloaded token comes with its authorization server's metadata (so it is
+  refreshed at that server's token endpoint, not at the MCP server's origin,
+  where the SDK sends a refresh before any discovery), and when discovery
+  finds that the server now trusts another authorization server, nothing of
+  the old one (tokens, registration, metadata) is used again, even a
+  registration that carries no issuer of its own.
+
+``AdaptedProvider`` (the authorization-code flow) adds:
+
 - A pre-registered ``client_id`` is used instead of dynamic registration.
+- A client ID metadata document (``client_metadata_url``) is preferred over
+  dynamic registration wherever the authorization server supports both: the
+  SDK decides so (``should_use_client_metadata_url`` looks only at
+  ``client_id_metadata_document_supported``, not at the registration
+  endpoint); the connection's log says which was used.
 - On the 2025-03-26 path (no protected-resource metadata), the authorization
   server's ``issuer`` may carry a path on the MCP server's own origin.
 - A refresh first re-reads the shared token store under its lock, held across
@@ -22,7 +39,7 @@ from urllib.parse import urlparse
 import httpx2
 from mcp.client.auth import OAuthClientProvider
 
-from .tokens import FileTokenStorage, Stored
+from .tokens import FileTokenStorage, Stored, same_issuer
 
 
 class _LegacyIssuer(str):
@@ -52,19 +69,18 @@ class _LegacyIssuer(str):
     __hash__ = str.__hash__
 
 
-class AdaptedProvider(OAuthClientProvider):
-    """The SDK provider plus the absolute expiry of a reloaded token, pre-registered clients,
-    the 2025-03-26 legacy path's same-origin issuer, and refreshes coordinated through the store."""
+class StoreBound(OAuthClientProvider):
+    """The SDK provider plus the absolute expiry of a reloaded token and the store's entry bound to an issuer."""
 
-    preregistered: Any = None
-    _holding = False  # this flow holds the store's lock: from _refresh_token to the refresh response
-    _skipped: Any = None  # the refresh request not sent: newer tokens were adopted from the store
+    _entry_issuer: str | None = None  # the authorization server the tokens and registration in the context came from
 
-    def _expected_issuer(self) -> str:
-        issuer = super()._expected_issuer()
-        if self.context.auth_server_url is None and self.context.protected_resource_metadata is None:
-            return _LegacyIssuer(issuer)
-        return issuer
+    def _configured_client(self) -> Any:
+        """Client information that is configuration (kept when the authorization server changes)."""
+        return getattr(self, "_fixed_client_info", None)  # the SDK's machine-to-machine providers keep it there
+
+    def _file_storage(self) -> FileTokenStorage | None:
+        storage = self.context.storage
+        return storage if isinstance(storage, FileTokenStorage) else None
 
     def _early(self) -> None:
         """Refresh a little before expiry: a token that dies in flight earns a 401, and the SDK
@@ -76,10 +92,61 @@ class AdaptedProvider(OAuthClientProvider):
 
     async def _initialize(self) -> None:
         await super()._initialize()
-        storage = self.context.storage
-        if self.context.current_tokens is not None and isinstance(storage, FileTokenStorage):
+        storage = self._file_storage()
+        if storage is None:
+            return
+        loaded = storage.last_loaded
+        if self.context.current_tokens is not None:
             self.context.token_expiry_time = storage.last_expires_at  # python-sdk issue 3250
             self._early()
+        if loaded.issuer is not None:
+            self._entry_issuer = loaded.issuer
+            storage.issuer = storage.issuer or loaded.issuer
+        if loaded.metadata is not None and self.context.oauth_metadata is None:
+            self.context.oauth_metadata = loaded.metadata  # a refresh goes to this server's token endpoint
+        storage.metadata_of = lambda: self.context.oauth_metadata
+
+    def _expected_issuer(self) -> str:
+        issuer = super()._expected_issuer()
+        self._bind(str.__str__(issuer))
+        return issuer
+
+    def _bind(self, issuer: str) -> None:
+        """Discovery named the authorization server: use (and write) only its entry of the store."""
+        storage = self._file_storage()
+        if storage is None or storage.pinned:  # a configured issuer: the SDK refuses any other one itself
+            return
+        if self._entry_issuer is not None and not same_issuer(self._entry_issuer, issuer):
+            storage.warn(f"the authorization server changed from {self._entry_issuer} to {issuer}: authorizing there afresh")
+            self.context.clear_tokens()
+            self.context.client_info = self._configured_client()
+            self.context.oauth_metadata = None
+        storage.issuer = self._entry_issuer = issuer
+
+    async def _handle_token_response(self, response: Any) -> None:
+        await super()._handle_token_response(response)
+        self._early()
+
+
+class AdaptedProvider(StoreBound):
+    """The SDK provider for the authorization-code flow, plus pre-registered clients, the 2025-03-26
+    legacy path's same-origin issuer, and refreshes coordinated through the store."""
+
+    preregistered: Any = None
+    _holding = False  # this flow holds the store's lock: from _refresh_token to the refresh response
+    _skipped: Any = None  # the refresh request not sent: newer tokens were adopted from the store
+
+    def _configured_client(self) -> Any:
+        return self.preregistered
+
+    def _expected_issuer(self) -> str:
+        issuer = super()._expected_issuer()
+        if self.context.auth_server_url is None and self.context.protected_resource_metadata is None:
+            return _LegacyIssuer(issuer)
+        return issuer
+
+    async def _initialize(self) -> None:
+        await super()._initialize()
         if self.preregistered is not None and (
             self.context.client_info is None or self.context.client_info.client_id != self.preregistered.client_id
         ):
@@ -138,10 +205,6 @@ class AdaptedProvider(OAuthClientProvider):
             storage = self.context.storage
             if isinstance(storage, FileTokenStorage):
                 storage.release()
-
-    async def _handle_token_response(self, response: Any) -> None:
-        await super()._handle_token_response(response)
-        self._early()
 
     async def _handle_refresh_response(self, response: Any) -> bool:
         """A failed refresh returns False: the SDK then authorizes again (our redirect handler decides how)."""

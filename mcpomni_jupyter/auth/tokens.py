@@ -2,11 +2,22 @@
 
 One JSON file per server URL in the token directory (default
 ``~/.mcpomni_jupyter/tokens``; files in ``tokenfile``, the lock in
-``storelock``).  Each holds an absolute expiry time: the SDK's provider keeps
-only a relative ``expires_in`` and so loses a reloaded token's expiry
-(python-sdk issue 3250); ``Stored.expires_at`` gives it back.  Reads take no
-lock (writes replace the file atomically, so a reader sees one whole version);
-every read-modify-write holds the store's lock.
+``storelock``), keyed by issuer too: the file's entry (tokens, their
+absolute expiry, the client registration, the authorization server's
+metadata) is stamped with the ``issuer`` of the authorization server it came
+from.  A storage bound to another issuer sees an empty store and its first
+write replaces the entry: a server whose authorization server changed never
+reuses the old one's tokens or registration, and two servers behind one
+authorization server never share a registration (each has its own file).  A
+file of the previous layout (no stamp) is read as it is and stamped at the
+next write; a stamp may also come from the SDK's own ``client_info.issuer``.
+
+The absolute expiry: the SDK's provider keeps only a relative ``expires_in``
+and so loses a reloaded token's expiry (python-sdk issue 3250);
+``Stored.expires_at`` gives it back.  The metadata lets a reloaded token be
+refreshed at its authorization server's token endpoint before any discovery.
+Reads take no lock (writes replace the file atomically, so a reader sees one
+whole version); every read-modify-write holds the store's lock.
 
 A corrupt file (not JSON, not UTF-8, nested too deeply, a directory, parts of
 the wrong shape, an expiry that is not a time) is reported through
@@ -40,6 +51,16 @@ def _is_time(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
+def issuer_key(issuer: str) -> str:
+    """An issuer as compared here: a root issuer with and without its trailing slash is one server (as in the SDK)."""
+    rest = issuer.partition("://")[2]
+    return issuer[:-1] if rest.endswith("/") and rest.count("/") == 1 else issuer
+
+
+def same_issuer(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and issuer_key(a) == issuer_key(b)
+
+
 def _register_secrets(part: str, raw: Any) -> None:
     if isinstance(raw, dict):
         for key in _SECRET_FIELDS[part]:
@@ -65,6 +86,8 @@ class Stored:
     tokens: Any = None  # OAuthToken, its expires_in counted from expires_at
     expires_at: float | None = None
     client_info: Any = None  # OAuthClientInformationFull, None if registered for another redirect URI
+    metadata: Any = None  # OAuthMetadata of the authorization server the entry came from
+    issuer: str | None = None  # that authorization server; None for a file of the previous layout
 
 
 class FileTokenStorage:
@@ -76,14 +99,19 @@ class FileTokenStorage:
         server_url: str,
         redirect_uri: str | None = None,
         on_warning: Callable[[str], Any] | None = None,
+        issuer: str | None = None,
     ) -> None:
         self.server_url = server_url
         self.path = token_path(directory, server_url)
         self.redirect_uri = redirect_uri
+        self.issuer = issuer  # the authorization server whose entry is used; None: the one the file holds
+        self.pinned = issuer is not None  # configured (auth.issuer): discovery never rebinds it
+        self.metadata_of: Callable[[], Any] | None = None  # the authorization server metadata to keep with a write
         self.last_expires_at: float | None = None  # the expiry of the tokens get_tokens returned last
-        self._warn = on_warning or (lambda message: None)
+        self.last_loaded = Stored()  # what get_tokens or get_client_info read last
+        self.warn: Callable[[str], Any] = on_warning or (lambda message: None)
         # re-entrant within this instance (one provider, whose flow the SDK serialises)
-        self.lock = StoreLock(self.path.with_suffix(".lock"), self._warn)
+        self.lock = StoreLock(self.path.with_suffix(".lock"), self.warn)
 
     # ------------------------------------------------------------------ reading
 
@@ -118,19 +146,51 @@ class FileTokenStorage:
             return  # registered for another callback address: register again
         stored.client_info = info
 
+    def _take_metadata(self, data: dict[str, Any], stored: Stored, problems: list[str]) -> None:
+        from mcp.shared.auth import OAuthMetadata
+
+        raw = data.pop("metadata", None)
+        if raw is None:
+            return
+        try:
+            stored.metadata = OAuthMetadata.model_validate(raw)
+        except (ValueError, TypeError, RecursionError):
+            problems.append("its authorization server metadata is not valid")
+            return
+        data["metadata"] = stored.metadata.model_dump(mode="json", exclude_none=True)
+
+    @staticmethod
+    def _entry_issuer(data: dict[str, Any], problems: list[str]) -> str | None:
+        """The issuer the file's entry belongs to: its stamp, else the SDK's own stamp on the registration."""
+        stamp = data.pop("issuer", None)
+        if stamp is not None and not (isinstance(stamp, str) and "://" in stamp):
+            problems.append(f"its issuer {str(stamp)[:40]!r} is not a URL")
+            stamp = None
+        client = data.get("client_info")
+        if stamp is None and isinstance(client, dict) and isinstance(client.get("issuer"), str):
+            stamp = client["issuer"]
+        return stamp
+
     def load(self) -> Stored:
-        """Read the file once: its usable parts; a corrupt file or part is reported (once) and left out."""
+        """Read the file once: its usable parts; a corrupt file or part is reported (once) and left out.
+
+        An entry of another issuer than the one this storage is bound to reads as empty."""
         problems: list[str] = []
         data = read_json(self.path, problems)
-        stored = Stored()
+        stored = Stored(issuer=self._entry_issuer(data, problems))
         self._take_tokens(data, stored, problems)
         self._take_client_info(data, stored, problems)
-        stored.data = {key: data[key] for key in ("tokens", "expires_at", "client_info") if key in data}
+        self._take_metadata(data, stored, problems)
         if problems:
-            self._warn(
+            self.warn(
                 f"the token file {self.path} is corrupt ({'; '.join(problems)}); ignoring what is bad "
                 "(it is replaced at the next authorization)"
             )
+        if self.issuer is not None and stored.issuer is not None and not same_issuer(self.issuer, stored.issuer):
+            return Stored()  # another authorization server's: never used, replaced at the next write
+        stored.data = {key: data[key] for key in ("tokens", "expires_at", "client_info", "metadata") if key in data}
+        if stored.issuer is not None:
+            stored.data["issuer"] = stored.issuer
         return stored
 
     @property
@@ -141,6 +201,12 @@ class FileTokenStorage:
     # ------------------------------------------------------------------ writing
 
     def _write(self, data: dict[str, Any]) -> None:
+        """Write the entry back, stamped with the issuer it belongs to and that issuer's metadata."""
+        if self.issuer is not None:
+            data["issuer"] = self.issuer
+        metadata = self.metadata_of() if self.metadata_of is not None else None
+        if metadata is not None:
+            data["metadata"] = metadata.model_dump(mode="json", exclude_none=True)
         data["server_url"] = self.server_url
         write_json(self.path, data)
 
@@ -177,7 +243,7 @@ class FileTokenStorage:
     # ------------------------------------------------------------------ the SDK's protocol
 
     async def get_tokens(self) -> Any:
-        stored = self.load()
+        stored = self.last_loaded = self.load()
         self.last_expires_at = stored.expires_at
         return stored.tokens
 
@@ -192,7 +258,8 @@ class FileTokenStorage:
         self.last_expires_at = expires_at
 
     async def get_client_info(self) -> Any:
-        return self.load().client_info
+        self.last_loaded = self.load()
+        return self.last_loaded.client_info
 
     async def set_client_info(self, client_info: Any) -> None:
         raw = client_info.model_dump(mode="json", exclude_none=True)

@@ -29,6 +29,7 @@ from .aio import end_task, wait_event
 from .catalog import Catalog
 from .errormap import map_error
 from .listen import Listener
+from .notifications import announces_changes, on_log, on_message
 from .recovery import SessionRecovery, session_lost
 from .serverlog import LogEntry, ServerLog, clip
 from .state import SETTLE_GRACE, STOP_GRACE, STOP_TIMEOUT, State
@@ -150,7 +151,7 @@ class Connection:
 
     @property
     def uses_oauth(self) -> bool:
-        return self.config.transport != "stdio" and self.config.auth.method in ("oauth", "client_credentials")
+        return self.config.transport != "stdio" and self.config.auth.uses_oauth
 
     def auth_waiting(self) -> None:
         self.set_state(State.AUTH_REQUIRED)
@@ -332,7 +333,7 @@ class Connection:
         if self.log_level:
             await self.apply_log_level(self.log_level)
         await self.catalog.list(strict=False, cache_mode="refresh")
-        if self.is_modern and _announces_changes(self.capabilities):
+        if self.is_modern and announces_changes(self.capabilities):
             await self.listener.start()
 
     async def apply_log_level(self, level: str | None) -> None:
@@ -358,30 +359,10 @@ class Connection:
     # ----------------------------------------------------------------- notifications
 
     async def _on_log(self, params: Any) -> None:
-        data = params.data
-        message = data if isinstance(data, str) else repr(data)
-        if params.logger:
-            message = f"{params.logger}: {message}"
-        self.record("log", message, str(params.level), data)
+        on_log(self, params)
 
     async def _on_message(self, message: Any) -> None:
-        if isinstance(message, Exception):
-            line = _unparsed_line(message)
-            if line is not None:
-                self.record("stdout", f"the server wrote a line that is not JSON-RPC: {line}", "warning")
-            else:
-                self.record("error", f"transport error: {map_error(message, self.config)}", "warning")
-            return
-        method = getattr(message, "method", "")
-        kind = _LIST_CHANGED.get(method)
-        if kind is not None:
-            self.catalog.changed(kind)
-        elif method == "notifications/elicitation/complete":  # a page the person was asked to open (2025-11-25)
-            ident = clip(str(message.params.elicitation_id), 200)
-            self.record("request", f"the server says the page it asked the person to open is done with (elicitation {ident})")
-        elif method == "notifications/resources/updated":
-            uri = str(message.params.uri)
-            self.record("updated", f"resource updated: {uri}", data=uri)
+        on_message(self, message)
 
     # ----------------------------------------------------------------- requests (loop thread)
 
@@ -429,30 +410,6 @@ class Connection:
             if self.error:
                 error = ServerConnectionError(self.error)
         return error
-
-
-_LIST_CHANGED = {
-    "notifications/tools/list_changed": "tools",
-    "notifications/resources/list_changed": "resources",
-    "notifications/prompts/list_changed": "prompts",
-}
-
-
-def _announces_changes(caps: Any) -> bool:
-    """Whether a 2026-07-28 server serves ``subscriptions/listen`` (its list-changed flags say so)."""
-    lists = (caps.tools, caps.prompts, caps.resources)
-    return any(getattr(c, "list_changed", False) for c in lists) or bool(getattr(caps.resources, "subscribe", False))
-
-
-def _unparsed_line(exc: Exception) -> str | None:
-    """The stdout line behind a parse error of the stdio transport, if that is what ``exc`` is."""
-    from pydantic import ValidationError
-
-    if not isinstance(exc, ValidationError):
-        return None
-    errors = exc.errors()
-    line = errors[0].get("input") if errors else None
-    return clip(line, 500) if isinstance(line, str) else None
 
 
 def _client_info() -> Any:

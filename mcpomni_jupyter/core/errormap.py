@@ -60,6 +60,8 @@ def _status_error(code: int, server: ServerConfig) -> McpJupyterError:
     if code == 401:
         if server.auth.method == "oauth":
             return AuthError(f"server {name!r} answered 401 Unauthorized: authorize again with %mcp auth {name}")
+        if server.auth.uses_oauth:  # client credentials or an identity assertion: the grant's settings
+            return AuthError(f"server {name!r} answered 401 Unauthorized: check the credentials in its auth config ({server.auth.method})")
         return AuthError(
             f"server {name!r} answered 401 Unauthorized: add a bearer header "
             f"(-H 'Authorization: Bearer ${{TOKEN}}') or set auth.method to oauth"

@@ -3,10 +3,12 @@
     python tests/conformance/client.py SERVER_URL
 
 The suite sets MCP_CONFORMANCE_SCENARIO, MCP_CONFORMANCE_CONTEXT (JSON: e.g.
-pre-registered credentials, tool calls) and MCP_CONFORMANCE_PROTOCOL_VERSION.
-Authorization goes through the product's callback server and token store; the
-BROWSER command (tests/tools/follow_redirects.py) stands in for the person,
-as the suite's authorization server approves at once.
+pre-registered credentials, a private key, an identity provider's ID token,
+tool calls) and MCP_CONFORMANCE_PROTOCOL_VERSION.  Each scenario becomes the
+server config a user would write ("auth" as in the README, secrets as
+${VAR}); authorization goes through the product's callback server and token
+store; the BROWSER command (tests/tools/follow_redirects.py) stands in for the
+person, as the suite's authorization server approves at once.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
+
+import httpx2  # noqa: E402
 
 from mcpomni_jupyter.core.manager import MCPManager  # noqa: E402
 
@@ -37,6 +41,49 @@ def placeholder(schema: dict) -> object:
     return {"number": 1, "integer": 1, "boolean": True, "array": [], "object": {}}.get(kind, "test")
 
 
+def authorization_server(url: str) -> str:
+    """The MCP server's authorization server, from its protected-resource metadata: what an administrator
+    looks up once to configure enterprise-managed authorization (whose authorization server is configuration)."""
+    parsed = httpx2.URL(url)
+    origin = f"{parsed.scheme}://{parsed.netloc.decode()}"
+    for path in (f"/.well-known/oauth-protected-resource{parsed.path}", "/.well-known/oauth-protected-resource"):
+        response = httpx2.get(origin + path, timeout=10)
+        if response.status_code == 200:
+            return response.json()["authorization_servers"][0]
+    raise SystemExit(f"no protected-resource metadata at {origin}")
+
+
+def auth_config(scenario: str, context: dict, url: str) -> dict:
+    """The "auth" entry a user would write for this scenario (secrets as ${VAR}, their values in the environment)."""
+    if scenario == "auth/client-credentials-jwt":
+        os.environ["CONFORMANCE_PRIVATE_KEY"] = context["private_key_pem"]
+        auth = {"method": "client_credentials", "client_id": context["client_id"], "private_key": "${CONFORMANCE_PRIVATE_KEY}"}
+        if context.get("signing_algorithm"):
+            auth["signing_algorithm"] = context["signing_algorithm"]
+        return auth
+    if scenario == "auth/cross-app-access-complete-flow":
+        os.environ["CONFORMANCE_CLIENT_SECRET"] = context["client_secret"]
+        os.environ["CONFORMANCE_ID_TOKEN"] = context["idp_id_token"]
+        return {
+            "method": "identity_assertion",
+            "client_id": context["client_id"],
+            "client_secret": "${CONFORMANCE_CLIENT_SECRET}",
+            "issuer": authorization_server(url),
+            "id_token": "${CONFORMANCE_ID_TOKEN}",
+            "idp_token_endpoint": context["idp_token_endpoint"],
+            "idp_client_id": context["idp_client_id"],
+        }
+    auth: dict = {"method": "client_credentials" if scenario == "auth/client-credentials-basic" else "oauth"}
+    if context.get("client_id"):
+        auth["client_id"] = context["client_id"]
+        if context.get("client_secret"):
+            os.environ["CONFORMANCE_CLIENT_SECRET"] = context["client_secret"]
+            auth["client_secret"] = "${CONFORMANCE_CLIENT_SECRET}"
+    if scenario == "auth/basic-cimd":
+        auth["client_metadata_url"] = CIMD_URL
+    return auth
+
+
 def main() -> int:
     url = sys.argv[-1]
     scenario = os.environ.get("MCP_CONFORMANCE_SCENARIO", "")
@@ -45,16 +92,11 @@ def main() -> int:
 
     server: dict = {"transport_type": "streamable_http", "url": url, "timeout": 20}
     if scenario.startswith("auth/"):
-        auth: dict = {"method": "client_credentials" if scenario == "auth/client-credentials-basic" else "oauth"}
-        if context.get("client_id"):
-            auth["client_id"] = context["client_id"]
-            if context.get("client_secret"):
-                auth["client_secret"] = context["client_secret"]
-        if scenario == "auth/basic-cimd":
-            auth["client_metadata_url"] = CIMD_URL
-        server["auth"] = auth
+        server["auth"] = auth_config(scenario, context, url)
 
     manager = MCPManager(timeout=30)
+    # the suite's person: accept every question, typing nothing; the schema's defaults fill the answer (SEP-1034)
+    manager.set_elicitation_handler(lambda message, schema, defaults: {})
     with tempfile.TemporaryDirectory() as tokens:
         manager.configure_auth(token_dir=tokens, callback_port=free_port(), open_browser=True, auth_timeout=30)
         try:

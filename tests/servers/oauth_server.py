@@ -1,13 +1,34 @@
 """An MCP server that is also a real OAuth 2.1 authorization server, for the auth tests.
 
     python oauth_server.py PORT [--transport streamable-http|sse] [--ttl SECONDS] [--legacy] [--issuer URL]
-                                [--rotate | --no-rotate]
+                                [--rotate | --no-rotate] [--iss correct|wrong|missing] [--metadata-issuer URL]
+                                [--cimd REDIRECT_URI] [--client ID:SECRET] [--client-key PEM] [--idp-key PEM]
 
 The SDK's auth routes (metadata, dynamic registration, /authorize, /token)
 backed by an in-memory provider that auto-approves (a consenting user), issues
 refresh tokens and short-lived access tokens (``--ttl``), and records every
 grant.  ``--legacy`` serves no protected-resource metadata (the 2025-03-26
 shape: the authorization server at the MCP server's own origin).
+
+The MCP revision 2026-07-28 and the extensions (test-only switches):
+
+- ``--iss correct|wrong|missing``: advertise
+  ``authorization_response_iss_parameter_supported`` (RFC 9207) and send, in
+  every authorization redirect, our issuer / another one
+  (``https://evil.example``, a mix-up) / none.
+- ``--metadata-issuer URL``: the metadata names another issuer than the one
+  it is served for (RFC 8414 3.3 says a client must refuse it).
+- ``--cimd REDIRECT_URI``: advertise client ID metadata documents as well as
+  dynamic registration; an https client_id stands for a document listing
+  REDIRECT_URI (recorded as a ``cimd`` grant; nothing is fetched).
+- ``--client ID:SECRET``: a client provisioned out of band, for the grants
+  without a person: ``--client-key PEM`` (a public key) lets it use
+  ``client_credentials`` authenticated by ``private_key_jwt`` (RFC 7523
+  2.2; its assertion must have iss = sub = ID and aud = our issuer; the
+  grant records the assertion's ``alg`` and ``kid``); ``--idp-key PEM`` (the
+  enterprise identity provider's public key) turns on the ID-JAG grant
+  (RFC 7523 jwt-bearer, SEP-990: ``typ`` oauth-id-jag+jwt, aud = our issuer,
+  its ``client_id`` the authenticated client).
 
 ``--rotate`` (the default, as before) rotates refresh tokens: every refresh
 returns a new refresh token and invalidates the old one, so a reused old one
@@ -23,17 +44,31 @@ Test-only control routes:
 from __future__ import annotations
 
 import argparse
+import json
 import secrets
 import time
-from urllib.parse import urlencode
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode
 
+import jwt
 import uvicorn
 from mcp.server import MCPServer
-from mcp.server.auth.provider import AccessToken, AuthorizationCode, AuthorizationParams, RefreshToken, TokenError
+from mcp.server.auth.provider import (
+    AccessToken,
+    AuthorizationCode,
+    AuthorizationParams,
+    IdentityAssertionParams,
+    RefreshToken,
+    TokenError,
+)
 from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions
-from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
+from mcp.shared.auth import JWT_BEARER_GRANT_TYPE, OAuthClientInformationFull, OAuthToken
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+
+ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "ES512", "EdDSA"]
+CLIENT_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+WRONG_ISSUER = "https://evil.example"
 
 
 class MemoryProvider:
@@ -46,19 +81,34 @@ class MemoryProvider:
         self.refresh: dict[str, RefreshToken] = {}
         self.grants: list[dict] = []
         self.deny_next = False
+        self.issuer = ""  # what our metadata names
+        self.iss_mode: str | None = None  # --iss
+        self.cimd_redirect: str | None = None  # --cimd
+        self.idp_key: str | None = None  # --idp-key: the PEM ID-JAGs are verified with
 
     async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
+        if self.cimd_redirect and client_id.startswith("https://") and client_id not in self.clients:
+            # stands for the client ID metadata document at that URL, as if fetched
+            self.grants.append({"grant": "cimd", "client_id": client_id})
+            self.clients[client_id] = OAuthClientInformationFull(
+                client_id=client_id, redirect_uris=[self.cimd_redirect], token_endpoint_auth_method="none", scope="mcp"
+            )
         return self.clients.get(client_id)
+
+    def _redirect(self, redirect_uri: str, query: dict) -> str:
+        """The redirect back to the client, with the RFC 9207 ``iss`` as --iss says."""
+        iss = {"correct": self.issuer, "wrong": WRONG_ISSUER}.get(self.iss_mode or "")
+        return f"{redirect_uri}?{urlencode({k: v for k, v in {**query, 'iss': iss}.items() if v})}"
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
         self.clients[client_info.client_id] = client_info
-        self.grants.append({"grant": "register", "client_id": client_info.client_id})
+        self.grants.append({"grant": "register", "client_id": client_info.client_id, "application_type": client_info.application_type})
 
     async def authorize(self, client: OAuthClientInformationFull, params: AuthorizationParams) -> str:
         if self.deny_next:
             self.deny_next = False
             query = {"error": "access_denied", "error_description": "The user said no <b>thanks</b>", "state": params.state}
-            return f"{params.redirect_uri}?{urlencode({k: v for k, v in query.items() if v})}"
+            return self._redirect(str(params.redirect_uri), query)
         code = secrets.token_urlsafe(24)
         self.codes[code] = AuthorizationCode(
             code=code,
@@ -71,8 +121,7 @@ class MemoryProvider:
             resource=params.resource,
         )
         self.grants.append({"grant": "authorize", "client_id": client.client_id, "resource": params.resource})
-        query = {"code": code, "state": params.state}
-        return f"{params.redirect_uri}?{urlencode({k: v for k, v in query.items() if v})}"
+        return self._redirect(str(params.redirect_uri), {"code": code, "state": params.state})
 
     async def load_authorization_code(self, client: OAuthClientInformationFull, authorization_code: str):
         return self.codes.get(authorization_code)
@@ -120,10 +169,86 @@ class MemoryProvider:
         self.access.pop(token.token, None)
         self.refresh.pop(token.token, None)
 
+    async def exchange_identity_assertion(self, client: OAuthClientInformationFull, params: IdentityAssertionParams) -> OAuthToken:
+        """SEP-990 leg 2: an ID-JAG from the enterprise identity provider for an access token (no refresh token)."""
+        try:
+            if jwt.get_unverified_header(params.assertion).get("typ") != "oauth-id-jag+jwt":
+                raise TokenError("invalid_grant", "not an ID-JAG (typ)")
+            claims = jwt.decode(params.assertion, self.idp_key, algorithms=ALGORITHMS, audience=[self.issuer, self.issuer + "/"])
+        except jwt.PyJWTError as exc:
+            self.grants.append({"grant": "id_jag_refused", "client_id": client.client_id, "why": str(exc)})
+            raise TokenError("invalid_grant", f"ID-JAG refused: {exc}") from None
+        if claims.get("client_id") != client.client_id:
+            raise TokenError("invalid_grant", "the ID-JAG names another client")
+        self.grants.append({"grant": "id_jag", "client_id": client.client_id, "sub": claims.get("sub"), "resource": params.resource})
+        return self._issue(client.client_id, params.scopes or ["mcp"], params.resource).model_copy(update={"refresh_token": None})
 
-def build(port: int, ttl: int, legacy: bool, path: str, issuer: str | None = None, rotate: bool = True) -> tuple[MCPServer, MemoryProvider]:
+
+class TestOnlyRoutes:
+    """ASGI middleware: the switches' additions to the metadata, and client_credentials with private_key_jwt at /token."""
+
+    def __init__(self, app, provider: MemoryProvider, extra: dict, client_key: str | None) -> None:
+        self.app, self.provider, self.extra, self.client_key = app, provider, extra, client_key
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"] == "/.well-known/oauth-authorization-server" and self.extra:
+            return await self._metadata(scope, receive, send)
+        if scope["type"] == "http" and scope["path"] == "/token" and scope["method"] == "POST" and self.client_key:
+            body = await Request(scope, receive).body()
+            form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+            if form.get("grant_type") == "client_credentials":
+                return await self._client_credentials(form)(scope, receive, send)
+            sent = False
+
+            async def replay():
+                nonlocal sent
+                if sent:
+                    return {"type": "http.disconnect"}
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+
+            return await self.app(scope, replay, send)
+        return await self.app(scope, receive, send)
+
+    async def _metadata(self, scope, receive, send):
+        messages: list[dict] = []
+
+        async def keep(message):
+            messages.append(message)
+
+        await self.app(scope, receive, keep)
+        body = json.dumps({**json.loads(b"".join(m.get("body", b"") for m in messages[1:])), **self.extra}).encode()
+        headers = [(k, v) for k, v in messages[0]["headers"] if k.lower() != b"content-length"]
+        await send({**messages[0], "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    def _client_credentials(self, form: dict) -> JSONResponse:
+        """RFC 6749 4.4 with RFC 7523 2.2 client authentication."""
+        provider, assertion = self.provider, form.get("client_assertion", "")
+        try:
+            if form.get("client_assertion_type") != CLIENT_ASSERTION:
+                raise jwt.InvalidTokenError("client_assertion_type is not jwt-bearer")
+            header = jwt.get_unverified_header(assertion)
+            claims = jwt.decode(assertion, self.client_key, algorithms=ALGORITHMS, audience=[provider.issuer, provider.issuer + "/"])
+            if claims.get("iss") != claims.get("sub") or claims.get("iss") not in provider.clients:
+                raise jwt.InvalidTokenError("iss and sub must both be the client_id")
+        except jwt.PyJWTError as exc:
+            provider.grants.append({"grant": "client_credentials_refused", "why": str(exc)})
+            return JSONResponse({"error": "invalid_client", "error_description": str(exc)}, status_code=401)
+        provider.grants.append(
+            {"grant": "client_credentials", "client_id": claims["sub"], "alg": header.get("alg"), "kid": header.get("kid")}
+        )
+        scopes = (form.get("scope") or "mcp").split()
+        token = provider._issue(claims["sub"], scopes, form.get("resource")).model_copy(update={"refresh_token": None})
+        return JSONResponse(token.model_dump(mode="json", exclude_none=True), headers={"Cache-Control": "no-store"})
+
+
+def build(
+    port: int, ttl: int, legacy: bool, path: str, issuer: str | None = None, rotate: bool = True, idp_key: str | None = None
+) -> tuple[MCPServer, MemoryProvider]:
     base = f"http://127.0.0.1:{port}"
     provider = MemoryProvider(ttl, rotate)
+    provider.issuer, provider.idp_key = (issuer or base).rstrip("/"), idp_key
     server = MCPServer(
         "oauth-test",
         auth_server_provider=provider,
@@ -133,6 +258,7 @@ def build(port: int, ttl: int, legacy: bool, path: str, issuer: str | None = Non
             client_registration_options=ClientRegistrationOptions(enabled=True, valid_scopes=["mcp"], default_scopes=["mcp"]),
             required_scopes=["mcp"],
             validate_token_resource=False,
+            identity_assertion_enabled=idp_key is not None,
         ),
     )
 
@@ -159,6 +285,32 @@ def build(port: int, ttl: int, legacy: bool, path: str, issuer: str | None = Non
     return server, provider
 
 
+def provision(provider: MemoryProvider, client: str) -> None:
+    """--client ID:SECRET: a confidential client provisioned out of band for the grants without a person."""
+    client_id, _, secret = client.partition(":")
+    provider.clients[client_id] = OAuthClientInformationFull(
+        client_id=client_id,
+        client_secret=secret or None,
+        redirect_uris=None,
+        grant_types=[JWT_BEARER_GRANT_TYPE, "client_credentials"],
+        token_endpoint_auth_method="client_secret_basic" if secret else "private_key_jwt",
+    )
+
+
+def metadata_extra(args: argparse.Namespace) -> dict:
+    extra: dict = {}
+    if args.iss:
+        extra["authorization_response_iss_parameter_supported"] = True
+    if args.metadata_issuer:
+        extra["issuer"] = args.metadata_issuer
+    if args.cimd:
+        extra["client_id_metadata_document_supported"] = True
+    if args.client_key:
+        extra["grant_types_supported"] = ["authorization_code", "refresh_token", "client_credentials"]
+        extra["token_endpoint_auth_methods_supported"] = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+    return extra
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("port", type=int)
@@ -172,10 +324,22 @@ def main() -> None:
         default=True,
         help="every refresh returns a new refresh token and invalidates the old one (default: on)",
     )
+    parser.add_argument("--iss", choices=["correct", "wrong", "missing"], help="RFC 9207: advertise iss and send it so")
+    parser.add_argument("--metadata-issuer", help="the issuer our metadata names (another one: a mismatch)")
+    parser.add_argument("--cimd", metavar="REDIRECT_URI", help="advertise client ID metadata documents too")
+    parser.add_argument("--client", metavar="ID:SECRET", help="a client provisioned out of band")
+    parser.add_argument("--client-key", metavar="PEM", help="the public key of --client's private_key_jwt assertions")
+    parser.add_argument("--idp-key", metavar="PEM", help="the enterprise identity provider's public key: accept ID-JAGs")
     args = parser.parse_args()
     path = "/sse" if args.transport == "sse" else "/mcp"
-    server, _ = build(args.port, args.ttl, args.legacy, path, args.issuer, args.rotate)
+    idp_key = Path(args.idp_key).read_text() if args.idp_key else None
+    server, provider = build(args.port, args.ttl, args.legacy, path, args.issuer, args.rotate, idp_key)
+    provider.iss_mode, provider.cimd_redirect = args.iss, args.cimd
+    if args.client:
+        provision(provider, args.client)
     app = server.sse_app(host="127.0.0.1") if args.transport == "sse" else server.streamable_http_app(host="127.0.0.1")
+    client_key = Path(args.client_key).read_text() if args.client_key else None
+    app = TestOnlyRoutes(app, provider, metadata_extra(args), client_key)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", timeout_graceful_shutdown=1)
 
 

@@ -1,0 +1,207 @@
+"""The ``auth`` part of a server config: its methods and keys, their validation, and what in it is secret.
+
+Methods: ``none`` (headers only; ``bearer`` is an alias), ``oauth`` (a person
+authorizes in the browser), ``client_credentials`` (machine to machine, with a
+client secret or a private key: ``private_key_jwt``) and
+``identity_assertion`` (enterprise-managed authorization: an identity
+assertion, the ID-JAG, exchanged for an access token).  Every key belongs to
+some methods; a key given to another method, an unknown key, a missing
+required setting or two credentials where one is wanted is a one-line
+``ConfigError`` naming the key.  Only the standard library is imported here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+from urllib.parse import urlparse
+
+from .errors import ConfigError, did_you_mean
+from .lint import is_loopback
+
+AUTH_METHODS = {"none", "oauth", "client_credentials", "identity_assertion", "bearer"}
+OAUTH_METHODS = ("oauth", "client_credentials", "identity_assertion")  # the methods an OAuth provider serves
+
+# which methods each key applies to
+_APPLIES: dict[str, tuple[str, ...]] = {
+    "client_id": OAUTH_METHODS,
+    "client_secret": OAUTH_METHODS,
+    "scopes": OAUTH_METHODS,
+    "callback_port": ("oauth",),
+    "client_metadata_url": ("oauth",),
+    "issuer": ("client_credentials", "identity_assertion"),
+    "private_key": ("client_credentials",),
+    "private_key_file": ("client_credentials",),
+    "signing_algorithm": ("client_credentials",),
+    "key_id": ("client_credentials",),
+    "identity_assertion": ("identity_assertion",),
+    "identity_assertion_file": ("identity_assertion",),
+    "id_token": ("identity_assertion",),
+    "id_token_file": ("identity_assertion",),
+    "idp_token_endpoint": ("identity_assertion",),
+    "idp_client_id": ("identity_assertion",),
+    "idp_client_secret": ("identity_assertion",),
+}
+AUTH_KEYS = {"method", *_APPLIES}
+SIGNING_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
+_SECRETS = ("client_secret", "private_key", "identity_assertion", "id_token", "idp_client_secret")
+_STRINGS = tuple(key for key in _APPLIES if key not in ("scopes", "callback_port"))
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """How a server authenticates; ``method`` is ``none``, ``oauth``, ``client_credentials`` or ``identity_assertion``."""
+
+    method: str = "none"
+    client_id: str | None = None
+    client_secret: str | None = None
+    scopes: tuple[str, ...] = ()
+    callback_port: int | None = None
+    client_metadata_url: str | None = None
+    issuer: str | None = None  # the authorization server the credentials belong to
+    private_key: str | None = None  # PEM: client_credentials signs a private_key_jwt assertion with it
+    private_key_file: str | None = None
+    signing_algorithm: str | None = None  # default: from the key (RS256, ES256/384/512, EdDSA)
+    key_id: str | None = None  # the assertion's "kid" header
+    identity_assertion: str | None = None  # a ready ID-JAG
+    identity_assertion_file: str | None = None  # a file holding the current ID-JAG, read at each exchange
+    id_token: str | None = None  # or an ID token, exchanged at the identity provider for an ID-JAG
+    id_token_file: str | None = None
+    idp_token_endpoint: str | None = None
+    idp_client_id: str | None = None
+    idp_client_secret: str | None = None
+
+    @property
+    def uses_oauth(self) -> bool:
+        """Whether an OAuth provider (and the token store) serves this server."""
+        return self.method in OAUTH_METHODS
+
+    def secret_values(self) -> set[str]:
+        """The values that must never be shown: secrets, keys, assertions, ID tokens."""
+        return {value for key in _SECRETS if (value := getattr(self, key))}
+
+    def __repr__(self) -> str:
+        parts = [f"method={self.method!r}"]
+        for item in fields(self)[1:]:
+            value = getattr(self, item.name)
+            if value in (None, ()):
+                continue
+            parts.append(f"{item.name}=***" if item.name in _SECRETS else f"{item.name}={value!r}")
+        return f"AuthConfig({', '.join(parts)})"
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _string(value: Any, where: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{where} must be a string")
+    return value or None  # an empty string (an empty ${VAR}) is a missing setting
+
+
+def _url(value: str | None, where: str, what: str) -> None:
+    """An https URL, or http to a loopback host (credentials go there)."""
+    if value is None:
+        return
+    try:
+        parsed = urlparse(value)
+        host = parsed.hostname
+    except ValueError:
+        parsed, host = None, None
+    if parsed is None or not host or not (parsed.scheme == "https" or (parsed.scheme == "http" and is_loopback(host))):
+        raise ConfigError(f"{where} must be {what}: an https:// URL (http:// only to localhost), got {value[:80]!r}")
+
+
+def _scopes(value: Any, where: str) -> tuple[str, ...]:
+    scopes = value or ()
+    if isinstance(scopes, str):
+        scopes = tuple(scopes.split())
+    if not isinstance(scopes, (list, tuple)) or not all(isinstance(x, str) for x in scopes):
+        raise ConfigError(f"{where}.scopes must be a list of strings or one space-separated string")
+    return tuple(scopes)
+
+
+def _port(value: Any, where: str) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536):
+        raise ConfigError(f"{where}.callback_port must be a port number between 1 and 65535")
+    return value
+
+
+def _one_of(values: Mapping[str, Any], keys: tuple[str, ...], where: str, needed: str) -> str:
+    """The one of ``keys`` that is set; ConfigError if none or several are."""
+    given = [key for key in keys if values.get(key)]
+    if not given:
+        raise ConfigError(f"{where}: {needed}: set {', '.join('auth.' + k for k in keys[:-1])} or auth.{keys[-1]}")
+    if len(given) > 1:
+        raise ConfigError(f"{where}: auth.{given[0]} and auth.{given[1]} both give the credential; keep one")
+    return given[0]
+
+
+def _require(values: Mapping[str, Any], keys: tuple[str, ...], where: str, method: str) -> None:
+    for key in keys:
+        if not values.get(key):
+            raise ConfigError(f"{where}: method {method} needs auth.{key} (write secrets as ${{VAR}})")
+
+
+def _check_method(method: str, values: dict[str, Any], where: str) -> None:
+    """The settings ``method`` requires, and the ones it cannot take together."""
+    if method == "client_credentials":
+        _require(values, ("client_id",), where, method)
+        credential = _one_of(values, ("client_secret", "private_key", "private_key_file"), where, "client_credentials needs a credential")
+        for key in ("signing_algorithm", "key_id"):
+            if values.get(key) and credential == "client_secret":
+                raise ConfigError(f"{where}.{key} goes with auth.private_key or auth.private_key_file, not auth.client_secret")
+        pem = values.get("private_key")
+        if pem and not ("-----BEGIN" in pem and "PRIVATE KEY-----" in pem):
+            raise ConfigError(
+                f"{where}.private_key must be a PEM private key (-----BEGIN ... PRIVATE KEY-----); or use auth.private_key_file"
+            )
+        algorithm = values.get("signing_algorithm")
+        if algorithm and algorithm not in SIGNING_ALGORITHMS:
+            raise ConfigError(f"{where}.signing_algorithm {algorithm!r} is not one of {', '.join(SIGNING_ALGORITHMS)}")
+    elif method == "identity_assertion":
+        _require(values, ("client_id", "client_secret", "issuer"), where, method)
+        source = _one_of(
+            values,
+            ("identity_assertion", "identity_assertion_file", "id_token", "id_token_file"),
+            where,
+            "identity_assertion needs the assertion, or an ID token to exchange for one",
+        )
+        if source.startswith("id_token"):
+            _require(values, ("idp_token_endpoint", "idp_client_id"), where, f"{method} with auth.{source}")
+        else:
+            for key in ("idp_token_endpoint", "idp_client_id", "idp_client_secret"):
+                if values.get(key):
+                    raise ConfigError(f"{where}.{key} goes with auth.id_token or auth.id_token_file (an ID token to exchange)")
+    _url(values.get("issuer"), f"{where}.issuer", "the authorization server's issuer URL")
+    _url(values.get("idp_token_endpoint"), f"{where}.idp_token_endpoint", "the identity provider's token endpoint")
+    metadata_url = values.get("client_metadata_url")
+    if metadata_url and (urlparse(metadata_url).scheme != "https" or urlparse(metadata_url).path in ("", "/")):
+        raise ConfigError(f"{where}.client_metadata_url must be an https:// URL with a path (where the client metadata document is served)")
+
+
+def parse_auth(raw: Any, where: str) -> AuthConfig:
+    """The ``auth`` entry of a server (an object, or a method name alone) as an ``AuthConfig``."""
+    if raw is None:
+        return AuthConfig()
+    if isinstance(raw, str):
+        raw = {"method": raw}
+    if not isinstance(raw, dict):
+        raise ConfigError(f'{where} must be an object such as {{"method": "oauth"}}')
+    for key in raw:
+        if key not in AUTH_KEYS:
+            raise ConfigError(f"{where}: unknown key {key!r}{did_you_mean(key, AUTH_KEYS)}; allowed: {', '.join(sorted(AUTH_KEYS))}")
+    method = str(raw.get("method", "none")).lower()
+    if method not in AUTH_METHODS:
+        raise ConfigError(f"{where}.method: unknown auth method {method!r}; use one of {', '.join(sorted(AUTH_METHODS))}")
+    if method == "bearer":
+        method = "none"  # a bearer token is just a header
+    for key in raw:
+        if key != "method" and method not in _APPLIES[key]:
+            raise ConfigError(f"{where}.{key} does not apply to method {method!r}; it is for {' and '.join(_APPLIES[key])}")
+    values: dict[str, Any] = {key: _string(raw.get(key), f"{where}.{key}") for key in _STRINGS}
+    _check_method(method, values, where)
+    return AuthConfig(
+        method=method, scopes=_scopes(raw.get("scopes"), where), callback_port=_port(raw.get("callback_port"), where), **values
+    )
