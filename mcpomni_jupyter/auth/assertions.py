@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..errors import AuthError, ConfigError
+from ..httpclient import async_client
 from ..redact import add_secret, redact
 
 MAX_CREDENTIAL_BYTES = 64 * 1024  # a PEM key or a JWT is a few kB
@@ -171,7 +172,7 @@ async def exchange_id_token(auth: Any, server: str, id_token: str, audience: str
         form["client_id"] = auth.idp_client_id
     endpoint = auth.idp_token_endpoint
     try:
-        async with httpx2.AsyncClient(timeout=30, follow_redirects=False) as client:
+        async with async_client(timeout=30, follow_redirects=False) as client:
             response = await client.post(endpoint, data=form, headers=headers)
     except httpx2.HTTPError as exc:
         raise AuthError(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..config import ServerConfig
+from ..httpclient import async_client
 
 if TYPE_CHECKING:
     from .stderr import StderrCapture
@@ -68,11 +69,10 @@ def _hooks(wire: Wire) -> dict[str, list[Any]]:
 
 @asynccontextmanager
 async def _sse(server: ServerConfig, wire: Wire) -> AsyncIterator[Any]:
-    import httpx2
     from mcp.client.sse import sse_client
 
     def factory(headers: dict[str, str] | None = None, timeout: Any = None, auth: Any = None) -> Any:
-        return httpx2.AsyncClient(headers=headers, timeout=timeout or http_timeout(server), auth=auth, event_hooks=_hooks(wire))
+        return async_client(headers=headers, timeout=timeout or http_timeout(server), auth=auth, event_hooks=_hooks(wire))
 
     async with sse_client(
         server.url or "",
@@ -87,10 +87,9 @@ async def _sse(server: ServerConfig, wire: Wire) -> AsyncIterator[Any]:
 
 @asynccontextmanager
 async def _streamable_http(server: ServerConfig, wire: Wire) -> AsyncIterator[Any]:
-    import httpx2
     from mcp.client.streamable_http import streamable_http_client
 
-    client = httpx2.AsyncClient(headers=dict(server.headers), timeout=http_timeout(server), auth=wire.auth, event_hooks=_hooks(wire))
+    client = async_client(headers=dict(server.headers), timeout=http_timeout(server), auth=wire.auth, event_hooks=_hooks(wire))
     async with client, streamable_http_client(server.url or "", http_client=client) as streams:
         yield streams
 
