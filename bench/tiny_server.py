@@ -2,11 +2,17 @@
 
 The connect benchmark uses it beside tests/servers/basic.py so that what is
 measured is the client connecting servers concurrently, not Python importing
-the MCP SDK in each server process (about 1.5-2 s of CPU apiece).
+the MCP SDK in each server process (about 1.5-2 s of CPU apiece). With
+``--delay SECONDS`` it sleeps that long before serving: a start that waits
+rather than computes, so 8 of them need no more CPU than 1.
 """
 
 import json
 import sys
+import time
+
+if "--delay" in sys.argv:  # a start that waits (on a network, a database) rather than computes
+    time.sleep(float(sys.argv[sys.argv.index("--delay") + 1]))
 
 
 def answer(request: dict) -> dict | None:
