@@ -56,6 +56,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """The Jupyter server extension: the OAuth relay page (enabled on install by ``jupyter_server_config.d``)."""
+    return [{"module": "mcpomni_jupyter.auth.relay"}]
+
+
 def load_ipython_extension(ipython: Any) -> None:
     """Register ``%mcp`` / ``%%mcp`` and tab completion (``%load_ext mcpomni_jupyter``)."""
     from .magics import load

@@ -8,3 +8,5 @@ TOKEN_DIR = "~/.mcpomni_jupyter/tokens"  # where OAuth tokens and client registr
 CALLBACK_HOST = "localhost"  # the OAuth redirect URI: http://localhost:3000/callback
 CALLBACK_PORT = 3000
 CALLBACK_PATH = "/callback"
+CALLBACK = "auto"  # where the redirect comes back: "loopback", "relay" (the Jupyter server), or "auto"
+RELAY_PATH = "mcpomni/oauth/callback"  # the relay page, under the Jupyter server's base_url

@@ -14,3 +14,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[${extras}]"
     touch "$stamp"
 fi
+# an editable install leaves out the wheel's data files: put the file that enables the OAuth relay
+# (a Jupyter server extension) where a wheel install puts it
+mkdir -p .venv/etc/jupyter/jupyter_server_config.d
+cp jupyter-config/jupyter_server_config.d/mcpomni_jupyter.json .venv/etc/jupyter/jupyter_server_config.d/

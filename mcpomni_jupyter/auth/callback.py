@@ -65,23 +65,25 @@ class Flow:
         )
 
 
-class CallbackServer(LoopbackHTTPServer):
-    """A tiny HTTP server on the loop thread that hands authorization codes to waiting flows."""
+class FlowRouter:
+    """Authorizations waiting for their redirect, by ``state``: what the loopback server and the relay share."""
 
-    def __init__(self, host: str = "localhost", port: int = 3000, path: str = "/callback", **limits: Any) -> None:
-        super().__init__(host, port, **limits)  # raises AuthError for a non-loopback host
-        self.path = path if path.startswith("/") else "/" + path
+    def __init__(self) -> None:
         self._flows: dict[str, Flow] = {}
 
     @property
     def redirect_uri(self) -> str:
-        return f"{self.base_url}{self.path}"
+        raise NotImplementedError
 
     @property
     def waiting(self) -> list[Flow]:
         return list(self._flows.values())
 
-    # ------------------------------------------------------------------ flows
+    async def start(self) -> None:
+        """Be ready for redirects (the loopback server listens; the relay needs nothing)."""
+
+    async def stop(self) -> None:
+        """Stop listening once nothing waits."""
 
     async def expect(self, state: str, server: str, url: str, issuer: str | None = None, iss_required: bool = False) -> Flow:
         """Register a flow waiting for ``state`` (from the authorization server ``issuer``); starts the server if needed."""
@@ -131,6 +133,19 @@ class CallbackServer(LoopbackHTTPServer):
         parsed = urlparse(url.strip())
         return self.deliver(parsed.query or url.strip().lstrip("?"))
 
+
+class CallbackServer(LoopbackHTTPServer, FlowRouter):
+    """A tiny HTTP server on the loop thread that hands authorization codes to waiting flows."""
+
+    def __init__(self, host: str = "localhost", port: int = 3000, path: str = "/callback", **limits: Any) -> None:
+        LoopbackHTTPServer.__init__(self, host, port, **limits)  # raises AuthError for a non-loopback host
+        FlowRouter.__init__(self)
+        self.path = path if path.startswith("/") else "/" + path
+
+    @property
+    def redirect_uri(self) -> str:
+        return f"{self.base_url}{self.path}"
+
     def route(self, method: str, target: str) -> tuple[int, str, str]:
         if method != "GET":
             return 405, "Method not allowed", "Only GET is served here."
@@ -138,3 +153,24 @@ class CallbackServer(LoopbackHTTPServer):
         if path != self.path:
             return 404, "Not found", "This is the notebook's OAuth callback; nothing else is here."
         return self.deliver(query)
+
+
+class RelayCallback(FlowRouter):
+    """Flows whose redirect comes back through the Jupyter server's relay page (``auth.relay``).
+
+    Nothing listens here: the notebook's bridge widget hands the relay page's
+    ``code`` and ``state`` to ``deliver``, which routes them exactly as the
+    loopback server does.
+    """
+
+    def __init__(self, redirect_uri: str) -> None:
+        super().__init__()
+        self._redirect_uri = redirect_uri
+
+    @property
+    def redirect_uri(self) -> str:
+        return self._redirect_uri
+
+    @property
+    def running(self) -> bool:
+        return False

@@ -105,7 +105,7 @@ def loopback_host(host: str) -> str:
     raise AuthError(
         f"OAuth callback host {host[:60]!r} is not a loopback address and would expose the callback beyond this "
         "machine: set %config MCPMagics.callback_host = 'localhost' (or '127.0.0.1' or '::1'); for a remote kernel, "
-        "paste the URL the browser landed on into the Authorize box (a relay through the Jupyter server is coming)"
+        "use the relay through the Jupyter server (%config MCPMagics.callback = 'relay') or paste the URL the browser landed on into the Authorize box"
     )
 
 

@@ -27,10 +27,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from ..defaults import AUTH_TIMEOUT, CALLBACK_HOST, CALLBACK_PATH, CALLBACK_PORT, TOKEN_DIR
+from ..defaults import AUTH_TIMEOUT, CALLBACK, CALLBACK_HOST, CALLBACK_PATH, CALLBACK_PORT, TOKEN_DIR
 from ..errors import AuthError, ConfigError, ReauthorizationNeeded
 from ..lint import is_loopback
-from .callback import UNKNOWN_STATE, CallbackServer
+from .callback import UNKNOWN_STATE, CallbackServer, FlowRouter, RelayCallback
+from .relay_route import Page, RelayRoutes
 from .state import AuthHost
 from .tokens import FileTokenStorage
 
@@ -45,6 +46,7 @@ class AuthOptions:
     token_dir: str = TOKEN_DIR
     open_browser: bool = True
     auth_timeout: float = AUTH_TIMEOUT
+    callback: str = CALLBACK  # "auto", "loopback" or "relay"
 
 
 def check_authorization_url(url: str, server: str) -> None:
@@ -82,14 +84,37 @@ class OAuthCoordinator:
     def __init__(self, options: AuthOptions | None = None) -> None:
         self.options = options or AuthOptions()
         self._callbacks: dict[tuple[str, int, str], CallbackServer] = {}
+        self.relay = RelayRoutes()  # the page the notebook runs in, and the flows the relay finishes
 
-    def callback_for(self, connection: AuthHost) -> CallbackServer:
+    @property
+    def loopback_servers(self) -> list[CallbackServer]:
+        """The loopback callback servers made so far (a relay flow never makes one)."""
+        return list(self._callbacks.values())
+
+    def via(self) -> str:
+        """Where redirects come back now: "relay" or "loopback" (``callback = "auto"`` decides by the page)."""
+        mode = self.options.callback
+        if mode == "auto":
+            return "relay" if self.relay.page is not None and not self.relay.page.loopback else "loopback"
+        return mode
+
+    def callback_for(self, connection: AuthHost) -> FlowRouter:
+        if self.via() == "relay":
+            return self.relay.route(connection.name)  # AuthError while the notebook page is unknown
         o = self.options
         port = connection.config.auth.callback_port or o.callback_port
         key = (o.callback_host, port, o.callback_path)
         if key not in self._callbacks:
             self._callbacks[key] = CallbackServer(o.callback_host, port, o.callback_path)
         return self._callbacks[key]
+
+    def set_page(self, origin: Any, base_url: Any) -> Page | None:
+        """What the notebook's bridge reports: the page's origin and the Jupyter server's base URL."""
+        return self.relay.set_page(origin, base_url)
+
+    async def relay_deliver(self, message: dict[str, Any]) -> dict[str, str]:
+        """A redirect the relay page posted (through the bridge): route it; the acknowledgement for the page."""
+        return self.relay.deliver(message)
 
     def storage_for(self, connection: AuthHost, redirect_uri: str | None = None) -> FileTokenStorage:
         """The server's token store, bound to its configured authorization server if it has one."""
@@ -104,16 +129,18 @@ class OAuthCoordinator:
     def deliver_url(self, url: str) -> tuple[int, str, str]:
         """The paste box: hand a pasted redirect URL to whichever callback server waits for its state."""
         state = (parse_qs(urlparse(url.strip()).query).get("state") or [""])[0]
-        for callback in self._callbacks.values():
+        for callback in [*self._callbacks.values(), *self.relay.routes]:
             if any(flow.state == state for flow in callback.waiting):
                 return callback.deliver_url(url)
         return 400, "Unknown authorization", UNKNOWN_STATE
 
     def configure(self, **options: Any) -> AuthOptions:
-        """Change settings (callback_host/port/path, token_dir, open_browser, auth_timeout)."""
+        """Change settings (callback, callback_host/port/path, token_dir, open_browser, auth_timeout)."""
         for key, value in options.items():
             if not hasattr(self.options, key):
                 raise ConfigError(f"unknown auth option {key!r}; options: {', '.join(AuthOptions.__dataclass_fields__)}")
+            if key == "callback" and value not in ("auto", "loopback", "relay"):
+                raise ConfigError(f"callback must be 'auto', 'loopback' or 'relay', not {str(value)[:40]!r}")
             setattr(self.options, key, value)
         return self.options
 
@@ -130,7 +157,7 @@ class OAuthCoordinator:
         return any(callback.running for callback in self._callbacks.values())
 
     async def stop(self) -> None:
-        for callback in self._callbacks.values():
+        for callback in [*self._callbacks.values(), *self.relay.routes]:
             for flow in callback.waiting:
                 await callback.release(flow)
             await callback.stop()
@@ -163,9 +190,11 @@ class OAuthCoordinator:
             "response_types": ["code"],
             "token_endpoint_auth_method": "client_secret_basic" if auth.client_secret else "none",
         }
-        # a notebook is a native application (loopback redirect URIs): said at registration (SEP-837)
+        # a notebook on loopback redirect URIs is a native application; through the relay (an https page of
+        # the Jupyter server) it is a web one: said at registration (SEP-837)
+        kind = "web" if isinstance(callback, RelayCallback) else "native"
         metadata = OAuthClientMetadata.model_validate(
-            {"client_name": "mcpomni-jupyter", "application_type": "native", "scope": " ".join(auth.scopes) or None, **registration}
+            {"client_name": "mcpomni-jupyter", "application_type": kind, "scope": " ".join(auth.scopes) or None, **registration}
         )
         person = _Person(connection, callback, self.options)
         provider = AdaptedProvider(
@@ -189,7 +218,7 @@ class _Person:
 
     provider: Any = None  # the AdaptedProvider whose flow this is (for the authorization server it talks to)
 
-    def __init__(self, connection: AuthHost, callback: CallbackServer, options: AuthOptions) -> None:
+    def __init__(self, connection: AuthHost, callback: FlowRouter, options: AuthOptions) -> None:
         self.connection, self.callback, self.options = connection, callback, options
 
     def _authorization_server(self) -> tuple[str | None, bool]:
@@ -229,11 +258,14 @@ class _Person:
         issuer, iss_required = self._authorization_server()
         state.flow = await self.callback.expect(key, connection.name, authorization_url, issuer, iss_required)
         state.url = authorization_url
+        relayed = not isinstance(self.callback, CallbackServer)
+        state.redirect_uri, state.via = self.callback.redirect_uri, "relay" if relayed else "loopback"
         connection.auth_waiting()
+        where = "the Jupyter server's relay" if relayed else "the loopback callback"
         connection.record(
-            "auth", f"waiting for authorization at {issuer or 'the server'} as {self._client()} (callback on {self.callback.redirect_uri})"
+            "auth", f"waiting for authorization at {issuer or 'the server'} as {self._client()} ({where}: {self.callback.redirect_uri})"
         )
-        if self.options.open_browser:
+        if self.options.open_browser and not relayed:  # through the relay, the browser is the notebook's: it opens there
             open_browser(authorization_url)
 
     async def wait(self) -> Any:

@@ -18,6 +18,8 @@ class AuthState:
     """The authorization under way for one server, if any."""
 
     url: str | None = None  # the authorization link while a person is needed
+    redirect_uri: str | None = None  # where that authorization comes back (the loopback callback or the relay)
+    via: str = ""  # "loopback" or "relay"
     flow: Any = None  # the callback flow waiting for the redirect
     reauth_needed: bool = False  # tokens died for good: the next request reconnects and asks again
     in_session: bool = False  # the authorization under way re-authorizes a live session

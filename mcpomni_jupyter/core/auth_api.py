@@ -35,8 +35,11 @@ class OAuthMethods:
     def _run(self, coro: Coroutine[Any, Any, Any], budget: float, what: str, tick: Any = None) -> Any:
         raise NotImplementedError
 
+    def _background(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        raise NotImplementedError
+
     def configure_auth(self, **options: Any) -> AuthOptions:
-        """Change OAuth settings (callback_host/port/path, token_dir, open_browser, auth_timeout)."""
+        """Change OAuth settings (callback, callback_host/port/path, token_dir, open_browser, auth_timeout)."""
         changed = self.oauth.configure(**options)
         for connection in self.connections.values():
             connection.auth.timeout = changed.auth_timeout
@@ -54,9 +57,42 @@ class OAuthMethods:
     def auth(self, name: str) -> Connection:
         """Start (or resume) authorization: connects the server, which asks for authorization if needed."""
         connection = self._oauth_connection(name)
-        if connection.state in (State.DISCONNECTED, State.FAILED):
+        if connection.state in (State.DISCONNECTED, State.FAILED) or self.auth_outdated(name):
+            if connection.state is State.AUTH_REQUIRED:  # the page became known: restart through the relay
+                self._run(connection.stop(), STOP_BUDGET, f"restarting the authorization of {name!r}")
             self._run(self._ops.connect([name]), connection.config.timeout + HOP_GRACE, f"connecting {name!r}")
         return connection
+
+    def auth_outdated(self, name: str) -> bool:
+        """Whether the authorization waiting for ``name`` comes back another way than the settings now say
+        (``callback = "auto"`` chose the loopback callback before the notebook page was known)."""
+        connection = self.connection(name)
+        waiting = connection.state is State.AUTH_REQUIRED and connection.auth.url
+        return bool(waiting) and connection.auth.via != self.oauth.via()
+
+    def authorize_in_background(self, name: str) -> Any:
+        """The Authorize button: (re)start the authorization of ``name`` without blocking; a future."""
+        connection = self._oauth_connection(name)
+
+        async def restart() -> Any:
+            if self.auth_outdated(name):
+                await connection.stop()
+            return await self._ops.connect([name])
+
+        return self._background(restart())
+
+    def set_page(self, origin: Any, base_url: Any) -> bool:
+        """The notebook page's origin and the Jupyter server's base URL (the bridge widget reports them);
+        False if they are not a plain http(s) origin and path."""
+        return self.oauth.set_page(origin, base_url) is not None
+
+    def relay_deliver(self, message: dict[str, Any]) -> dict[str, str]:
+        """A redirect the relay page posted, through the bridge: route it by state; the page's acknowledgement."""
+        return self._run(self.oauth.relay_deliver(message), HOP_GRACE, "delivering the authorization")
+
+    def opens_browser(self) -> bool:
+        """Whether a waiting authorization opens a browser on the kernel's machine by itself (not through the relay)."""
+        return self.oauth.options.open_browser and self.oauth.via() == "loopback"
 
     def open_authorization_page(self, name: str) -> bool:
         """Open the waiting authorization link of ``name`` in the browser again; False if none waits."""

@@ -13,9 +13,9 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
-from traitlets import Bool, Float, Int, Unicode, observe
+from traitlets import Bool, Enum, Float, Int, Unicode, observe
 
-from ..defaults import AUTH_TIMEOUT, CALLBACK_HOST, CALLBACK_PATH, CALLBACK_PORT, REQUEST_TIMEOUT, TOKEN_DIR
+from ..defaults import AUTH_TIMEOUT, CALLBACK, CALLBACK_HOST, CALLBACK_PATH, CALLBACK_PORT, REQUEST_TIMEOUT, TOKEN_DIR
 from ..errors import McpJupyterError
 from .router import Context, dispatch, help_text
 
@@ -26,6 +26,13 @@ class MCPMagics(Magics):
 
     timeout = Float(REQUEST_TIMEOUT, help="Seconds a request (tool call, read, prompt) may take before it is cancelled.").tag(config=True)
     log_level = Unicode("", help="Log level asked of servers that declare logging ('' leaves the server's default).").tag(config=True)
+    callback = Enum(
+        ["auto", "loopback", "relay"],
+        CALLBACK,
+        help="Where OAuth redirects come back: 'loopback' (http://localhost:3000/callback, the kernel's machine), "
+        "'relay' (the Jupyter server's page, wherever the kernel runs), or 'auto' (the relay unless the notebook page "
+        "is served from a loopback address).",
+    ).tag(config=True)
     callback_host = Unicode(CALLBACK_HOST, help="Host of the OAuth redirect URI: localhost, 127.0.0.1 or ::1 (loopback only).").tag(
         config=True
     )
@@ -35,7 +42,7 @@ class MCPMagics(Magics):
     open_browser = Bool(True, help="Open the browser by itself when a server needs authorization.").tag(config=True)
     auth_timeout = Float(AUTH_TIMEOUT, help="Seconds an authorization may wait for a person before it is abandoned.").tag(config=True)
 
-    AUTH_TRAITS = ("callback_host", "callback_port", "callback_path", "token_dir", "open_browser", "auth_timeout")
+    AUTH_TRAITS = ("callback", "callback_host", "callback_port", "callback_path", "token_dir", "open_browser", "auth_timeout")
     _manager: Any = None  # (a class default: %config applies settings before __init__ has run)
 
     def __init__(self, shell: Any = None, manager: Any = None, **kwargs: Any) -> None:
@@ -101,6 +108,8 @@ class MCPMagics(Magics):
             line = self.shell.var_expand(line, depth=2)
         try:
             ctx = Context(self.manager, self.shell.user_ns, _can_show_widgets(self.shell), self.log_level, self.last)
+            if ctx.widgets:
+                _bridge(ctx.manager)
             return dispatch(ctx, line, cell)
         except McpJupyterError as exc:
             from ..redact import redact
@@ -108,6 +117,13 @@ class MCPMagics(Magics):
             raise UsageError(redact(str(exc))) from None
         except KeyboardInterrupt:
             raise UsageError("interrupted: the request was cancelled (the server was told); the connection stays open") from None
+
+
+def _bridge(manager: Any) -> None:
+    """The OAuth relay's end in this notebook, made early: the page reports its address when the cell ends."""
+    from ..ui.bridge import ensure_bridge
+
+    ensure_bridge(manager)
 
 
 def _can_show_widgets(shell: Any) -> bool:

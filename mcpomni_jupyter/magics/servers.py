@@ -45,7 +45,7 @@ def show_authorization(ctx: Context, names: list[str]) -> None:
         connection = ctx.manager.connection(name)
         print(
             f"mcp: server {name!r} needs authorization"
-            + (" (a browser window was opened)" if ctx.manager.oauth.options.open_browser else "")
+            + (" (a browser window was opened)" if ctx.manager.opens_browser() else "")
             + f"; it connects by itself once you authorize; link: {connection.auth.url}",
             file=sys.stderr,
         )

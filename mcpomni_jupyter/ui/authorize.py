@@ -1,10 +1,12 @@
-"""The Authorize row of an OAuth server: button, link, paste box and live state.
+"""The Authorize row of an OAuth server: button, link, redirect URI, paste box and live state.
 
-Built from stock ipywidgets.  The link and the paste box are there for where
-the browser cannot reach the kernel's localhost (a remote kernel): the person
-pastes the URL the browser landed on, and the flow completes from it.  The
-pasted URL is cleared from the widget at once (a code must not stay in widget
-state).
+Stock ipywidgets plus the ``AuthorizeButton`` of ``bridge``, which opens the
+authorization page in the notebook's own browser.  The row says where the
+authorization comes back: the loopback callback (``http://localhost:3000/callback``)
+or the Jupyter server's relay.  The paste box is the last resort, for front
+ends without a Jupyter server: the person pastes the URL the browser landed
+on, and the flow completes from it.  The pasted URL is cleared from the
+widget at once (a code must not stay in widget state).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ..core.state import State
 from ..errors import McpJupyterError
 from ..redact import redact
 from ..results.style import ERROR_COLOUR, STATE_COLOURS, STATE_ICONS
+from .bridge import AuthorizeButton, ensure_bridge
 
 
 def expiry_text(manager: Any, name: str) -> str:
@@ -43,10 +46,9 @@ class AuthorizeWidget(w.VBox):
         self.name = name
         self.title = w.HTML()
         self.state = w.HTML()
-        self.button = w.Button(
-            description="Authorize", icon="key", button_style="primary", tooltip="Open the authorization page in your browser"
-        )
+        self.button = AuthorizeButton()
         self.link = w.HTML()
+        self.redirect = w.HTML()
         self.paste = w.Text(
             placeholder="Browser could not reach the kernel? Paste the URL it landed on here",
             layout=w.Layout(width="70%"),
@@ -56,8 +58,16 @@ class AuthorizeWidget(w.VBox):
         self.button.on_click(self._authorize)
         self.submit.on_click(self._complete)
         super().__init__(
-            [w.HBox([self.title, self.state]), w.HBox([self.button, self.link]), w.HBox([self.paste, self.submit]), self.message]
+            [
+                w.HBox([self.title, self.state]),
+                w.HBox([self.button, self.link]),
+                self.redirect,
+                w.HBox([self.paste, self.submit]),
+                self.message,
+            ]
         )
+        self.add_class("mcpomni-authorize")
+        ensure_bridge(manager)  # the relay's end in this notebook (and the page's address)
         self._unobserve = manager.observe(self._changed)
         self.update()
 
@@ -97,18 +107,27 @@ class AuthorizeWidget(w.VBox):
         self.state.value = f"<span style='color:{colour}'>{text}</span>"
         if waiting:
             url = html.escape(c.auth.url, quote=True)
-            self.link.value = f"&nbsp;<a href='{url}' target='_blank' rel='noopener'>open the authorization page</a>"
+            self.link.value = f"&nbsp;<a href='{url}' target='_blank' rel='noopener noreferrer'>open the authorization page</a>"
+            how = "through the Jupyter server (relay)" if c.auth.via == "relay" else "to this kernel's loopback callback"
+            self.redirect.value = f"<small>comes back {how}: <code>{html.escape(c.auth.redirect_uri or '')}</code></small>"
         else:
-            self.link.value = ""
+            self.link.value = self.redirect.value = ""
+        self.button.url = c.auth.url if waiting else ""
         self.button.disabled = c.state in (State.CONNECTING, State.CONNECTED)
         self.paste.disabled = self.submit.disabled = not waiting
 
-    def _authorize(self, _: Any) -> None:
+    def _authorize(self, _: Any, opened: bool = False) -> None:
         try:
-            if self.connection.state is State.AUTH_REQUIRED and self.manager.open_authorization_page(self.name):
-                self.message.value = "<small>Opened the authorization page; if no browser appeared, use the link.</small>"
-            else:  # start (again): never wait here, the state shows progress
-                self.manager.connect_in_background(self.name)
+            c = self.connection
+            if c.state is State.AUTH_REQUIRED and c.auth.url and not self.manager.auth_outdated(self.name):
+                if opened:  # the page opened it in the notebook's browser
+                    self.message.value = "<small>Opened the authorization page in a new tab.</small>"
+                elif c.auth.via == "relay":
+                    self.message.value = "<small>Open the link above in the browser this notebook runs in.</small>"
+                elif self.manager.open_authorization_page(self.name):
+                    self.message.value = "<small>Opened the authorization page; if no browser appeared, use the link.</small>"
+            else:  # start (again): never wait here, the state shows progress; the page opens the link when it comes
+                self.manager.authorize_in_background(self.name)
                 self.message.value = ""
         except McpJupyterError as exc:
             self.message.value = f"<span style='color:{ERROR_COLOUR}'>{html.escape(redact(str(exc)))}</span>"

@@ -1,0 +1,144 @@
+"""The kernel's end of the OAuth relay: the notebook page's address, and the flows the relay page finishes.
+
+The notebook's bridge widget (``ui.bridge``) reports the page it runs in —
+its origin and the Jupyter server's base URL — and hands over what the
+relay page (``auth.relay``) posted: ``code``, ``state``, ``iss`` or an
+``error``, under a message ``id``.  Both come from the browser, so both are
+checked here: the origin must be a bare ``http(s)://host[:port]``, the base
+URL a plain path; a message holds only short strings of the known fields.
+A message is routed by ``state`` exactly as the loopback callback routes a
+redirect (``callback.FlowRouter``): the first valid state wins, a replay or
+a forged state completes nothing.  The answer goes back to the page as an
+acknowledgement (taken, or refused with the reason), never with the code.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from ..defaults import RELAY_PATH
+from ..errors import AuthError
+from .callback import RelayCallback
+
+FIELDS = ("code", "state", "iss", "error", "error_description")
+MAX_FIELD = 4096  # longer than any code or state an authorization server sends
+REMEMBER = 64  # message ids already taken: the page posts again until it hears back
+_BASE_URL = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$")
+
+NO_PAGE = (
+    "the OAuth relay needs the address of the notebook page, which the notebook reports once this extension's "
+    "widgets load in JupyterLab or Notebook 7: let this cell finish, then click Authorize (or run %mcp auth {name}); "
+    "where there is no Jupyter server (VS Code, Colab) use %config MCPMagics.callback = 'loopback' and the paste box"
+)
+
+
+@dataclass(frozen=True)
+class Page:
+    """Where the notebook is served: ``origin`` (``https://hub.example.org``) and ``base_url`` (``/user/ada/``)."""
+
+    origin: str
+    base_url: str
+
+    @property
+    def loopback(self) -> bool:
+        host = urlsplit(self.origin).hostname or ""
+        if host == "localhost" or host.endswith(".localhost"):
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def redirect_uri(self) -> str:
+        return f"{self.origin}{self.base_url}{RELAY_PATH}"
+
+
+def parse_page(origin: Any, base_url: Any) -> Page | None:
+    """The page the bridge reported, or None when it is not a plain http(s) origin and path."""
+    if not isinstance(origin, str) or not isinstance(base_url, str) or len(origin) > 512 or len(base_url) > 1024:
+        return None
+    try:
+        parts = urlsplit(origin)
+        port = parts.port  # raises for a bad port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or parts.fragment:
+        return None
+    if parts.username is not None or parts.password is not None or any(ch.isspace() for ch in origin):
+        return None
+    base = base_url if base_url.endswith("/") else base_url + "/"
+    if not _BASE_URL.match(base) or "//" in base or "/../" in base or "/./" in base:
+        return None
+    host = parts.hostname
+    shown = f"[{host}]" if ":" in host else host
+    return Page(f"{parts.scheme}://{shown}{f':{port}' if port else ''}", quote(base, safe="/%:@!$&'()*+,;=~.-_"))
+
+
+class RelayRoutes:
+    """The page the notebook runs in, one ``RelayCallback`` per redirect URI, and the ids already taken."""
+
+    def __init__(self) -> None:
+        self.page: Page | None = None
+        self._routes: dict[str, RelayCallback] = {}
+        self._taken: OrderedDict[str, str] = OrderedDict()  # message id -> the server it authorized
+
+    @property
+    def routes(self) -> list[RelayCallback]:
+        return list(self._routes.values())
+
+    def set_page(self, origin: Any, base_url: Any) -> Page | None:
+        page = parse_page(origin, base_url)
+        if page is not None:
+            self.page = page
+        return page
+
+    def route(self, server: str) -> RelayCallback:
+        """The relay callback of the current page; AuthError while no page has been reported."""
+        if self.page is None:
+            raise AuthError(f"server {server!r}: " + NO_PAGE.format(name=server))
+        uri = self.page.redirect_uri
+        if uri not in self._routes:
+            self._routes[uri] = RelayCallback(uri)
+        return self._routes[uri]
+
+    def deliver(self, message: dict[str, Any]) -> dict[str, str]:
+        """Route one message from the relay page; the acknowledgement: status "taken", "refused" or "unknown"."""
+        ident = message.get("id")
+        ident = ident if isinstance(ident, str) and 0 < len(ident) <= 128 else ""
+        if ident and ident in self._taken:  # the page posted again before it heard back
+            return _ack(ident, "taken", "Authorization complete", _closing(self._taken[ident]))
+        params = {key: message[key] for key in FIELDS if isinstance(message.get(key), str) and len(message[key]) <= MAX_FIELD}
+        state = params.get("state", "")
+        for route in self._routes.values():
+            flow = next((flow for flow in route.waiting if flow.state == state), None)
+            if flow is None:
+                continue
+            status, title, text = route.deliver(params)
+            if status == 200 and title == "Authorization complete":
+                if ident:
+                    self._taken[ident] = flow.server
+                    while len(self._taken) > REMEMBER:
+                        self._taken.popitem(last=False)
+                return _ack(ident, "taken", title, _closing(flow.server))
+            return _ack(ident, "refused", title, text)
+        return _ack(
+            ident,
+            "unknown",
+            "Not waiting here",
+            "This sign-in matches nothing this notebook is waiting for: it was already used, or it was started "
+            "elsewhere. Start again from the notebook (click Authorize, or run %mcp auth NAME).",
+        )
+
+
+def _closing(server: str) -> str:
+    return f"{server} is authorized. You can close this tab and return to the notebook."
+
+
+def _ack(ident: str, status: str, title: str, message: str) -> dict[str, str]:
+    return {"type": "ack", "id": ident, "status": status, "title": title, "message": message}
