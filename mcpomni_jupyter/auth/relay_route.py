@@ -116,7 +116,7 @@ class RelayRoutes:
         params = {key: message[key] for key in FIELDS if isinstance(message.get(key), str) and len(message[key]) <= MAX_FIELD}
         state = params.get("state", "")
         for route in self._routes.values():
-            flow = next((flow for flow in route.waiting if flow.state == state), None)
+            flow = next((flow for flow in route.waiting if flow.state == state and not flow.future.done()), None)
             if flow is None:
                 continue
             status, title, text = route.deliver(params)

@@ -161,7 +161,11 @@ class AuthorizeWidget(w.VBox):
             return f"{self.name}: removed"
         line = f"{self.name}: {c.state.value}"
         if c.state is State.AUTH_REQUIRED and c.auth.url:
-            line += f"\nopen this link to authorize: {c.auth.url}\nthen, if the browser cannot reach this kernel, run: %mcp auth {self.name} PASTED_URL"
+            line += f"\nopen this link to authorize: {c.auth.url}"
+            if c.auth.via == "relay":
+                line += f"\nin the browser this notebook runs in; it comes back through the Jupyter server ({c.auth.redirect_uri})"
+            else:
+                line += f"\nthen, if the browser cannot reach this kernel, run: %mcp auth {self.name} PASTED_URL"
         elif c.error:
             line += f" ({redact(c.error)})"
         return line

@@ -1,0 +1,149 @@
+"""The kernel's end of the OAuth relay, without a browser: the page report, the choice of redirect, routing by state."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from mcpomni_jupyter.auth.oauth import AuthOptions, OAuthCoordinator
+from mcpomni_jupyter.auth.relay_route import Page, RelayRoutes, parse_page
+from mcpomni_jupyter.errors import AuthError, AuthorizationDenied, ConfigError
+
+
+@pytest.mark.parametrize(
+    ("origin", "base", "expected"),
+    [
+        ("https://hub.example.org", "/user/ada/", Page("https://hub.example.org", "/user/ada/")),
+        ("http://lab.test:8888", "/", Page("http://lab.test:8888", "/")),
+        ("https://hub.example.org", "/user/ada", Page("https://hub.example.org", "/user/ada/")),
+        ("http://[::1]:8888", "/", Page("http://[::1]:8888", "/")),
+    ],
+)
+def test_a_plain_origin_and_path_are_taken(origin, base, expected):
+    assert parse_page(origin, base) == expected
+
+
+@pytest.mark.parametrize(
+    ("origin", "base"),
+    [
+        ("javascript:alert(1)", "/"),
+        ("https://hub.example.org/path", "/"),
+        ("https://user:pw@hub.example.org", "/"),
+        ("https://hub.example.org?x=1", "/"),
+        ("https://hub.example.org", "user/ada/"),
+        ("https://hub.example.org", "/user/../admin/"),
+        ("https://hub.example.org", "/a b/"),
+        ("https://hub.example.org", "//evil.example/"),
+        ("https://hub.example.org:99999", "/"),
+        ("null", "/"),
+        (None, "/"),
+        ("https://hub.example.org", None),
+        ("https://" + "a" * 600, "/"),
+    ],
+)
+def test_anything_else_is_refused(origin, base):
+    assert parse_page(origin, base) is None
+
+
+@pytest.mark.parametrize(
+    ("origin", "loopback"),
+    [
+        ("http://127.0.0.1:8888", True),
+        ("http://localhost:8888", True),
+        ("http://[::1]:8888", True),
+        ("http://app.localhost:8888", True),
+        ("https://hub.example.org", False),
+        ("http://10.0.0.5:8888", False),
+    ],
+)
+def test_loopback_origins(origin, loopback):
+    page = parse_page(origin, "/")
+    assert page is not None and page.loopback is loopback
+
+
+def test_auto_picks_the_relay_only_for_a_known_remote_page():
+    oauth = OAuthCoordinator(AuthOptions(callback="auto"))
+    assert oauth.via() == "loopback"  # nothing reported yet: the guide's behaviour
+    oauth.set_page("http://127.0.0.1:8888", "/")
+    assert oauth.via() == "loopback"
+    oauth.set_page("https://hub.example.org", "/user/ada/")
+    assert oauth.via() == "relay"
+    oauth.set_page("javascript:x", "/")  # a bad report changes nothing
+    assert oauth.relay.page == Page("https://hub.example.org", "/user/ada/")
+    oauth.configure(callback="loopback")
+    assert oauth.via() == "loopback"
+    with pytest.raises(ConfigError, match="'auto', 'loopback' or 'relay'"):
+        oauth.configure(callback="carrier-pigeon")
+
+
+def test_relay_without_a_page_says_what_to_do():
+    with pytest.raises(AuthError, match="click Authorize .*%mcp auth ox.*callback = 'loopback'"):
+        RelayRoutes().route("ox")
+
+
+def test_the_redirect_uri_is_under_the_base_url():
+    routes = RelayRoutes()
+    routes.set_page("https://hub.example.org", "/user/ada/")
+    assert routes.route("ox").redirect_uri == "https://hub.example.org/user/ada/mcpomni/oauth/callback"
+    assert routes.route("oy") is routes.route("ox")  # one route per redirect URI, flows told apart by state
+
+
+def test_first_valid_state_wins_and_a_replay_or_forgery_completes_nothing():
+    async def scenario():
+        routes = RelayRoutes()
+        routes.set_page("https://hub.example.org", "/")
+        route = routes.route("ox")
+        flow = await route.expect("state-1", "ox", "https://as.example/authorize")
+        forged = routes.deliver({"id": "m0", "code": "c", "state": "forged"})
+        assert forged["status"] == "unknown" and not flow.future.done()
+        taken = routes.deliver({"id": "m1", "code": "the-code", "state": "state-1", "extra": "ignored"})
+        assert taken["status"] == "taken" and "ox is authorized" in taken["message"]
+        assert "the-code" not in str(taken)
+        result = flow.future.result()
+        assert result.code == "the-code" and result.state == "state-1"
+        assert routes.deliver({"id": "m1", "code": "the-code", "state": "state-1"})["status"] == "taken"  # posted again
+        replay = routes.deliver({"id": "m2", "code": "the-code", "state": "state-1"})  # the same redirect, opened again
+        assert replay["status"] == "unknown" and "already used" in replay["message"]
+
+    asyncio.run(scenario())
+
+
+def test_an_error_redirect_ends_its_flow_and_is_refused():
+    async def scenario():
+        routes = RelayRoutes()
+        routes.set_page("https://hub.example.org", "/")
+        flow = await routes.route("ox").expect("s", "ox", "https://as.example/authorize")
+        ack = routes.deliver({"id": "m", "state": "s", "error": "access_denied", "error_description": "no"})
+        assert ack["status"] == "refused"
+        with pytest.raises(AuthorizationDenied, match="access_denied"):
+            flow.future.result()
+
+    asyncio.run(scenario())
+
+
+def test_oversized_or_odd_fields_are_dropped():
+    async def scenario():
+        routes = RelayRoutes()
+        routes.set_page("https://hub.example.org", "/")
+        flow = await routes.route("ox").expect("s", "ox", "https://as.example/authorize")
+        ack = routes.deliver({"id": 5, "code": "x" * 5000, "state": "s"})
+        assert ack["status"] == "refused" and ack["id"] == ""  # no code survived: incomplete, and the flow waits on
+        assert not flow.future.done()
+        ack = routes.deliver({"id": "m", "code": ["a"], "state": "s"})
+        assert ack["status"] == "refused" and not flow.future.done()
+
+    asyncio.run(scenario())
+
+
+def test_the_iss_of_the_redirect_is_checked_as_on_loopback():
+    async def scenario():
+        routes = RelayRoutes()
+        routes.set_page("https://hub.example.org", "/")
+        flow = await routes.route("ox").expect("s", "ox", "https://as.example/a", issuer="https://as.example", iss_required=True)
+        ack = routes.deliver({"id": "m", "code": "c", "state": "s", "iss": "https://evil.example"})
+        assert ack["status"] == "refused"
+        with pytest.raises(AuthError, match="mix-up"):
+            flow.future.result()
+
+    asyncio.run(scenario())
