@@ -6,7 +6,8 @@
 1. ``%load_ext mcpomni_jupyter`` in fresh subprocesses (and whether it imports ``mcp``);
 2. the per-call cost of a no-op tool over stdio: raw SDK, ``MCPManager.call``, ``%mcp call``;
 3. connecting 1 vs 8 stdio servers at once (ours, and the raw SDK for reference);
-4. peak RSS of a process holding one session: our manager vs the raw SDK.
+4. peak RSS of a process holding one session: our manager vs the raw SDK;
+5. ``map`` of 1,000 no-op calls at concurrency 16 over stdio and streamable HTTP vs the raw SDK's gather.
 See bench/README.md for what each figure means.
 """
 
@@ -517,6 +518,106 @@ def bench_connect(reps: int) -> dict:
 # --------------------------------------------------------------------------- report
 
 
+# --------------------------------------------------------------------------- 6. map: a tool over 1,000 rows
+
+MAP_KINDS = ("stdio", "streamable HTTP")
+
+
+def bench_map(rounds: int, n: int = 1000, concurrency: int = 16) -> dict:
+    """``MCPManager.map`` (and ``%mcp map``) of ``n`` no-op calls, ``concurrency`` at a time, against the raw SDK.
+
+    The baseline is the SDK's own ``Client.call_tool`` on our connection's client (same session, same server
+    process), ``n`` of them under ``asyncio.gather`` and a semaphore of ``concurrency``, run on our loop thread
+    through the same ``LoopThread.run`` hop.  Rounds interleave and rotate; the ratio is ours / raw in calls per
+    second, per round, then the median.
+    """
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    out: dict = {"calls": n, "concurrency": concurrency, "rounds": rounds}
+    for kind in MAP_KINDS:
+        out[kind] = map_trial(shell, kind, rounds, n, concurrency)
+    return out
+
+
+def map_trial(shell, kind: str, rounds: int, n: int, concurrency: int) -> dict:
+    from mcpomni_jupyter import MCPManager
+    from mcpomni_jupyter.magics.magics import MCPMagics
+
+    http = HttpServer() if kind != "stdio" else None
+    manager = MCPManager()
+    if http is not None:
+        manager.add("b", http.url)
+    else:
+        manager.add("b", command=sys.executable, args=SERVER)
+    manager.connect()
+    shell.register_magics(MCPMagics(shell=shell, manager=manager))  # with its UI: the map's progress view, ticked
+    shell.user_ns["bench_rows"] = [{}] * n
+    sdk = manager.connection("b").client
+
+    async def raw_gather() -> None:
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one() -> object:
+            async with gate:
+                return await sdk.call_tool("noop", {})
+
+        results = await asyncio.gather(*(one() for _ in range(n)))
+        assert not any(r.is_error for r in results)
+
+    def ours() -> None:
+        result = manager.map("b.noop", ({} for _ in range(n)), concurrency=concurrency)
+        assert result.done == n, result.summary()
+
+    def magic() -> None:
+        result = shell.run_line_magic("mcp", f"map b.noop --from bench_rows --concurrency {concurrency}")
+        assert result.done == n, result.summary()
+
+    variants = {"sdk": lambda: manager.loop.run(raw_gather()), "map": ours, "magic": magic}
+    times: dict[str, list[float]] = {k: [] for k in variants}
+    try:
+        for fn in variants.values():  # warm up
+            fn()
+        names = list(variants)
+        for r in range(rounds):
+            for name in names[r % len(names) :] + names[: r % len(names)]:
+                gc.collect()
+                t0 = now()
+                variants[name]()
+                times[name].append(now() - t0)
+    finally:
+        manager.shutdown()
+        if http is not None:
+            http.stop()
+
+    def paired(xs: list[float]) -> float:  # throughput ours / raw, round by round
+        return median(b / x for x, b in zip(xs, times["sdk"]))
+
+    return {
+        "sdk_per_s": n / median(times["sdk"]),
+        "map_per_s": n / median(times["map"]),
+        "magic_per_s": n / median(times["magic"]),
+        "map_ratio": paired(times["map"]),
+        "magic_ratio": paired(times["magic"]),
+        "map_ratio_per_round": [round(b / x, 3) for x, b in zip(times["map"], times["sdk"])],
+    }
+
+
+def map_rows(m: dict) -> list[tuple[str, ...]]:
+    ok = lambda good: "pass" if good else "FAIL"  # noqa: E731
+    return [
+        (
+            f"`mcp.map` of {m['calls']} no-op calls at concurrency {m['concurrency']}, {kind} / the SDK's `call_tool` under "
+            "`asyncio.gather` + a semaphore through the same hop (calls per second)",
+            f"{m[kind]['map_ratio']:.2f}x ({m[kind]['map_per_s']:.0f} / {m[kind]['sdk_per_s']:.0f} per s); "
+            f"`%mcp map` {m[kind]['magic_ratio']:.2f}x",
+            ">= 0.9",
+            ok(m[kind]["map_ratio"] >= 0.9),
+        )
+        for kind in MAP_KINDS
+    ]
+
+
 def markdown(rows: list[tuple[str, ...]]) -> str:
     lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows[1:]])
@@ -608,6 +709,7 @@ def report(r: dict) -> str:
             "ref.",
             "",
         ),
+        *map_rows(r["map"]),
         ("peak RSS, 1 session: ours / raw SDK", f"{mem['ours_mb']:.1f} / {mem['raw_mb']:.1f} MB = {mem['ratio']:.2f}x", "", ""),
         (
             "`%mcp call` of a 20 MB result / raw SDK through a thread hop",
@@ -655,6 +757,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (under a minute)")
     parser.add_argument("--json", metavar="OUT", help="also write the figures as JSON")
     parser.add_argument("--memory-child", choices=["raw", "ours"], help=argparse.SUPPRESS)
+    parser.add_argument("--only", choices=["map"], help="run one measurement and print its rows")
     args = parser.parse_args()
     if args.memory_child:  # a measurement in a fresh process
         print(json.dumps(child_memory(args.memory_child)))
@@ -672,12 +775,15 @@ def main() -> None:
         ("http_connect", lambda: bench_http_connect(5 if q else 20)),
         ("large", lambda: bench_large(1 if q else 3)),
         ("connect", lambda: bench_connect(1 if q else 3)),
+        ("map", lambda: bench_map(3 if q else 6)),
     ]
+    if args.only:
+        steps = [step for step in steps if step[0] == args.only]
     for name, step in steps:
         print(f"{name} ...", file=sys.stderr, flush=True)
         results[name] = step()
     results["elapsed_s"] = now() - t0
-    text = report(results)
+    text = report(results) if not args.only else markdown([("Metric", "Value", "Bar", "OK"), *map_rows(results["map"])]) + "\n"
     print(text)
     if args.json:
         Path(args.json).write_text(json.dumps({**results, "table": text}, indent=2))

@@ -28,6 +28,11 @@ def test_quickstart_notebook_runs_clean(tmp_path):
         for o in c.get("outputs", [])
     )
     assert "connected" in text and "word_count" in text
+    # widgets read well where they do not render (nbconvert, GitHub, plain IPython): text forms, not reprs
+    for widget_repr in ("HBox(", "VBox(", "FloatProgress(", "HTML(value"):
+        assert widget_repr not in text, widget_repr
+    assert "slow_count ━━━━━━━━━━ 100% 5/5" in text and " · done" in text  # the final line of the progress bar
+    assert "demo.convert_units ━━━━━━━━━━ 100% 5/5 · 1 failed" in text and "map demo.convert_units: 5 rows, 4 done, 1 failed" in text
     images = [
         o
         for c in nb.cells
@@ -85,6 +90,40 @@ def test_interrupt_in_a_real_kernel_and_no_server_left_at_exit(kernel, tmp_path)
     while any(_alive(p) for p in servers) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(_alive(p) for p in servers)
+
+
+def test_interrupting_a_map_in_a_real_kernel_returns_what_finished(kernel, tmp_path):
+    marker = tmp_path / "cancelled.txt"
+    setup = kernel.run(
+        f"import os; os.environ['MCPJ_CANCEL_MARKER'] = {str(marker)!r}\n"
+        "%load_ext mcpomni_jupyter\n"
+        f"%mcp add a -- {PY} {SERVER} stdio\n"
+        "%mcp connect\n"
+        "from mcpomni_jupyter import get_manager\n"
+        "mcp = get_manager()\n"
+        "pulled = 0\n"
+        "def rows():\n"
+        "    global pulled\n"
+        "    for i in range(100_000):\n"
+        "        pulled += 1\n"
+        "        yield {'seconds': 0.01 if i < 6 else 60}\n"
+    )
+    assert setup["ename"] is None, setup
+    msg_id = kernel.start("result = mcp.map('a.sleep', rows(), concurrency=4)\nprint(result.summary(), pulled)")
+    time.sleep(3.0)  # six quick rows done, four 60-second calls running
+    kernel.km.interrupt_kernel()
+    out = kernel.collect(msg_id, timeout=30)
+    assert out["ename"] is None, out  # not an error: the cell ends with what finished
+    assert out["stdout"].strip().startswith("map a.sleep: 10 rows, 6 done, 4 cancelled in "), out
+    assert out["stdout"].strip().endswith("; interrupted 10"), out  # 10 rows ever left the generator
+    final = out["updates"].splitlines()[-1]  # the progress bar's last line, as a notebook keeps it
+    assert final.startswith("a.sleep 10 rows · 4 cancelled · ") and final.endswith(" s · interrupted"), out
+    deadline = time.monotonic() + 20
+    while (not marker.exists() or marker.read_text().count("cancelled") < 4) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert marker.read_text() == "cancelled\n" * 4  # each running call was cancelled at the server
+    after = kernel.run("print(mcp.call('a.echo', text='still-here').text, result[0].text, result[9].cancelled)")
+    assert after["stdout"].split() == ["still-here", "slept", "0.01", "True"], after
 
 
 def _alive(pid: int) -> bool:

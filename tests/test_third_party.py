@@ -71,3 +71,24 @@ def test_subscription_updates_arrive_in_the_log(run):
         time.sleep(0.5)
     assert updates and updates[0].data == uri
     assert run(f"%mcp unsubscribe {uri} --server ev").ok
+
+
+def test_blobs_from_a_third_party_server_show_what_they_are(run, tmp_path):
+    import base64
+    import gzip
+
+    assert run(f"%mcp add ev -- node {EVERYTHING} stdio").ok
+    text_blob = run("%mcp read demo://resource/dynamic/blob/2 --server ev").value
+    assert text_blob.contents[0].mime_type == "text/plain" and getattr(text_blob.contents[0], "blob", None)
+    assert repr(text_blob).startswith("Resource 2: This is a base64 blob")  # decoded, not "[text/plain demo://...]"
+    assert "Resource 2: This is a base64 blob" in text_blob._repr_html_() and text_blob.text.startswith("Resource 2:")
+
+    payload = "a line of text\n" * 200
+    data = "data:text/plain;base64," + base64.b64encode(payload.encode()).decode()
+    cell = run(f"%mcp call ev.gzip-file-as-resource name=lines.txt.gz data={data} outputType=resource")
+    gz = cell.value
+    assert gz.content[0].resource.mime_type == "application/gzip", gz.content
+    assert "[blob application/gzip, " in repr(gz) and "save it with .save(PATH)" in repr(gz)
+    assert "save it with .save(PATH)" in gz._repr_html_()
+    saved = gz.save(tmp_path / "lines.txt.gz")
+    assert gzip.decompress(saved.read_bytes()).decode() == payload

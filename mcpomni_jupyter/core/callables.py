@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import keyword
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ArgumentError, LookupFailed, McpJupyterError
@@ -76,26 +77,35 @@ def docstring(tool: Any) -> str:
 
 def check_arguments(tool_name: str, schema: dict[str, Any], arguments: dict[str, Any]) -> None:
     """Raise ArgumentError, one line, for arguments the schema rejects."""
-    props = schema.get("properties") or {}
-    missing = [n for n in schema.get("required") or [] if n not in arguments]
-    if missing:
-        raise ArgumentError(f"{tool_name}() is missing required argument(s): {', '.join(missing)}")
-    unknown = [n for n in arguments if n not in props]
-    if props and unknown and schema.get("additionalProperties") is not True:
-        raise ArgumentError(f"{tool_name}() got unexpected argument(s): {', '.join(unknown)}; it takes {', '.join(props)}")
+    argument_checker(tool_name, schema)(arguments)
+
+
+def argument_checker(tool_name: str, schema: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    """``check(arguments)``, raising ArgumentError (one line) for arguments the schema rejects; built once per tool."""
     import jsonschema
     import referencing
 
+    props = schema.get("properties") or {}
+    required = list(schema.get("required") or [])
     # an empty registry: a server's schema must not make the kernel fetch a remote $ref
     validator = jsonschema.Draft202012Validator(schema, registry=referencing.Registry())
-    try:
-        error = jsonschema.exceptions.best_match(validator.iter_errors(arguments))
-    except (jsonschema.exceptions.SchemaError, referencing.exceptions.Unresolvable, RecursionError):
-        return  # a schema we cannot apply here: the server checks the arguments itself
 
-    if error is not None:
-        where = ".".join(str(p) for p in error.absolute_path) or "arguments"
-        raise ArgumentError(f"{tool_name}(): {where}: {error.message}")
+    def check(arguments: dict[str, Any]) -> None:
+        missing = [n for n in required if n not in arguments]
+        if missing:
+            raise ArgumentError(f"{tool_name}() is missing required argument(s): {', '.join(missing)}")
+        unknown = [n for n in arguments if n not in props]
+        if props and unknown and schema.get("additionalProperties") is not True:
+            raise ArgumentError(f"{tool_name}() got unexpected argument(s): {', '.join(unknown)}; it takes {', '.join(props)}")
+        try:
+            error = jsonschema.exceptions.best_match(validator.iter_errors(arguments))
+        except (jsonschema.exceptions.SchemaError, referencing.exceptions.Unresolvable, RecursionError):
+            return  # a schema we cannot apply here: the server checks the arguments itself
+        if error is not None:
+            where = ".".join(str(p) for p in error.absolute_path) or "arguments"
+            raise ArgumentError(f"{tool_name}(): {where}: {error.message}")
+
+    return check
 
 
 class ToolCallable:
@@ -127,6 +137,20 @@ class ToolCallable:
         """The async form, for top-level ``await``."""
         arguments = self._arguments(args, kwargs)
         return await self._manager.acall(f"{self.server}.{self.name}", arguments)
+
+    def map(self, rows: Any, **options: Any) -> Any:
+        """Call this tool once per row (argument dicts, or a DataFrame's columns); see ``MCPManager.map``.
+
+        Each row's arguments are checked against the tool's input schema first;
+        a row that does not fit fails alone (a ``RowError``), without a call.
+        """
+        check = argument_checker(self.__name__, self.tool.input_schema or {})
+        return self._manager.map(f"{self.server}.{self.name}", rows, check=check, **options)
+
+    async def amap(self, rows: Any, **options: Any) -> Any:
+        """``map`` for top-level ``await``."""
+        check = argument_checker(self.__name__, self.tool.input_schema or {})
+        return await self._manager.amap(f"{self.server}.{self.name}", rows, check=check, **options)
 
     def __repr__(self) -> str:
         return f"<MCP tool {self.server}.{self.name}{self.__signature__}>"

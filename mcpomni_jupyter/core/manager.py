@@ -25,9 +25,12 @@ from ..defaults import REQUEST_TIMEOUT
 from ..errors import ConfigError, ToolCallError
 from ..redact import add_secret, redact
 from ..results import CallResult, LogList, PromptList, PromptResult, ReadResult, ResourceList, StatusTable, Table, TemplateList, ToolList
+from .apps import for_model
+from .apps_api import AppMethods
 from .auth_api import OAuthMethods
 from .connection import Connection
 from .loop import LoopThread
+from .map_api import MapMethods
 from .operations import Operations, Progress, Settings
 from .registry import Registry
 from .server_requests import Caller, ElicitationHandler, ServerRequests
@@ -37,11 +40,15 @@ from .state import HOP_GRACE, SHUTDOWN_TIMEOUT, STOP_BUDGET, STOP_GRACE, State
 def _listing(kind: str, table: type[Table], doc: str, name: str = "") -> tuple[Callable[..., Any], Callable[..., Any]]:
     """The sync and async methods that list ``kind`` as a ``table`` (one definition for the four listings)."""
 
-    def sync(self: MCPManager, server: str | None = None) -> Table:
-        return table(self._run(self._ops.listing(kind, server), self._budget(), f"listing {kind}"))
+    def keep(pairs: list[tuple[Any, Any]], everything: bool) -> list[tuple[Any, Any]]:
+        # app-only tools (MCP Apps visibility ["app"]) are for apps, not the listings, unless asked for
+        return pairs if everything or kind != "tools" else [(c, t) for c, t in pairs if for_model(t)]
 
-    async def asynchronous(self: MCPManager, server: str | None = None) -> Table:
-        return table(await self.loop.arun(self._ops.listing(kind, server)))
+    def sync(self: MCPManager, server: str | None = None, *, everything: bool = False) -> Table:
+        return table(keep(self._run(self._ops.listing(kind, server), self._budget(), f"listing {kind}"), everything))
+
+    async def asynchronous(self: MCPManager, server: str | None = None, *, everything: bool = False) -> Table:
+        return table(keep(await self.loop.arun(self._ops.listing(kind, server)), everything))
 
     sync.__doc__, asynchronous.__doc__ = doc, f"{doc} (awaitable)"
     sync.__name__, asynchronous.__name__ = name or kind, f"a{kind}"
@@ -49,7 +56,7 @@ def _listing(kind: str, table: type[Table], doc: str, name: str = "") -> tuple[C
     return sync, asynchronous
 
 
-class MCPManager(OAuthMethods):
+class MCPManager(OAuthMethods, MapMethods, AppMethods):
     """Every configured MCP server of this kernel, and what you can do with them."""
 
     def __init__(self, loop: LoopThread | None = None, timeout: float = REQUEST_TIMEOUT) -> None:

@@ -77,14 +77,22 @@ class ServerRequests:
         self.link_handler: LinkHandler | None = None  # injected by the UI: a link in the calling cell
         self.roots: dict[str, list[str]] = {}
         self.elicitation_timeout = ELICITATION_TIMEOUT
+        self.apps = False  # advertise MCP Apps (the notebook UI turns this on where a front end renders them)
 
     def callbacks(self, connection: Connection) -> dict[str, Any]:
         """The session's callbacks for ``connection``."""
-        return {
+        callbacks: dict[str, Any] = {
             "list_roots_callback": functools.partial(self.list_roots, connection),
             "sampling_callback": functools.partial(self.sample, connection),
             "elicitation_callback": functools.partial(self.elicit, connection),
         }
+        if self.apps:  # a front end renders MCP Apps: say so (SEP-1865), so servers offer their UI
+            from mcp.client.extension import advertise
+
+            from .apps import APP_MIME, EXTENSION_ID
+
+            callbacks["extensions"] = [advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME]})]
+        return callbacks
 
     async def list_roots(self, connection: Connection, context: Any) -> Any:
         from mcp_types import ListRootsResult

@@ -32,7 +32,7 @@ def load(ipython: Any) -> None:
             return []
         from .completion import complete
 
-        return complete(current.manager, getattr(event, "text_until_cursor", None) or event.line)
+        return complete(current.manager, getattr(event, "text_until_cursor", None) or event.line, ipython.user_ns)
 
     ipython.set_hook("complete_command", completer, str_key="%mcp")
     ipython.set_hook("complete_command", completer, str_key="%%mcp")

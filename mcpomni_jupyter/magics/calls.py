@@ -1,4 +1,4 @@
-"""``%mcp`` commands that make requests: call, read, prompt, subscribe, unsubscribe."""
+"""``%mcp`` commands that make requests: call, map, read, prompt, subscribe, unsubscribe."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from ..errors import McpJupyterError, RequestTimeout
+from ..results.batch import MapResults
 from ..ui.progress import CallProgress
+from .apps import show_app
 from .parsing import json_object, parse_kv, seconds, split_options, unquote
 from .router import Command, Context
 from .servers import print_notices
@@ -63,6 +65,58 @@ def _call(ctx: Context, tokens: list[str], cell: str | None) -> Any:
         raise
     progress.finish("error" if result.is_error else "success")
     print_notices(ctx, [result.server])  # e.g. a question the blocked cell had to decline
+    show_app(ctx, result, arguments)  # the tool's MCP App under the cell, where a front end renders it
+    return _out(ctx, found, result)
+
+
+MAP_OPTIONS = ("--from", "--concurrency", "--errors", "--columns", "--out", "--timeout", "--server")
+
+
+def _count(found: dict[str, str], option: str, default: int) -> int:
+    raw = found.get(option)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise UsageError(f"{option} takes a whole number, got {raw!r}") from None
+
+
+def _columns(raw: str | None) -> Any:
+    """``--columns a,b`` (pick) or ``--columns '{"col": "arg"}'`` (pick and rename)."""
+    if raw is None:
+        return None
+    if raw.lstrip().startswith("{"):
+        return json_object(raw, "--columns")
+    names = [name.strip() for name in raw.split(",") if name.strip()]
+    if not names:
+        raise UsageError('--columns takes column names (a,b) or a JSON object {"column": "argument"}')
+    return names
+
+
+def _map(ctx: Context, tokens: list[str], cell: str | None) -> Any:
+    rest, found = split_options(tokens, MAP_OPTIONS)
+    if len(rest) != 1:
+        raise UsageError("%mcp map [SERVER.]TOOL --from VAR: name one tool (see %mcp tools); arguments come from the rows")
+    var = found.get("--from")
+    if var is None:
+        raise UsageError("%mcp map TOOL --from VAR: give the variable that holds the rows (a list of dicts or a DataFrame)")
+    if not var.isidentifier():
+        raise UsageError(f"--from {var!r}: give the name of a Python variable that holds the rows")
+    if var not in ctx.user_ns:
+        raise UsageError(f"--from {var}: there is no variable {var!r}; assign the rows (a list of dicts or a DataFrame) to it first")
+    result = ctx.manager.map(
+        unquote(rest[0]),
+        ctx.user_ns[var],
+        concurrency=_count(found, "--concurrency", 16),
+        errors=found.get("--errors", "collect"),
+        columns=_columns(found.get("--columns")),
+        server=found.get("--server"),
+        timeout=seconds(found),
+    )
+    interrupted = result.interrupted if isinstance(result, MapResults) else len(result) < len(ctx.user_ns[var])
+    if interrupted:
+        print(f"mcp: interrupted: {len(result)} rows ran (cancelled ones say so); the calls still running were cancelled")
     return _out(ctx, found, result)
 
 
@@ -104,6 +158,15 @@ COMMANDS = [
         _call,
         cell_body=True,
         completes=("tools", "args"),
+    ),
+    Command(
+        "map",
+        '%mcp map [SERVER.]TOOL --from VAR [--concurrency N] [--errors collect|raise] [--columns a,b | --columns \'{"col": "arg"}\']\n'
+        "         [--out VAR] [--timeout S]   (VAR: a list of argument dicts, or a DataFrame whose columns are the arguments)",
+        "call a tool once per row, N at a time (16); results in input order (a DataFrame for a DataFrame), failed rows kept",
+        _map,
+        completes=("tools", "options"),
+        options=MAP_OPTIONS,
     ),
     Command("read", "%mcp read URI [--server NAME] [--out VAR] [--timeout S]", "read a resource", _read, completes=("uris",)),
     Command(

@@ -28,7 +28,7 @@ def _argument_names(manager: Any, kind: str, spec: str) -> list[str]:
     return []
 
 
-def _words(manager: Any, what: str, words: list[str]) -> list[str] | set[str]:
+def _words(manager: Any, what: str, words: list[str], c: Any = None) -> list[str] | set[str]:
     if what == "servers":
         return manager.names
     if what in ("tools", "prompts"):
@@ -40,11 +40,40 @@ def _words(manager: Any, what: str, words: list[str]) -> list[str] | set[str]:
         return {str(r.uri) for c in manager.connections.values() for r in c.resources}
     if what == "commands":
         return list(commands())
+    if what == "options":
+        return [o for o in c.options if o not in words] if c is not None else []
     return what.split("|")  # literal words
 
 
-def complete(manager: Any, line: str) -> list[str]:
-    """Completions for the ``%mcp`` line typed so far."""
+OPTION_VALUES = {"--errors": ["collect", "raise"]}
+
+
+def _rows_variables(namespace: dict[str, Any]) -> list[str]:
+    """The notebook's variables that can be rows for ``--from``: lists, tuples, DataFrames, iterators."""
+    out = []
+    for name, value in namespace.items():
+        if name.startswith("_") or not name.isidentifier():
+            continue
+        kind = type(value)
+        if isinstance(value, (list, tuple)) or kind.__name__ == "DataFrame" or hasattr(value, "__next__"):
+            out.append(name)
+    return out
+
+
+def _option_words(c: Any, words: list[str], trailing: bool, namespace: dict[str, Any] | None) -> list[str] | None:
+    """Completions after an option of ``c`` (None: not after one)."""
+    before = words[-1] if trailing else (words[-2] if len(words) > 1 else "")
+    if before == "--from":
+        return _rows_variables(namespace or {})
+    if before in OPTION_VALUES:
+        return OPTION_VALUES[before]
+    if before in c.options:
+        return []  # a value the person types (a number, a name)
+    return None
+
+
+def complete(manager: Any, line: str, namespace: dict[str, Any] | None = None) -> list[str]:
+    """Completions for the ``%mcp`` line typed so far (``namespace``: the notebook's, for ``--from VAR``)."""
     words = line.split()
     if words and words[0].lstrip("%") == "mcp":
         words = words[1:]
@@ -60,4 +89,8 @@ def complete(manager: Any, line: str) -> list[str]:
     position = len(words) - (0 if trailing else 1)  # 1 is the first word after the command
     what = c.completes[min(position, len(c.completes)) - 1]
     words[0] = name
-    return sorted(w for w in _words(manager, what, words) if w.startswith(current))
+    if c.options and position > 1:
+        values = _option_words(c, words, trailing, namespace)
+        if values is not None:
+            return sorted(w for w in values if w.startswith(current))
+    return sorted(w for w in _words(manager, what, words, c) if w.startswith(current))

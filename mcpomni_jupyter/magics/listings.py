@@ -21,12 +21,18 @@ _KINDS = {
 def _listing(kind: str) -> Command:
     parser = Parser(kind, f"List the {kind} of one server, or of every connected server.")
     parser.add_argument("server", nargs="?")
+    if kind == "tools":
+        parser.add_argument("--all", action="store_true", help="also the tools only an MCP App may call")
     method = "list_tools" if kind == "tools" else kind
 
     def run(ctx: Context, tokens: list[str], cell: str | None) -> Any:
-        return getattr(ctx.manager, method)(parser.parse_tokens(tokens).server)
+        args = parser.parse_tokens(tokens)
+        if kind == "tools":
+            return ctx.manager.list_tools(args.server, everything=args.all)
+        return getattr(ctx.manager, method)(args.server)
 
-    return Command(kind, f"%mcp {kind} [NAME]", _KINDS[kind], run, completes=("servers",), parser=parser)
+    usage = "%mcp tools [NAME] [--all]" if kind == "tools" else f"%mcp {kind} [NAME]"
+    return Command(kind, usage, _KINDS[kind], run, completes=("servers",), parser=parser)
 
 
 def _log(ctx: Context, tokens: list[str], cell: str | None) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
-from traitlets import Bool, Enum, Float, Int, Unicode, observe
+from traitlets import Bool, Enum, Float, Int, List, Unicode, observe
 
 from ..defaults import AUTH_TIMEOUT, CALLBACK, CALLBACK_HOST, CALLBACK_PATH, CALLBACK_PORT, REQUEST_TIMEOUT, TOKEN_DIR
 from ..errors import McpJupyterError
@@ -41,6 +41,15 @@ class MCPMagics(Magics):
     token_dir = Unicode(TOKEN_DIR, help="Where OAuth tokens and client registrations are kept (files mode 0600).").tag(config=True)
     open_browser = Bool(True, help="Open the browser by itself when a server needs authorization.").tag(config=True)
     auth_timeout = Float(AUTH_TIMEOUT, help="Seconds an authorization may wait for a person before it is abandoned.").tag(config=True)
+
+    apps = Bool(True, help="Render MCP Apps (a tool's ui:// app) under the cell; advertised to servers connected afterwards.").tag(
+        config=True
+    )
+    app_permissions = List(
+        Enum(["camera", "microphone", "geolocation", "clipboardWrite"]),
+        default_value=[],
+        help="What an MCP App may be granted of the permissions it asks for (none by default).",
+    ).tag(config=True)
 
     AUTH_TRAITS = ("callback", "callback_host", "callback_port", "callback_path", "token_dir", "open_browser", "auth_timeout")
     _manager: Any = None  # (a class default: %config applies settings before __init__ has run)
@@ -74,6 +83,8 @@ class MCPMagics(Magics):
         manager.configure_auth(**{name: getattr(self, name) for name in self.AUTH_TRAITS})
         if self.log_level:
             manager.set_log_level(self.log_level)
+        manager.enable_apps(self.apps and self.shell is not None and _can_show_widgets(self.shell))
+        manager.app_permissions = tuple(self.app_permissions)
         install(manager)
 
     def _live(self) -> Any:
@@ -94,6 +105,11 @@ class MCPMagics(Magics):
             raise UsageError("MCPMagics.callback_port must be a port number between 1 and 65535")
         if self._live() is not None:
             self._live().configure_auth(**{change["name"]: change["new"]})
+
+    @observe("apps", "app_permissions")
+    def _apps_changed(self, change: Any) -> None:
+        if self._live() is not None:
+            self.adopt(self._live())
 
     @observe("log_level")
     def _log_level_changed(self, change: Any) -> None:

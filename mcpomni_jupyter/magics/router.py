@@ -42,7 +42,8 @@ class Command:
     summary: str
     handler: Handler
     cell_body: bool = False  # also a cell magic: %%mcp NAME with a body
-    completes: tuple[str, ...] = ()  # per word: "servers", "tools", "prompts", "uris", "commands", "args", or literal words
+    completes: tuple[str, ...] = ()  # per word: "servers", "tools", "prompts", "uris", "commands", "args", "options", or literal words
+    options: tuple[str, ...] = ()  # what "options" completes to; after --from, the notebook's variables
     parser: Parser | None = None
 
 

@@ -3,7 +3,10 @@
 Everything here comes from a server and is untrusted.  Every string is
 HTML-escaped; a ``data:`` URI is built only from a mime type of the form
 ``image/png`` and data that is plain base64, else the block shows as a
-placeholder; links are shown as text, never as ``href``.  A rendering stops
+placeholder; links are shown as text, never as ``href``.  A blob whose mime
+type is text (``text/*``, JSON, XML, YAML) is decoded (``errors="replace"``,
+only as much as the preview shows) and shown as text; any other blob as its
+mime type and size, with the way to save it.  A rendering stops
 at a budget of characters (``PREVIEW_CHARS`` for each of text and HTML, the
 notebook stores both) and says how much it left out: a 20 MB result must not
 freeze the browser or bloat the saved notebook, while the value returned to
@@ -12,6 +15,9 @@ the user keeps all of it.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import codecs
 import html
 import json
 import re
@@ -23,6 +29,9 @@ PREVIEW_CHARS = 32_000
 _MIME = re.compile(r"[a-z]+/[a-z0-9][a-z0-9.+\-]{0,100}")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 PRE = "<pre style='white-space:pre-wrap;margin:0'>"
+TEXT_TYPES = {"application/json", "application/xml", "application/yaml", "application/x-yaml", "application/toml", "application/javascript"}
+CHARSETS = {"utf-8", "utf8", "utf-16", "utf-16le", "utf-16be", "ascii", "us-ascii", "latin-1", "iso-8859-1", "windows-1252", "cp1252"}
+SAVE_HINT = "save it with .save(PATH)"
 
 
 def esc(value: Any) -> str:
@@ -85,6 +94,115 @@ class Budget:
         return f"… preview only: {size_text(self.omitted)} of {size_text(total)} not shown; {hint}"
 
 
+# --------------------------------------------------------------------------- blobs
+
+
+def is_text_mime(mime: Any) -> bool:
+    """A mime type whose bytes are text: ``text/*``, JSON, XML, YAML, TOML, JavaScript (``+json``, ``+xml`` too)."""
+    if not isinstance(mime, str):
+        return False
+    base = mime.split(";", 1)[0].strip().lower()
+    return base.startswith("text/") or base in TEXT_TYPES or base.endswith(("+json", "+xml"))
+
+
+def _charset(mime: str) -> str:
+    """The ``charset`` of a text mime type when it is one we know; else UTF-8 (a server's name picks no other codec)."""
+    for param in mime.split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            name = value.strip().strip("\"'").lower()
+            return name if name in CHARSETS else "utf-8"
+    return "utf-8"
+
+
+def blob_bytes(blob: Any, limit: int | None = None) -> bytes | None:
+    """The bytes of base64 ``blob`` (only the first ``limit`` or so when given); None when it is not base64."""
+    if not isinstance(blob, str):
+        return None
+    if limit is not None and len(blob) > limit * 4 // 3 + 4:
+        blob = blob[: (limit // 3 + 1) * 4]  # whole 4-character groups
+    try:
+        return base64.b64decode(blob, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def blob_text(contents: Any, limit: int | None = None) -> str | None:
+    """The text of a text-typed blob, decoded with ``errors="replace"`` (its first ``limit`` bytes or so), else None."""
+    mime = getattr(contents, "mime_type", None)
+    blob = getattr(contents, "blob", None)
+    if blob is None or not is_text_mime(mime):
+        return None
+    data = blob_bytes(blob, limit)
+    if data is None:
+        return None
+    whole = limit is None or len(data) >= _data_len(blob)
+    return codecs.getincrementaldecoder(_charset(str(mime)))(errors="replace").decode(data, final=whole)
+
+
+def item_bytes(item: Any) -> bytes | None:
+    """What ``save`` writes for a content block or resource contents: a blob's bytes, or text as UTF-8."""
+    kind = getattr(item, "type", None)
+    if kind in ("image", "audio"):
+        return blob_bytes(item.data)
+    if kind == "resource":
+        item = item.resource
+    if getattr(item, "blob", None) is not None:
+        return blob_bytes(item.blob)
+    text = getattr(item, "text", None)
+    return text.encode("utf-8") if isinstance(text, str) else None
+
+
+def save(items: list[Any], path: Any, index: int | None, what: str) -> Any:
+    """Write one item's bytes to ``path`` (the only one, or the only binary one, unless ``index`` picks); returns the Path."""
+    from pathlib import Path
+
+    from ..errors import ArgumentError, ServerError
+
+    if index is None:
+        binary = [i for i, item in enumerate(items) if _is_binary(item)]
+        if len(items) == 1 or len(binary) == 1:
+            index = 0 if len(items) == 1 else binary[0]
+        else:
+            raise ArgumentError(f"{what} has {len(items)} contents; pick one: .save(path, index=N), N from 0 to {len(items) - 1}")
+    if not -len(items) <= index < len(items):
+        raise ArgumentError(f"{what} has {len(items)} contents; index={index} is not one of them")
+    data = item_bytes(items[index])
+    if data is None:
+        raise ServerError(f"{what}: content {index} holds no data we can write (its base64 is not valid); nothing was written")
+    target = Path(path).expanduser()
+    target.write_bytes(data)
+    return target
+
+
+def _is_binary(item: Any) -> bool:
+    kind = getattr(item, "type", None)
+    if kind in ("image", "audio"):
+        return True
+    resource = item.resource if kind == "resource" else item
+    return getattr(resource, "blob", None) is not None
+
+
+def _blob_summary(contents: Any) -> str:
+    mime = getattr(contents, "mime_type", None) or "application/octet-stream"
+    return f"[blob {str(mime)[:100]}, {size_text(_data_len(getattr(contents, 'blob', '')))}: {SAVE_HINT}]"
+
+
+def contents_repr(contents: Any, budget: Budget | None = None) -> str:
+    """One resource's contents as text: its text, a text blob decoded (a preview), or what the blob is."""
+    text = getattr(contents, "text", None)
+    if text is not None:
+        return str(text)
+    limit = (budget.left if budget is not None else PREVIEW_CHARS) * 4 + 4
+    decoded = blob_text(contents, limit)
+    if decoded is None:
+        mime = getattr(contents, "mime_type", None)
+        return f"[blob {str(mime)[:100]}: its data is not valid base64]" if is_text_mime(mime) else _blob_summary(contents)
+    if budget is not None:
+        budget.omitted += max(0, _data_len(contents.blob) - limit)  # bytes never decoded
+    return decoded
+
+
 # --------------------------------------------------------------------------- text
 
 
@@ -106,7 +224,9 @@ def block_repr(block: Any) -> str:
         return f"[{kind} {block.mime_type}, {size_text(_data_len(block.data))}]"
     if kind == "resource":
         text = getattr(block.resource, "text", None)
-        return text if text is not None else f"[resource {block.resource.uri}]"
+        if text is not None:
+            return str(text)
+        return blob_text(block.resource, PREVIEW_CHARS * 4) or f"[resource {block.resource.uri} {_blob_summary(block.resource)}]"
     if kind == "resource_link":
         return f"[link {block.uri}]"
     return str(block)
@@ -168,7 +288,14 @@ def contents_html(contents: Any, budget: Budget) -> str:
     blob = getattr(contents, "blob", "") or ""
     if isinstance(mime, str) and mime.lower().startswith("image/"):
         return f"<div>{head}<br>{_media('img', 'image', mime, blob, budget)}</div>"
-    return f"<div>{head}: {size_text(_data_len(blob))}</div>"
+    if is_text_mime(mime):
+        limit = budget.left * 4 + 4  # bytes: enough for what the preview can still show
+        decoded = blob_text(contents, limit)
+        if decoded is None:
+            return f"<div>{head}: <em>[its data is not valid base64]</em></div>"
+        budget.omitted += max(0, _data_len(blob) - limit)  # bytes never decoded
+        return f"<div>{head}{PRE}{esc(budget.take_text(decoded))}</pre></div>"
+    return f"<div>{head}: {size_text(_data_len(blob))} — <small>{SAVE_HINT}</small></div>"
 
 
 def json_html(value: Any, budget: Budget) -> str:

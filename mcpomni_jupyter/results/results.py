@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .content import Budget, block_html, block_repr, block_text, contents_html, esc, json_html, source_size
+from .content import Budget, blob_text, block_html, block_repr, block_text, contents_html, contents_repr, esc, json_html, save, source_size
 
 
 def to_json(value: Any) -> str:
@@ -77,6 +77,13 @@ class CallResult:
             )
         return inner
 
+    def save(self, path: Any, index: int | None = None) -> Any:
+        """Write a content block's bytes (an image, audio or a blob; text as UTF-8) to ``path``; returns the Path.
+
+        The only block, or the only binary one, unless ``index`` picks.
+        """
+        return save(self.content, path, index, f"the result of {self.server}.{self.tool}")
+
     def __str__(self) -> str:
         return self.text
 
@@ -92,7 +99,9 @@ class ReadResult:
 
     @property
     def text(self) -> str:
-        return "\n".join(c.text for c in self.contents if getattr(c, "text", None) is not None)
+        """The text contents joined by newlines, text-typed blobs (``text/*``, JSON, ...) decoded among them."""
+        texts = (c.text if getattr(c, "text", None) is not None else blob_text(c) for c in self.contents)
+        return "\n".join(t for t in texts if t is not None)
 
     @property
     def blobs(self) -> list[bytes]:
@@ -103,11 +112,16 @@ class ReadResult:
     def _size(self) -> int:
         return sum(len(getattr(c, "text", None) or getattr(c, "blob", None) or "") for c in self.contents)
 
+    def save(self, path: Any, index: int | None = None) -> Any:
+        """Write the resource's bytes (a blob decoded; text as UTF-8) to ``path``; returns the Path.
+
+        The only contents, or the only blob, unless ``index`` picks.
+        """
+        return save(self.contents, path, index, f"resource {self.uri}")
+
     def __repr__(self) -> str:
         budget = Budget()
-        body = budget.take_text(
-            "\n".join(c.text if getattr(c, "text", None) is not None else f"[{c.mime_type or 'blob'} {c.uri}]" for c in self.contents)
-        )
+        body = budget.take_text("\n".join(contents_repr(c, budget) for c in self.contents))
         note = budget.note(self._size(), _HINT.replace("%mcp call", "%mcp read"))
         return f"{body}\n{note}" if note else body
 

@@ -11,11 +11,14 @@ from typing import Any
 
 def install(manager: Any) -> None:
     """Give ``manager`` the notebook's UI: a server's question is answered in an inline form (under top-level
-    ``await``), a page it asks the person to open is shown as a link in the calling cell.
+    ``await``), a page it asks the person to open is shown as a link in the calling cell, and a ``map`` shows
+    its progress bar.
 
     Kept apart from the notebook's own ``set_elicitation_handler``: installing the UI never replaces it.
     """
     from .forms import ask
     from .links import show_link
+    from .mapbar import map_view
 
     manager.set_elicitation_ui(ask, show_link)
+    manager.set_map_view(map_view)

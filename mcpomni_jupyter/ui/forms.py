@@ -101,6 +101,7 @@ class ElicitationForm(w.VBox):
         self.cancel = w.Button(description="Cancel")
         self.status = w.HTML()
         self._answer = answer
+        self.server, self.question = server, str(message)[:MESSAGE_CHARS]
         for button, action in ((self.accept, "accept"), (self.decline, "decline"), (self.cancel, "cancel")):
             button.on_click(lambda _, action=action: self._send(action))
         super().__init__(
@@ -111,6 +112,18 @@ class ElicitationForm(w.VBox):
                 self.status,
             ]
         )
+
+    def __repr__(self) -> str:
+        """The question in text (plain IPython, nbconvert, GitHub): what was asked and which fields, not ``VBox(...)``."""
+        fields = ", ".join(self.fields) or "no fields"
+        state = "answered" if self.status.value else "answer it in the notebook"
+        text = f"{self.server} asks: {self.question}\n  a form ({fields}); {state}"
+        return "".join(ch if ch.isprintable() or ch == "\n" else " " for ch in text)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        data = super()._repr_mimebundle_(**kwargs) or {}
+        data["text/plain"] = repr(self)
+        return data
 
     def _content(self) -> dict[str, Any] | None:
         """The answers typed into the form, as the schema's types; None (and a message) when one does not fit."""

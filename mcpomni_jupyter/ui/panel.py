@@ -27,12 +27,22 @@ from .authorize import expiry_text
 LIVE_PANELS = 16
 _live: deque[Any] = deque()  # the panels that follow the servers, oldest first
 
-COLUMNS = ["server", "transport", "auth", "state", "protocol", "tools/res/prompts", "token", "messages", "last error", ""]
-_WIDTHS = ["110px", "135px", "70px", "140px", "95px", "135px", "110px", "80px", "260px", "440px"]
+COLUMNS = ["server", "transport", "auth", "state", "protocol", "tools / res / prompts", "token", "messages", "last error", ""]
+_WIDTHS = ["120px", "125px", "70px", "130px", "90px", "95px", "95px", "85px", "240px", "270px"]
+ERROR_CHARS = 240  # of the last error, wrapped in its cell; all of it in the tooltip, %mcp status and panel[name].error
+# Layout: every cell keeps its width (no flex shrinking: a narrow notebook must not squeeze a column into the next
+# one), each row is as wide as its cells, and the panel scrolls sideways when the notebook is narrower.  A value
+# wraps inside its cell, at any character if it must; nothing is cut off.
+_WRAP = "<div style='line-height:1.35;margin:5px 0;white-space:normal;overflow-wrap:anywhere;padding-right:6px'>{}</div>"
+_ROW = {"width": "max-content", "overflow": "visible", "align_items": "flex-start"}
 
 
-def _cell(width: str) -> Any:
-    return w.HTML(layout=w.Layout(width=width, overflow="hidden"))
+def _cell(width: str, value: str = "") -> Any:
+    return w.HTML(value, layout=w.Layout(width=width, flex="0 0 auto", overflow="hidden", margin="0"))
+
+
+def wrapped(value: str) -> str:
+    return _WRAP.format(value)
 
 
 class ServerRow(w.HBox):
@@ -41,10 +51,13 @@ class ServerRow(w.HBox):
     def __init__(self, panel: StatusPanel, name: str) -> None:
         self.panel, self.name = panel, name
         self.cells = [_cell(width) for width in _WIDTHS[:-1]]
-        self.connect = w.Button(description="Connect", icon="plug", layout=w.Layout(width="100px"))
-        self.disconnect = w.Button(description="Disconnect", icon="power-off", layout=w.Layout(width="118px"))
-        self.refresh = w.Button(description="Refresh", icon="refresh", layout=w.Layout(width="98px"))
-        self.authorize = w.Button(description="Authorize", icon="key", button_style="warning", layout=w.Layout(width="110px"))
+        small = {"width": "40px", "flex": "0 0 auto"}
+        self.connect = w.Button(icon="plug", tooltip="Connect", layout=w.Layout(**small))
+        self.disconnect = w.Button(icon="power-off", tooltip="Disconnect", layout=w.Layout(**small))
+        self.refresh = w.Button(icon="refresh", tooltip="Refresh", layout=w.Layout(**small))
+        self.authorize = w.Button(
+            description="Authorize", icon="key", button_style="warning", layout=w.Layout(width="110px", flex="0 0 auto")
+        )
         for button, action in (
             (self.connect, "connect"),
             (self.disconnect, "disconnect"),
@@ -52,8 +65,10 @@ class ServerRow(w.HBox):
             (self.authorize, "authorize"),
         ):
             button.on_click(lambda _, action=action: panel.act(action, name))
-        buttons = w.HBox([self.connect, self.disconnect, self.refresh, self.authorize], layout=w.Layout(width=_WIDTHS[-1]))
-        super().__init__([*self.cells, buttons])
+        buttons = w.HBox(
+            [self.connect, self.disconnect, self.refresh, self.authorize], layout=w.Layout(width=_WIDTHS[-1], flex="0 0 auto", margin="0")
+        )
+        super().__init__([*self.cells, buttons], layout=w.Layout(**_ROW))
         self.update()
 
     def update(self) -> None:
@@ -76,9 +91,10 @@ class ServerRow(w.HBox):
             f"{len(c.tools)} / {len(c.resources)} / {len(c.prompts)}",
             html.escape(expiry),
             str(c.log.count(exclude=("stderr", "progress"))),
-            f"<span style='color:{ERROR_COLOUR}' title='{html.escape(redact(c.error or ''), quote=True)}'>{html.escape(redact(c.error or '')[:80])}</span>",
+            _error(c.error),
         ]
         for cell, value in zip(self.cells, values):
+            value = wrapped(value)
             if cell.value != value:
                 cell.value = value
         down = c.state in (State.DISCONNECTED, State.FAILED)
@@ -86,6 +102,13 @@ class ServerRow(w.HBox):
         self.disconnect.disabled = down
         self.refresh.disabled = c.state is not State.CONNECTED and not down
         self.authorize.layout.display = "" if c.uses_oauth and c.state is State.AUTH_REQUIRED else "none"
+
+
+def _error(error: str | None) -> str:
+    """The last error, redacted and escaped: its first ``ERROR_CHARS`` in the cell, all of it in the tooltip."""
+    text = redact(error or "")
+    shown = text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 1] + "…"
+    return f"<span style='color:{ERROR_COLOUR}' title='{html.escape(text, quote=True)}'>{html.escape(shown)}</span>"
 
 
 class StatusPanel(w.VBox):
@@ -100,10 +123,13 @@ class StatusPanel(w.VBox):
     def __init__(self, manager: Any, names: list[str] | None = None) -> None:
         self.manager = manager
         self.names = list(names) if names else None
-        self.header = w.HBox([w.HTML(f"<b>{html.escape(c)}</b>", layout=w.Layout(width=width)) for c, width in zip(COLUMNS, _WIDTHS)])
+        self.header = w.HBox(
+            [_cell(width, wrapped(f"<b>{html.escape(c)}</b>")) for c, width in zip(COLUMNS, _WIDTHS)], layout=w.Layout(**_ROW)
+        )
         self.message = w.HTML()
         self.rows: dict[str, ServerRow] = {}
-        super().__init__()
+        super().__init__(layout=w.Layout(overflow="auto hidden", max_width="100%"))
+        self.add_class("mcpomni-status-panel")
         self._sync_rows()
         self._unobserve = manager.observe(self._changed)
         _follow(self)

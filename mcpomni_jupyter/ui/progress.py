@@ -11,13 +11,13 @@ calling cell, a link a server asked the person to open meanwhile (``links``).
 
 from __future__ import annotations
 
-import html
 import time
-from typing import Any
 
+from .bars import BarWidget, duration
 from .links import show_pending
 
 SHOW_AFTER = 1.0
+OUTCOMES = {"success": "done", "error": "✗ error", "timeout": "timed out", "interrupted": "interrupted"}
 
 
 class CallProgress:
@@ -29,7 +29,7 @@ class CallProgress:
         self.total: float | None = None
         self.message: str | None = None
         self.updates = 0
-        self.widget: Any = None
+        self.widget: BarWidget | None = None
         self.outcome: str | None = None
 
     # loop thread: store only
@@ -41,13 +41,10 @@ class CallProgress:
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
-    def _build(self) -> Any:
-        import ipywidgets as w
-
-        self.title = w.HTML(f"<code>{html.escape(self.label)}</code>&nbsp;")
-        self.bar = w.FloatProgress(min=0, max=1, value=0, bar_style="info", layout=w.Layout(width="40%"))
-        self.text = w.HTML()
-        return w.HBox([self.title, self.bar, self.text])
+    def _build(self) -> BarWidget:
+        self.bar_widget = BarWidget(self.label)
+        self.title, self.bar, self.text = self.bar_widget.title, self.bar_widget.bar, self.bar_widget.text
+        return self.bar_widget
 
     def tick(self) -> None:
         """On the main thread: show the bar when due, and bring it up to date."""
@@ -57,22 +54,26 @@ class CallProgress:
                 return
             self.widget = self._build()
             if self.show:
-                from IPython.display import display
-
-                display(self.widget)
+                self.widget.show()
         total = self.total if self.total else None
         if total:
-            self.bar.max = float(total)
-            self.bar.value = min(float(self.value or 0), float(total))
-        elif self.value is not None:
-            self.bar.max, self.bar.value = 1, 1  # no total: a full, pulsing-free bar with the count
+            value = min(float(self.value or 0), float(total))
+            self.widget.set(value / float(total), self._info(total), value, float(total))
+        elif self.value is not None or self.outcome == "success":
+            self.widget.set(1.0 if self.outcome == "success" else None, self._info(total), 1, 1)  # no total: a full bar
+        else:
+            self.widget.set(None, self._info(total))
+
+    def _info(self, total: float | None) -> str:
         parts = []
         if self.value is not None:
             parts.append(f"{self.value:g}" + (f"/{total:g}" if total else ""))
         if self.message:
-            parts.append(html.escape(self.message))
-        parts.append(f"{self.elapsed:.1f} s")
-        self.text.value = " · ".join(parts)
+            parts.append(self.message)
+        parts.append(duration(self.elapsed))
+        if self.outcome is not None:
+            parts.append(OUTCOMES.get(self.outcome, self.outcome))
+        return " · ".join(parts)
 
     def finish(self, outcome: str) -> None:
         """``success``, ``error``, ``timeout`` or ``interrupted``; only a bar that was shown changes."""
@@ -81,11 +82,11 @@ class CallProgress:
             self.tick()  # progress came, but the call ended before the first tick: show it now, complete
         if self.widget is None:
             return
-        self.tick()
         if outcome == "success":
             self.bar.bar_style = "success"
             if self.total:
-                self.bar.value = self.bar.max
+                self.value = self.total
         else:
             self.bar.bar_style = "danger" if outcome == "error" else "warning"
-        self.text.value = f"{self.text.value} · {outcome if outcome != 'success' else 'done'}"
+        self.tick()
+        self.widget.update()  # the notebook keeps the final line (text/plain, text/html)

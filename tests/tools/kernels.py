@@ -27,8 +27,8 @@ class Kernel:
         return self.kc.execute(code)
 
     def collect(self, msg_id: str, timeout: float = 90) -> dict[str, Any]:
-        """The outputs of one execution: stdout, stderr, text (results and displays), ename/evalue and error."""
-        out: dict[str, Any] = {"stdout": "", "stderr": "", "text": "", "ename": None, "evalue": None, "error": None}
+        """The outputs of one execution: stdout, stderr, text (results and displays), updates, ename/evalue and error."""
+        out: dict[str, Any] = {"stdout": "", "stderr": "", "text": "", "updates": "", "ename": None, "evalue": None, "error": None}
         deadline = time.monotonic() + timeout
         while True:
             msg = self.kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
@@ -39,6 +39,8 @@ class Kernel:
                 out[content["name"]] += content["text"]
             elif kind in ("execute_result", "display_data"):
                 out["text"] += content["data"].get("text/plain", "")
+            elif kind == "update_display_data":  # a display brought up to date (a progress bar's final line)
+                out["updates"] += content["data"].get("text/plain", "") + "\n"
             elif kind == "error":
                 out["ename"], out["evalue"] = content["ename"], content["evalue"]
                 out["error"] = f"{content['ename']}: {content['evalue']}"

@@ -53,6 +53,9 @@ def start_lab(root: Path, port: int, base_url: str = "/", env: dict[str, str] | 
     settings = root / "lab-settings" / "@jupyter-widgets" / "jupyterlab-manager"
     settings.mkdir(parents=True, exist_ok=True)
     (settings / "plugin.jupyterlab-settings").write_text(json.dumps({"saveState": False}))
+    news = root / "lab-settings" / "@jupyterlab" / "apputils-extension"
+    news.mkdir(parents=True, exist_ok=True)
+    (news / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
     log = root / "lab.log"
     proc = subprocess.Popen(
         [

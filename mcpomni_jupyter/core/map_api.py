@@ -1,0 +1,144 @@
+"""The ``map`` part of the manager's Python API: one tool over many rows (dicts or a DataFrame), concurrently.
+
+A base class of ``MCPManager`` that declares what it uses of it.  The tool is
+resolved once (connecting on first use), then ``mapping.run`` calls it for
+each row on the loop thread while the kernel's thread waits and ticks the
+progress view, which the UI injects (``set_map_view``; the core never
+imports a widget).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from . import frames, mapping, resolve
+
+if TYPE_CHECKING:
+    from .loop import LoopThread
+    from .operations import Operations, Settings
+
+MapView = Callable[[mapping.MapRun], Any]  # -> an object with tick() and finish(outcome)
+
+
+class MapMethods:
+    """``map`` and ``amap``; mixed into ``MCPManager``, whose attributes it declares here."""
+
+    _ops: Operations
+    settings: Settings
+    _map_view: MapView | None = None
+
+    @property
+    def loop(self) -> LoopThread:
+        raise NotImplementedError
+
+    def set_map_view(self, view: MapView | None) -> None:
+        """How a ``map`` shows its progress: ``view(run)`` returns an object with ``tick()`` and ``finish(outcome)``."""
+        self._map_view = view
+
+    def _start_map(
+        self,
+        tool: str,
+        rows: Any,
+        concurrency: int,
+        errors: str,
+        columns: Any,
+        server: str | None,
+        timeout: float | None,
+        total: int | None,
+        check: Callable[[dict[str, Any]], None] | None,
+    ) -> tuple[frames.Plan, mapping.MapRun, Any]:
+        mapping.check_options(concurrency, errors)
+        plan = frames.plan(rows, columns, total)
+        state = mapping.MapRun(tool, plan.total)
+        registry, default = self._ops.registry, self.settings.timeout
+
+        async def body() -> None:
+            connection, spec = await resolve.resolve(registry, "tools", tool, server, default)
+            state.tool = f"{connection.name}.{spec.name}"
+            limit = timeout or self.settings.timeout
+
+            async def call(arguments: dict[str, Any]) -> Any:
+                if check is not None:
+                    check(arguments)
+                return await mapping.call_quietly(connection, spec.name, arguments, limit)
+
+            await mapping.run(plan.rows, call, state, concurrency, errors == "raise")
+
+        return plan, state, body()
+
+    def _view(self, state: mapping.MapRun, progress: bool) -> Any:
+        return self._map_view(state) if progress and self._map_view is not None else None
+
+    def map(
+        self,
+        tool: str,
+        rows: Any,
+        *,
+        concurrency: int = 16,
+        errors: str = "collect",
+        columns: Any = None,
+        server: str | None = None,
+        timeout: float | None = None,
+        total: int | None = None,
+        progress: bool = True,
+        check: Callable[[dict[str, Any]], None] | None = None,
+    ) -> Any:
+        """Call ``[SERVER.]TOOL`` once per row, ``concurrency`` calls at a time; results in input order.
+
+        ``rows`` is an iterable of argument dicts (a generator is read as the
+        calls go, never all at once) or a pandas DataFrame (its columns are
+        the arguments; ``columns=["a", "b"]`` picks some, ``{"col": "arg"}``
+        picks and renames).  Returns a ``MapResults`` list (``CallResult`` or
+        ``RowError`` per row; ``.errors``, ``.values``), or, for a DataFrame,
+        a DataFrame of the rows with a column per structured field and
+        ``error``.  A row's error is collected; ``errors="raise"`` raises the
+        first.  A kernel interrupt cancels the calls still running and returns
+        what finished.  ``timeout`` is per call; ``total`` the number of rows
+        of a generator (for the ETA); ``check(arguments)`` may raise
+        ``ArgumentError`` to fail a row before its call.
+        """
+        plan, state, coro = self._start_map(tool, rows, concurrency, errors, columns, server, timeout, total, check)
+        view = self._view(state, progress)
+        try:
+            mapping.wait(self.loop, coro, state, view.tick if view is not None else None)
+        except BaseException:
+            if view is not None:
+                view.finish("error")
+            raise
+        if view is not None:
+            view.finish("interrupted" if state.interrupted else "success")
+        return _output(plan, state)
+
+    async def amap(
+        self,
+        tool: str,
+        rows: Any,
+        *,
+        concurrency: int = 16,
+        errors: str = "collect",
+        columns: Any = None,
+        server: str | None = None,
+        timeout: float | None = None,
+        total: int | None = None,
+        progress: bool = True,
+        check: Callable[[dict[str, Any]], None] | None = None,
+    ) -> Any:
+        """``map`` for top-level ``await``."""
+        plan, state, coro = self._start_map(tool, rows, concurrency, errors, columns, server, timeout, total, check)
+        view = self._view(state, progress)
+        try:
+            await mapping.await_run(coro, self.loop, state, view.tick if view is not None else None)
+        except BaseException:
+            if view is not None:
+                view.finish("interrupted" if state.interrupted else "error")
+            raise
+        if view is not None:
+            view.finish("interrupted" if state.interrupted else "success")
+        return _output(plan, state)
+
+
+def _output(plan: frames.Plan, state: mapping.MapRun) -> Any:
+    if plan.frame is not None:
+        return frames.frame_out(plan.frame, state.snapshot())
+    return state.results()

@@ -1,0 +1,78 @@
+"""MCP Apps: the kernel's side against our Apps server (the SDK's ``mcp.server.apps``), no browser."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from conftest import HERE
+
+from mcpomni_jupyter.config import parse_server
+from mcpomni_jupyter.core.apps import APP_MIME
+from mcpomni_jupyter.errors import LookupFailed, ServerError
+
+APPS = [sys.executable, str(HERE / "servers" / "apps_server.py"), "stdio"]
+
+
+def add_apps(manager, name: str = "apps") -> None:
+    manager.add_server(parse_server(name, {"command": APPS[0], "args": APPS[1:]}))
+    manager.connect(name)
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_the_extension_is_advertised_only_when_enabled(manager, on):
+    manager.enable_apps(on)
+    add_apps(manager)
+    assert manager.call("apps.supports_apps", {}).value is on
+
+
+def test_app_only_tools_are_hidden_from_the_listing_unless_asked(manager):
+    manager.enable_apps()
+    add_apps(manager)
+    assert "increment" not in manager.list_tools("apps").names
+    assert "increment" in manager.list_tools("apps", everything=True).names
+    assert "counter" in manager.list_tools("apps").names
+
+
+def test_a_calls_app_is_read_with_its_policy_and_asked_permissions(manager):
+    manager.enable_apps()
+    add_apps(manager)
+    result = manager.call("apps.counter", {"start": 3})
+    app = manager.app_for(result)
+    assert app is not None and app.uri == "ui://counter/app.html" and app.server == "apps"
+    assert "window.parent.postMessage" in app.html
+    assert app.csp.startswith("default-src 'none'; ") and "connect-src 'none'" in app.csp and "object-src 'none'" in app.csp
+    assert app.asked == ["camera", "clipboard-write"]
+    assert app.tool["name"] == "counter" and app.tool["_meta"]["ui"]["resourceUri"] == app.uri
+    assert manager.app_for(manager.call("apps.plain", {})) is None  # no app: the text result alone
+
+
+def test_an_apps_requests_go_to_its_server_within_visibility(manager):
+    manager.enable_apps()
+    add_apps(manager)
+    done = manager.app_request("apps", "tools/call", {"name": "increment", "arguments": {"count": 3}}).result(30)
+    assert "4" in done["content"][0]["text"] and done["isError"] is False
+    with pytest.raises(LookupFailed, match="not callable from an app"):
+        manager.app_request("apps", "tools/call", {"name": "model_only", "arguments": {}}).result(30)
+    with pytest.raises(LookupFailed, match="has no tool"):
+        manager.app_request("apps", "tools/call", {"name": "nope"}).result(30)
+    with pytest.raises(LookupFailed, match="may send tools/call and resources/read"):
+        manager.app_request("apps", "sampling/createMessage", {})
+    read = manager.app_request("apps", "resources/read", {"uri": "ui://counter/app.html"}).result(30)
+    assert read["contents"][0]["mimeType"] == APP_MIME
+
+
+def test_a_resource_that_is_not_an_app_is_one_clear_error(manager):
+    manager.enable_apps()
+    add_apps(manager)
+    result = manager.call("apps.wrong_type", {})
+    with pytest.raises(ServerError, match="is 'text/plain', not text/html;profile=mcp-app; the tool's text result is shown"):
+        manager.app_for(result)
+    assert result.text == "the text result of wrong_type"
+    assert manager.call("apps.plain", {}).text == "plain text"  # the connection goes on
+
+
+def test_in_plain_ipython_a_call_shows_text_and_no_app(run):
+    run(f"%mcp add apps -- {' '.join(APPS)}")
+    cell = run("%mcp call apps.counter start=2")
+    assert cell.ok and "MCP App" not in cell.out
