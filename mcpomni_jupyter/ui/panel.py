@@ -23,6 +23,7 @@ from ..errors import McpJupyterError
 from ..redact import redact
 from ..results.style import ERROR_COLOUR, STATE_COLOURS, auth_label, state_label
 from .authorize import expiry_text
+from .bridge import AuthorizeButton
 
 LIVE_PANELS = 16
 _live: deque[Any] = deque()  # the panels that follow the servers, oldest first
@@ -55,16 +56,15 @@ class ServerRow(w.HBox):
         self.connect = w.Button(icon="plug", tooltip="Connect", layout=w.Layout(**small))
         self.disconnect = w.Button(icon="power-off", tooltip="Disconnect", layout=w.Layout(**small))
         self.refresh = w.Button(icon="refresh", tooltip="Refresh", layout=w.Layout(**small))
-        self.authorize = w.Button(
-            description="Authorize", icon="key", button_style="warning", layout=w.Layout(width="110px", flex="0 0 auto")
-        )
+        # opens the authorization page in the notebook's own browser (the relay needs that browser)
+        self.authorize = AuthorizeButton(layout=w.Layout(width="110px", flex="0 0 auto"))
         for button, action in (
             (self.connect, "connect"),
             (self.disconnect, "disconnect"),
             (self.refresh, "refresh"),
-            (self.authorize, "authorize"),
         ):
             button.on_click(lambda _, action=action: panel.act(action, name))
+        self.authorize.on_click(lambda _, opened: panel.act("authorize", name, opened))
         buttons = w.HBox(
             [self.connect, self.disconnect, self.refresh, self.authorize], layout=w.Layout(width=_WIDTHS[-1], flex="0 0 auto", margin="0")
         )
@@ -102,6 +102,16 @@ class ServerRow(w.HBox):
         self.disconnect.disabled = down
         self.refresh.disabled = c.state is not State.CONNECTED and not down
         self.authorize.layout.display = "" if c.uses_oauth and c.state is State.AUTH_REQUIRED else "none"
+        self.authorize.url = c.auth.url if c.state is State.AUTH_REQUIRED and c.auth.url else ""
+
+
+def _authorize_here(manager: Any, name: str, opened: bool) -> bool:
+    """Whether the waiting authorization's page is open now (in the notebook's browser, or by the kernel for
+    the loopback callback); False when it must (re)start first."""
+    c = manager.connection(name)
+    if c.state is not State.AUTH_REQUIRED or not c.auth.url or manager.auth_outdated(name):
+        return False
+    return opened or c.auth.via == "relay" or manager.open_authorization_page(name)
 
 
 def _error(error: str | None) -> str:
@@ -151,16 +161,16 @@ class StatusPanel(w.VBox):
         if threading.current_thread() is threading.main_thread() and set(self._wanted()) != set(self.rows):
             self._sync_rows()
 
-    def act(self, action: str, name: str) -> None:
+    def act(self, action: str, name: str, opened: bool = False) -> None:
         """A button: start the work on the loop and return at once (never block on a click)."""
         manager = self.manager
         self.message.value = ""
         try:
-            if action == "authorize" and manager.open_authorization_page(name):
+            if action == "authorize" and _authorize_here(manager, name, opened):
                 return
             start = {
                 "connect": manager.connect_in_background,
-                "authorize": manager.connect_in_background,
+                "authorize": manager.authorize_in_background,
                 "disconnect": manager.disconnect_in_background,
                 "refresh": manager.refresh_in_background,
             }[action]
