@@ -18,9 +18,11 @@ __all__ = [
     "ConfigError",
     "LookupFailed",
     "MCPManager",
+    "MapResults",
     "McpJupyterError",
     "ReauthorizationNeeded",
     "RequestTimeout",
+    "RowError",
     "ServerConnectionError",
     "ServerError",
     "ToolCallError",
@@ -49,6 +51,10 @@ def __getattr__(name: str) -> Any:
         from .core.manager import MCPManager
 
         return MCPManager
+    if name in ("MapResults", "RowError"):
+        from .results import batch
+
+        return getattr(batch, name)
     if name == "get_manager":
         from .core.kernel import get_manager
 
