@@ -10,25 +10,22 @@ notebook with widget state, and checks that the file holds no secret.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import httpx2
 import nbformat
 import pytest
 from conftest import free_port
 from tools.headless_browser import CHROMIUM_ARGS
+from tools.lab import TOKEN, start_lab
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 SECRET = "lab-secret-token-5f3e9a7c"
-TOKEN = "mcpj-lab-test"
 
 
 def notebook(tmp_path: Path) -> Path:
@@ -50,47 +47,9 @@ def notebook(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def lab(tmp_path):
-    settings = tmp_path / "lab-settings" / "@jupyter-widgets" / "jupyterlab-manager"
-    settings.mkdir(parents=True)
-    (settings / "plugin.jupyterlab-settings").write_text(json.dumps({"saveState": True}))
-    port = free_port()
-    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "lab-settings"), "MCPJ_LAB_SECRET": SECRET}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyterlab",
-            "--no-browser",
-            f"--ServerApp.port={port}",
-            "--ServerApp.ip=127.0.0.1",
-            f"--IdentityProvider.token={TOKEN}",
-            f"--ServerApp.root_dir={tmp_path}",
-            "--LabApp.news_url=None",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            "--LabApp.extension_manager=readonly",
-            "--allow-root",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=tmp_path,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx2.get(f"{base}/api/status", params={"token": TOKEN}).status_code == 200:
-                break
-        except httpx2.TransportError:
-            pass
-        assert proc.poll() is None and time.monotonic() < deadline, "JupyterLab did not start"
-        time.sleep(0.5)
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    server = start_lab(tmp_path, free_port(), env={"MCPJ_LAB_SECRET": SECRET}, save_widget_state=True)
+    yield server.url().rstrip("/")
+    server.stop()
 
 
 def test_status_panel_renders_and_its_buttons_work(lab, tmp_path):

@@ -105,7 +105,8 @@ def test_relay_authorizes_a_remote_kernel_with_one_click(tmp_path, lab_at, base_
                 # one click each, both at once: two tabs, no paste; the Authorize row's button under "/",
                 # the status panel's under "/user/ada/"
                 buttons = [
-                    (row if base_url == "/" else panel_row(page, name)).locator("button", has_text="Authorize") for name, row in rows.items()
+                    (row if base_url == "/" else panel_row(page, name)).locator("button", has_text="Authorize")
+                    for name, row in rows.items()
                 ]
                 popups = []
                 started = time.monotonic()

@@ -48,11 +48,11 @@ class Lab:
             self.proc.wait(15)
 
 
-def start_lab(root: Path, port: int, base_url: str = "/", env: dict[str, str] | None = None) -> Lab:
+def start_lab(root: Path, port: int, base_url: str = "/", env: dict[str, str] | None = None, save_widget_state: bool = False) -> Lab:
     """JupyterLab on 127.0.0.1:``port`` under ``base_url``, serving ``root``; its log in ``root/lab.log``."""
     settings = root / "lab-settings" / "@jupyter-widgets" / "jupyterlab-manager"
     settings.mkdir(parents=True, exist_ok=True)
-    (settings / "plugin.jupyterlab-settings").write_text(json.dumps({"saveState": False}))
+    (settings / "plugin.jupyterlab-settings").write_text(json.dumps({"saveState": save_widget_state}))
     news = root / "lab-settings" / "@jupyterlab" / "apputils-extension"
     news.mkdir(parents=True, exist_ok=True)
     (news / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
