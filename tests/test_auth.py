@@ -450,3 +450,36 @@ def test_token_is_refreshed_before_it_expires(run, auth_settings, oauth_server):
     time.sleep(2.5)  # still valid at the server for 1.5 s more, but inside the margin
     assert run("%mcp call o.whoami").ok
     assert server.grants()[issued:] == ["refresh_token"]
+
+
+def test_through_the_relay_a_dead_token_fails_fast_and_asks_again_there(run, auth_settings, oauth_server):
+    """The relay path without a browser (the bridge's message, delivered by hand), and mid-session: the relay
+    never waits for a browser it cannot open: the call fails at once, then Authorize waits through the relay."""
+    from urllib.parse import parse_qsl, urlparse
+
+    from mcpomni_jupyter import get_manager
+
+    server = oauth_server("--ttl", "2")
+    m = get_manager()
+    m.set_page("https://hub.example.org", "/user/ada/")
+    run("%config MCPMagics.callback = 'relay'")
+    run(f"%mcp add o {server.url} --auth oauth")
+    run("%mcp connect o")
+    auth = m.connection("o").auth
+    assert auth.via == "relay" and auth.redirect_uri == "https://hub.example.org/user/ada/mcpomni/oauth/callback"
+    landing = urlparse(landing_url(auth.url))
+    assert f"{landing.scheme}://{landing.netloc}{landing.path}" == auth.redirect_uri
+    ack = m.relay_deliver({"type": "callback", "id": "m1", **dict(parse_qsl(landing.query))})
+    assert ack["status"] == "taken" and "o is authorized" in ack["message"]
+    run("%mcp connect o --wait")
+    assert run("%mcp call o.whoami").ok
+    assert not m.oauth.loopback_servers
+    server.post("/test/reject-refresh")
+    time.sleep(2.5)
+    started = time.monotonic()
+    message = usage_error(run("%mcp call o.whoami"))
+    assert "needs authorization again" in message and time.monotonic() - started < 15
+    deadline = time.monotonic() + 20
+    while run("%mcp status").value["o"].state != "auth required" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert m.connection("o").auth.via == "relay" and not m.oauth.loopback_servers

@@ -244,8 +244,10 @@ class _Person:
         """Record the link, tell the connection a person is needed, open the browser."""
         connection, state = self.connection, self.connection.auth
         check_authorization_url(authorization_url, connection.name)  # before it is recorded, shown or opened
-        if connection.is_connected and not self.options.open_browser:
-            # tokens died mid-session (or more scope is needed) and no browser will open by itself:
+        relayed = not isinstance(self.callback, CallbackServer)
+        if connection.is_connected and (relayed or not self.options.open_browser):
+            # tokens died mid-session (or more scope is needed) and no browser will open by itself (through the
+            # relay the browser is the notebook's, opened only by a click):
             # fail this request fast; reconnecting shows the Authorize button
             state.reauth_needed = True
             raise ReauthorizationNeeded(
@@ -258,7 +260,6 @@ class _Person:
         issuer, iss_required = self._authorization_server()
         state.flow = await self.callback.expect(key, connection.name, authorization_url, issuer, iss_required)
         state.url = authorization_url
-        relayed = not isinstance(self.callback, CallbackServer)
         state.redirect_uri, state.via = self.callback.redirect_uri, "relay" if relayed else "loopback"
         connection.auth_waiting()
         where = "the Jupyter server's relay" if relayed else "the loopback callback"
