@@ -65,6 +65,13 @@ class Notebook:
     def connect(self, wait: bool = False) -> Any:
         return self.manager.connect("o", wait=wait)["o"]
 
+    def settled(self, timeout: float = 30) -> Any:
+        """The server's status once it has connected or failed, without connecting it again."""
+        deadline = time.monotonic() + timeout
+        while (row := self.manager.status("o")["o"]).state not in ("connected", "failed") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return row
+
     def authorize(self) -> httpx2.Response:
         """What the browser does once the person consents: follow the redirect to our callback server."""
         return httpx2.get(landing_url(self.manager.connection("o").auth.url))
@@ -122,7 +129,7 @@ def test_a_missing_iss_where_the_server_promised_one_is_refused(notebook, oauth_
     notebook.connect()
     page = notebook.authorize()
     assert page.status_code == 400 and "nothing was completed" in page.text
-    status = notebook.connect(wait=True)
+    status = notebook.settled()  # not connect(): once failed, a connect would start a new authorization
     assert status.state == "failed" and "carried no issuer (iss), which its authorization server promised" in status.error
     assert "authorization_code" not in server.grants()
 
