@@ -618,6 +618,109 @@ def map_rows(m: dict) -> list[tuple[str, ...]]:
     ]
 
 
+TASKS_SERVER = [str(Path(__file__).resolve().parent.parent / "tests" / "servers" / "tasks_server.py"), "stdio"]
+
+
+def bench_tasks(rounds: int, n: int = 40, warmup: int = 20) -> dict:
+    """MCP Tasks: a task that completes at once, round trip through ``mcp.call(..., task=True)``, against the raw SDK.
+
+    Both talk to the test task server (``--legacy``: 2025-11-25 tasks, the era with ``tasks/result``; and the
+    2026-07-28 extension), each over its own stdio process and its own loop thread reached through
+    ``LoopThread.run``; the raw side sends the same ``tools/call`` (task-augmented) + ``tasks/get`` (+
+    ``tasks/result``) through the session's dispatcher.  Rounds interleave, the order alternating; the ratio is
+    the median of per-round ours / raw.
+    """
+    from mcp import Client, StdioServerParameters
+
+    from mcpomni_jupyter import MCPManager
+    from mcpomni_jupyter.core.loop import LoopThread
+    from mcpomni_jupyter.core.tasks import send
+
+    out: dict = {}
+    for era, extra in (("2025-11-25", ["--legacy"]), ("2026-07-28", [])):
+        loop = LoopThread("bench-raw-tasks")
+        params = StdioServerParameters(command=sys.executable, args=[*TASKS_SERVER, *extra])
+        holder: dict = {}
+        stop = None
+
+        async def open_raw() -> None:
+            nonlocal stop
+            from mcp.client.extension import advertise
+
+            ready, stop_event = asyncio.Event(), asyncio.Event()
+            stop = stop_event
+
+            async def own() -> None:
+                async with Client(params, mode="auto", extensions=[advertise("io.modelcontextprotocol/tasks")]) as client:  # noqa: B023 - used within this iteration only
+                    holder["session"] = client.session  # noqa: B023 - used within this iteration only
+                    ready.set()
+                    await stop_event.wait()
+
+            holder["task"] = asyncio.get_running_loop().create_task(own())  # noqa: B023 - used within this iteration only
+            await ready.wait()
+
+        async def raw_round(legacy: bool = era == "2025-11-25") -> str:
+            session = holder["session"]  # noqa: B023 - used within this iteration only
+            call = {"name": "instant", "arguments": {"x": 1}, **({"task": {}} if legacy else {})}
+            created = await send(session, "tools/call", call)
+            task_id = created["task"]["taskId"] if legacy else created["taskId"]
+            while True:
+                got = await send(session, "tasks/get", {"taskId": task_id})
+                if got["status"] == "completed":
+                    break
+            result = await send(session, "tasks/result", {"taskId": task_id}) if legacy else got["result"]
+            return result["content"][0]["text"]
+
+        loop.run(open_raw(), 30)
+        manager = MCPManager()
+        manager.add("t", command=sys.executable, args=[*TASKS_SERVER, *extra])
+        manager.connect()
+        variants = {
+            "raw": lambda: loop.run(raw_round(), 30),  # noqa: B023 - used within this iteration only
+            "ours": lambda: manager.call("t.instant", {"x": 1}, task=True),  # noqa: B023 - used within this iteration only
+        }
+        times: dict[str, list[float]] = {k: [] for k in variants}
+        try:
+            assert variants["raw"]() == variants["ours"]().text == "instant 1"
+            for fn in variants.values():
+                for _ in range(warmup):
+                    fn()
+            names = list(variants)
+            for r in range(rounds):
+                for name in names[r % 2 :] + names[: r % 2]:
+                    gc.collect()
+                    t0 = now()
+                    for _ in range(n):
+                        variants[name]()
+                    times[name].append((now() - t0) / n)
+        finally:
+            manager.shutdown()
+            if stop is not None:
+                loop.loop.call_soon_threadsafe(stop.set)
+                time.sleep(0.5)
+            loop.stop()
+        out[era] = {
+            "raw_ms": median(times["raw"]) * 1e3,
+            "ours_ms": median(times["ours"]) * 1e3,
+            "ratio": median(o / r for o, r in zip(times["ours"], times["raw"])),
+            "ratio_per_round": [round(o / r, 3) for o, r in zip(times["ours"], times["raw"])],
+        }
+    return out
+
+
+def tasks_rows(t: dict) -> list[tuple[str, ...]]:
+    ok = lambda good: "pass" if good else "FAIL"  # noqa: E731
+    return [
+        (
+            f"MCP Tasks round trip ({era}), ours / raw SDK",
+            f"{v['ratio']:.3f}x ({v['ours_ms']:.2f} ms / {v['raw_ms']:.2f} ms)",
+            "<= 1.10x",
+            ok(v["ratio"] <= 1.10),
+        )
+        for era, v in t.items()
+    ]
+
+
 def markdown(rows: list[tuple[str, ...]]) -> str:
     lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows[1:]])
@@ -757,7 +860,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (under a minute)")
     parser.add_argument("--json", metavar="OUT", help="also write the figures as JSON")
     parser.add_argument("--memory-child", choices=["raw", "ours"], help=argparse.SUPPRESS)
-    parser.add_argument("--only", choices=["map"], help="run one measurement and print its rows")
+    parser.add_argument("--only", choices=["map", "tasks"], help="run one measurement and print its rows")
     args = parser.parse_args()
     if args.memory_child:  # a measurement in a fresh process
         print(json.dumps(child_memory(args.memory_child)))
@@ -776,6 +879,7 @@ def main() -> None:
         ("large", lambda: bench_large(1 if q else 3)),
         ("connect", lambda: bench_connect(1 if q else 3)),
         ("map", lambda: bench_map(3 if q else 6)),
+        ("tasks", lambda: bench_tasks(4 if q else 10)),
     ]
     if args.only:
         steps = [step for step in steps if step[0] == args.only]
@@ -783,7 +887,8 @@ def main() -> None:
         print(f"{name} ...", file=sys.stderr, flush=True)
         results[name] = step()
     results["elapsed_s"] = now() - t0
-    text = report(results) if not args.only else markdown([("Metric", "Value", "Bar", "OK"), *map_rows(results["map"])]) + "\n"
+    only_rows = {"map": lambda: map_rows(results["map"]), "tasks": lambda: tasks_rows(results["tasks"])}
+    text = report(results) if not args.only else markdown([("Metric", "Value", "Bar", "OK"), *only_rows[args.only]()]) + "\n"
     print(text)
     if args.json:
         Path(args.json).write_text(json.dumps({**results, "table": text}, indent=2))

@@ -138,6 +138,11 @@ class ToolCallable:
         arguments = self._arguments(args, kwargs)
         return await self._manager.acall(f"{self.server}.{self.name}", arguments)
 
+    def start(self, *args: Any, **kwargs: Any) -> Any:
+        """Start this tool as an MCP task in the background; returns a ``TaskJob`` (see ``MCPManager.start``)."""
+        arguments = self._arguments(args, kwargs)
+        return self._manager.start(f"{self.server}.{self.name}", arguments)
+
     def map(self, rows: Any, **options: Any) -> Any:
         """Call this tool once per row (argument dicts, or a DataFrame's columns); see ``MCPManager.map``.
 

@@ -366,6 +366,10 @@ class Connection:
 
     # ----------------------------------------------------------------- requests (loop thread)
 
+    def server_callbacks(self) -> dict[str, Any]:
+        """The session's server-request callbacks (roots, sampling, elicitation): a task's questions go through them too."""
+        return self._callbacks(self) if self._callbacks is not None else {}
+
     def require_client(self) -> Any:
         if self.client is None or self.state is not State.CONNECTED:
             if self.state is State.FAILED:

@@ -35,6 +35,7 @@ from .operations import Operations, Progress, Settings
 from .registry import Registry
 from .server_requests import Caller, ElicitationHandler, ServerRequests
 from .state import HOP_GRACE, SHUTDOWN_TIMEOUT, STOP_BUDGET, STOP_GRACE, State
+from .tasks_api import TaskMethods
 
 
 def _listing(kind: str, table: type[Table], doc: str, name: str = "") -> tuple[Callable[..., Any], Callable[..., Any]]:
@@ -56,7 +57,7 @@ def _listing(kind: str, table: type[Table], doc: str, name: str = "") -> tuple[C
     return sync, asynchronous
 
 
-class MCPManager(OAuthMethods, MapMethods, AppMethods):
+class MCPManager(OAuthMethods, MapMethods, AppMethods, TaskMethods):
     """Every configured MCP server of this kernel, and what you can do with them."""
 
     def __init__(self, loop: LoopThread | None = None, timeout: float = REQUEST_TIMEOUT) -> None:
@@ -243,16 +244,19 @@ class MCPManager(OAuthMethods, MapMethods, AppMethods):
         raise_on_error: bool = True,
         progress: Progress | None = None,
         tick: Callable[[], Any] | None = None,
+        task: bool = False,
         **kwargs: Any,
     ) -> CallResult:
         """Call ``[SERVER.]TOOL`` with ``arguments`` (and/or keyword arguments).
 
         Raises ``ToolCallError`` when the tool answers with an error result,
         unless ``raise_on_error`` is False.  ``progress(value, total, message)``
-        sees progress notifications; ``tick()`` runs on this thread while waiting.
+        sees progress notifications (and a task's status); ``tick()`` runs on
+        this thread while waiting.  ``task=True`` calls a tool whose
+        ``taskSupport`` is optional as an MCP task (required ones always are).
         """
         context = contextvars.copy_context() if progress is not None else None
-        coro = self._ops.call(tool, {**(arguments or {}), **kwargs}, server, timeout, progress, context)
+        coro = self._ops.call(tool, {**(arguments or {}), **kwargs}, server, timeout, progress, context, task=task)
         return _checked(self._run(coro, self._budget(timeout), f"the call to {tool!r}", tick), raise_on_error)
 
     async def acall(
@@ -264,11 +268,12 @@ class MCPManager(OAuthMethods, MapMethods, AppMethods):
         timeout: float | None = None,
         raise_on_error: bool = True,
         progress: Progress | None = None,
+        task: bool = False,
         **kwargs: Any,
     ) -> CallResult:
         context = contextvars.copy_context()
         caller = Caller(asyncio.get_running_loop(), context)  # a server's question can be answered in a form
-        coro = self._ops.call(tool, {**(arguments or {}), **kwargs}, server, timeout, progress, context, caller)
+        coro = self._ops.call(tool, {**(arguments or {}), **kwargs}, server, timeout, progress, context, caller, task=task)
         return _checked(await self.loop.arun(coro), raise_on_error)
 
     def read(self, uri: str, *, server: str | None = None, timeout: float | None = None) -> ReadResult:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..defaults import REQUEST_TIMEOUT
 from ..errors import LookupFailed, ReauthorizationNeeded, RequestTimeout
 from ..results import CallResult, PromptResult, ReadResult, to_json
-from . import resolve
+from . import resolve, taskcall, tasks
 from .state import SETTLE_GRACE, SHUTDOWN_TIMEOUT, STOP_GRACE, State
 
 if TYPE_CHECKING:
@@ -104,11 +104,14 @@ class Operations:
         progress: Progress | None = None,
         context: contextvars.Context | None = None,
         caller: Caller | None = None,
+        task: bool = False,
     ) -> CallResult:
         connection, spec = await resolve.resolve(self.registry, "tools", tool, server, self.settings.timeout)
         if caller is not None:  # a top-level-await call: the server may ask the person a question
             connection.interactive_callers.append(caller)
         try:
+            if tasks.as_task(connection, spec, task):  # MCP Tasks: created, polled and collected (core/taskcall.py)
+                return await _task_call(connection, spec.name, arguments, timeout or self.settings.timeout, progress, context)
             return await _call_tool(connection, spec.name, arguments, timeout or self.settings.timeout, progress, context)
         finally:
             if caller is not None:
@@ -166,7 +169,7 @@ def _relist(connection: Connection) -> Callable[[Any], Any]:
     return request
 
 
-async def _call_tool(
+async def _task_call(
     connection: Connection,
     tool: str,
     arguments: dict[str, Any],
@@ -174,7 +177,18 @@ async def _call_tool(
     progress: Progress | None,
     context: contextvars.Context | None,
 ) -> CallResult:
-    """``tools/call`` with progress going to the log and to ``progress`` (in the caller's context)."""
+    """A blocking call of a task tool: its status and progress go to ``progress``, like any call's."""
+    from .taskrun import TaskRun
+
+    run = TaskRun(connection.name, tool, limit)
+    if progress is not None:
+        run.on_status = (lambda *a: context.run(progress, *a)) if context is not None else progress
+    result = await taskcall.call(connection, tool, arguments, run, _relay(connection, tool, progress, context))
+    return CallResult(result, server=connection.name, tool=tool)
+
+
+def _relay(connection: Connection, tool: str, progress: Progress | None, context: contextvars.Context | None) -> Any:
+    """A progress callback that records in the log and tells ``progress`` (in the caller's context)."""
 
     async def on_progress(value: float, total: float | None, message: str | None) -> None:
         shown_total = f"{total:g}" if total is not None else "?"
@@ -185,6 +199,19 @@ async def _call_tool(
             if asyncio.iscoroutine(result):
                 await result
 
+    return on_progress
+
+
+async def _call_tool(
+    connection: Connection,
+    tool: str,
+    arguments: dict[str, Any],
+    limit: float,
+    progress: Progress | None,
+    context: contextvars.Context | None,
+) -> CallResult:
+    """``tools/call`` with progress going to the log and to ``progress`` (in the caller's context)."""
+    on_progress = _relay(connection, tool, progress, context)
     try:
         meta = connection.request_meta()
         result = await connection.request(

@@ -86,12 +86,15 @@ class ServerRequests:
             "sampling_callback": functools.partial(self.sample, connection),
             "elicitation_callback": functools.partial(self.elicit, connection),
         }
+        from .tasks import tasks_extension
+
+        callbacks["extensions"] = [tasks_extension(connection)]  # MCP Tasks (2026-07-28 extension): the ad, and following task answers
         if self.apps:  # a front end renders MCP Apps: say so (SEP-1865), so servers offer their UI
             from mcp.client.extension import advertise
 
             from .apps import APP_MIME, EXTENSION_ID
 
-            callbacks["extensions"] = [advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME]})]
+            callbacks["extensions"].append(advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME]}))
         return callbacks
 
     async def list_roots(self, connection: Connection, context: Any) -> Any:

@@ -13,6 +13,7 @@ from .apps import show_app
 from .parsing import json_object, parse_kv, seconds, split_options, unquote
 from .router import Command, Context
 from .servers import print_notices
+from .tasks import background, pop_flags
 
 
 def _out(ctx: Context, found: dict[str, str], value: Any) -> Any:
@@ -39,10 +40,13 @@ CALL_OPTIONS = ("--json", "--out", "--timeout", "--server")
 
 
 def _call(ctx: Context, tokens: list[str], cell: str | None) -> Any:
+    tokens, flags = pop_flags(tokens)  # --task / --background: MCP Tasks (magics/tasks.py)
     rest, found = split_options(tokens, CALL_OPTIONS)
     if not rest:
         raise UsageError("%mcp call [SERVER.]TOOL [k=v ...]: name the tool (see %mcp tools)")
     tool, arguments = unquote(rest[0]), _arguments(found, cell, rest[1:])
+    if "--background" in flags:
+        return _out(ctx, found, background(ctx, tool, arguments, found))
     progress = ctx.last["progress"] = CallProgress(tool, show=ctx.widgets)
     try:
         result = ctx.manager.call(
@@ -53,6 +57,7 @@ def _call(ctx: Context, tokens: list[str], cell: str | None) -> Any:
             raise_on_error=False,
             progress=progress.on_progress,
             tick=progress.tick,
+            task="--task" in flags,
         )
     except RequestTimeout:
         progress.finish("timeout")
@@ -152,7 +157,7 @@ def _subscription(on: bool) -> Any:
 COMMANDS = [
     Command(
         "call",
-        "%mcp call [SERVER.]TOOL [k=v ...] [--json '{...}'] [--server NAME] [--out VAR] [--timeout S]\n"
+        "%mcp call [SERVER.]TOOL [k=v ...] [--json '{...}'] [--server NAME] [--out VAR] [--timeout S] [--task | --background]\n"
         "%%mcp call [SERVER.]TOOL   (cell body: the JSON object of arguments)",
         "call a tool; returns its result (.text, .structured, .is_error, .content)",
         _call,

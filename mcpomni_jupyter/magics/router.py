@@ -51,9 +51,9 @@ ALIASES = {"status": "connections", "ls": "tools"}
 
 
 def _table() -> dict[str, Command]:
-    from . import calls, listings, servers
+    from . import calls, listings, servers, tasks
 
-    commands = [*servers.COMMANDS, *calls.COMMANDS, *listings.COMMANDS, HELP]
+    commands = [*servers.COMMANDS, *calls.COMMANDS, *listings.COMMANDS, *tasks.COMMANDS, HELP]
     return {c.name: c for c in commands}
 
 

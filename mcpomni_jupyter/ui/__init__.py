@@ -22,3 +22,6 @@ def install(manager: Any) -> None:
 
     manager.set_elicitation_ui(ask, show_link)
     manager.set_map_view(map_view)
+    from .tasks import task_view
+
+    manager.set_task_view(task_view)  # a background job shows a live status line

@@ -1,0 +1,201 @@
+"""MCP Tasks on real servers: our task server (both wire eras, stdio and streamable HTTP) and server-everything."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import PY, free_port, usage_error, wait_port
+
+HERE = Path(__file__).parent
+TASKS = str(HERE / "servers" / "tasks_server.py")
+NODE_DIR = HERE / "node"
+EVERYTHING = NODE_DIR / "node_modules" / "@modelcontextprotocol" / "server-everything" / "dist" / "index.js"
+ERAS = {"modern": "2026-07-28", "legacy": "2025-11-25"}
+
+
+def _http(*args: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen([*args, str(port)] if args[0] == PY else list(args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc, f"http://127.0.0.1:{port}/mcp"
+
+
+@pytest.fixture(scope="module")
+def task_servers():
+    """Our task server over streamable HTTP, in each era."""
+    procs, urls = [], {}
+    for era in ERAS:
+        port = free_port()
+        extra = ["--legacy"] if era == "legacy" else []
+        proc = subprocess.Popen([PY, TASKS, "streamable-http", str(port), *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(port, proc)
+        procs.append(proc)
+        urls[era] = f"http://127.0.0.1:{port}/mcp"
+    yield urls
+    for proc in procs:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(params=[("stdio", "modern"), ("stdio", "legacy"), ("http", "modern"), ("http", "legacy")], ids="-".join)
+def tasks_server(request, run, task_servers):
+    transport, era = request.param
+    if transport == "stdio":
+        added = run(f"%mcp add t -- {PY} {TASKS} stdio" + (" --legacy" if era == "legacy" else ""))
+    else:
+        added = run(f"%mcp add t {task_servers[era]}")
+    assert added.ok, added.error
+    status = run("%mcp connect t").value
+    assert status["t"].state == "connected", status["t"].error
+    assert status["t"].protocol == ERAS[era]
+    return era
+
+
+def test_blocking_calls_of_task_tools(run, tasks_server):
+    r = run("%mcp call t.research topic=cats seconds=0.3")
+    assert r.ok and r.value.text == "report on cats" and not r.value.is_error
+    assert run("%mcp call t.instant x=3 --task").value.text == "instant 3"
+    assert run("%mcp call t.instant x=4").value.text == "instant 4"  # optional, not asked: a plain call
+    assert run("%mcp call t.plain text=hi").value.text == "plain hi"
+    failed = usage_error(run("%mcp call t.fails"))
+    assert "t.fails (task " in failed and "failed: the backend <b>exploded</b>" in failed
+    timed_out = usage_error(run("%mcp call t.slow seconds=60 --timeout 0.5"))
+    assert "did not finish within 0.5 s; tasks/cancel was sent" in timed_out
+    hostile = usage_error(run("%mcp call t.odd_id kind=long"))
+    assert "unusable task id" in hostile and len(hostile) < 600
+    assert "unusable task id" in usage_error(run("%mcp call t.odd_id kind=control"))
+    if tasks_server == "legacy":  # 2025-11-25: a forbidden tool is never sent as a task
+        assert "taskSupport is forbidden" in usage_error(run("%mcp call t.plain --task"))
+    # the connection keeps working after all of that
+    assert run("%mcp call t.instant x=5 --task").value.text == "instant 5"
+
+
+def test_background_jobs_cancel_and_listing(run, tasks_server):
+    start = time.monotonic()
+    job = run("%mcp call t.research topic=dogs seconds=1.5 --background --out job").value
+    assert time.monotonic() - start < 1.4  # returned at once, before the task ended
+    assert job.status in ("working", "input_required") and job.task_id
+    assert run("%mcp call t.instant x=1 --task").value.text == "instant 1"  # other calls run meanwhile
+    assert run("job").value is job  # --out VAR keeps the job
+    assert job.result(timeout=20).text == "report on dogs"
+    assert job.status == "completed"
+
+    slow = run("%mcp call t.slow --background").value
+    assert slow.status == "working"
+    assert slow.cancel() == "cancelled"
+    from mcpomni_jupyter.core.tasks import TaskCancelled
+
+    with pytest.raises(TaskCancelled):
+        slow.result(timeout=10)
+    # the server says so too: a task found by id (as after a kernel restart) is followed afresh
+    mcp = run("import mcpomni_jupyter; mcp = mcpomni_jupyter.get_manager(); mcp").value
+    mcp.jobs.clear()  # forget our handles, as a restarted kernel has
+    again = mcp.task("t", slow.task_id)
+    assert again.status == "cancelled"
+    done = mcp.task("t", job.task_id)
+    assert done.result(timeout=10).text == "report on dogs"
+
+    table = run("%mcp tasks t").value
+    text = repr(table)
+    assert job.task_id in text and slow.task_id in text
+    rows = {row.task: row for row in table}
+    assert rows[slow.task_id].status == "cancelled" and rows[job.task_id].status == "completed"
+    if tasks_server == "legacy":  # tasks/list: the server's own tasks, ours or not (the timed-out ones of other tests too)
+        assert len(table) >= 2 and all(row.server == "t" for row in table)
+    else:  # the 2026-07-28 extension has no tasks/list: ours only, and a note saying so
+        assert "cannot be listed" in table._repr_html_()
+    with pytest.raises(Exception, match="task id"):
+        mcp.task("t", "")
+
+
+def test_a_task_that_needs_input(run, tasks_server):
+    # no handler and a blocked cell: the question is declined, the task still ends
+    r = run("%mcp call t.ask topic=sky")
+    assert r.ok and r.value.text == "no colour: decline"
+    run("import mcpomni_jupyter; mcpomni_jupyter.get_manager().set_elicitation_handler(lambda m, s, d: {'colour': 'blue'})")
+    assert run("%mcp call t.ask topic=sky").value.text == "colour: blue"
+    job = run("%mcp call t.ask topic=sea --background").value
+    assert job.result(timeout=20).text == "colour: blue"
+
+
+def test_task_html_is_escaped(run, tasks_server):
+    from mcpomni_jupyter.core.tasks_api import TaskList, TaskRow
+
+    table = TaskList([TaskRow("t", "<img src=x onerror=alert(1)>", "x", "working", "<script>bad()</script>", "")])
+    page = table._repr_html_()
+    assert "<img" not in page and "<script>" not in page and "&lt;script&gt;" in page
+
+
+@pytest.fixture(scope="module")
+def everything_http():
+    assert EVERYTHING.exists(), "run ./run-tests (it installs tests/node with npm)"
+    import os
+
+    port = free_port()
+    proc = subprocess.Popen(
+        ["node", "--require", str(NODE_DIR / "force-loopback.cjs"), str(EVERYTHING), "streamableHttp"],
+        env={**os.environ, "PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_port(port, proc)
+    yield f"http://127.0.0.1:{port}/mcp"
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+def test_server_everything_research_query(run, everything_http, transport):
+    target = f"-- node {EVERYTHING} stdio" if transport == "stdio" else everything_http
+    assert run(f"%mcp add ev {target}").ok
+    assert run("%mcp connect ev").value["ev"].state == "connected"
+    r = run("%mcp call ev.simulate-research-query topic=cats")
+    assert r.ok, r.error
+    assert "# Research Report: cats" in r.value.text
+    # ambiguous: the task asks (input_required, through tasks/result); the notebook's handler answers
+    run("import mcpomni_jupyter; mcpomni_jupyter.get_manager().set_elicitation_handler(lambda m, s, d: {'interpretation': 'historical'})")
+    job = run("%mcp call ev.simulate-research-query topic=cats ambiguous=true --background").value
+    result = job.result(timeout=60)
+    assert "**Clarification**: historical" in result.text
+    assert job.status == "completed"
+    assert job.task_id in repr(run("%mcp tasks ev").value)
+
+
+def test_background_job_and_interrupt_in_a_real_kernel():
+    from tools.kernels import Kernel
+
+    kernel = Kernel("tasks")
+    try:
+        setup = kernel.run(
+            "%load_ext mcpomni_jupyter\n"
+            f"%mcp add t -- {PY} {TASKS} stdio --legacy\n"
+            "%mcp connect t\n"
+            "import mcpomni_jupyter; mcp = mcpomni_jupyter.get_manager()"
+        )
+        assert setup["ename"] is None, setup
+        started = kernel.run("job = %mcp call t.research topic=owls seconds=3 --background\nprint(job.status)")
+        assert started["ename"] is None and started["stdout"].strip() == "working", started
+        # other cells run while the job goes on
+        other = kernel.run("print(mcp.call('t.instant', x=7, task=True).text, job.done())")
+        assert other["stdout"].strip() == "instant 7 False", other
+        waited = kernel.run("r = await job\nprint(r.text, job.status)", timeout=30)
+        assert waited["stdout"].strip() == "report on owls completed", waited
+
+        # an interrupt of a blocking task call sends tasks/cancel; the server's task ends cancelled
+        kernel.kc.execute("%mcp call t.slow seconds=60")
+        time.sleep(2.0)
+        kernel.km.interrupt_kernel()
+        deadline = time.monotonic() + 20
+        while True:
+            msg = kernel.kc.get_iopub_msg(timeout=20)
+            if msg["msg_type"] == "stream" and "interrupted" in msg["content"]["text"]:
+                break
+            assert time.monotonic() < deadline
+        time.sleep(1)  # ipykernel aborts requests queued right behind a failed cell
+        listed = kernel.run("print([(r.status, r.message) for r in mcp.tasks('t') if r.job is None and r.status != 'completed'])")
+        assert listed["stdout"].strip() == "[('cancelled', 'cancelled by the client')]", listed
+        assert kernel.run("print(mcp.call('t.plain', text='alive').text)")["stdout"].strip() == "plain alive"
+    finally:
+        kernel.stop()
