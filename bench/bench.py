@@ -726,6 +726,21 @@ def markdown(rows: list[tuple[str, ...]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows[1:]])
 
 
+def protocol_rows(pr: dict) -> list[tuple[str, ...]]:
+    """The per-revision call rows (issue 9's bars)."""
+    ok = lambda good: "pass" if good else "FAIL"  # noqa: E731
+    return [
+        (
+            f"`%mcp call` no-op, {kind} (negotiated {x['version']}) / the SDK's {'Client' if '2026' in kind else 'ClientSession'}"
+            ".call_tool through the same hop",
+            f"{x['magic_ratio']:.3f}x ({x['magic_us']:.0f} / {x['sdk_us']:.0f} us); MCPManager.call {x['api_ratio']:.3f}x",
+            "<= 1.10",
+            ok(x["magic_ratio"] <= 1.10),
+        )
+        for kind, x in pr.items()
+    ]
+
+
 def report(r: dict) -> str:
     le, c, cn, mem, v, lg = r["load_ext"], r["calls"], r["connect"], r["memory"], r["calls"]["variants"], r["large"]
     pr, hc = r["protocols"], r["http_connect"]
@@ -789,16 +804,7 @@ def report(r: dict) -> str:
             "ref.",
             "",
         ),
-        *(
-            (
-                f"`%mcp call` no-op, {kind} (negotiated {x['version']}) / the SDK's {'Client' if '2026' in kind else 'ClientSession'}"
-                ".call_tool through the same hop",
-                f"{x['magic_ratio']:.3f}x ({x['magic_us']:.0f} / {x['sdk_us']:.0f} us); MCPManager.call {x['api_ratio']:.3f}x",
-                "<= 1.10",
-                ok(x["magic_ratio"] <= 1.10),
-            )
-            for kind, x in pr.items()
-        ),
+        *protocol_rows(pr),
         (
             "connect over streamable HTTP, 2026-07-28: ours (handshake and lists) / the SDK's `Client(url)` connecting alone",
             f"{hc['ours'] * 1000:.1f} / {hc['sdk_alone'] * 1000:.1f} ms = {hc['ratio_alone']:.2f}x",
@@ -860,7 +866,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (under a minute)")
     parser.add_argument("--json", metavar="OUT", help="also write the figures as JSON")
     parser.add_argument("--memory-child", choices=["raw", "ours"], help=argparse.SUPPRESS)
-    parser.add_argument("--only", choices=["map", "tasks"], help="run one measurement and print its rows")
+    parser.add_argument("--only", choices=["map", "tasks", "protocols"], help="run one measurement and print its rows")
     args = parser.parse_args()
     if args.memory_child:  # a measurement in a fresh process
         print(json.dumps(child_memory(args.memory_child)))
@@ -887,7 +893,11 @@ def main() -> None:
         print(f"{name} ...", file=sys.stderr, flush=True)
         results[name] = step()
     results["elapsed_s"] = now() - t0
-    only_rows = {"map": lambda: map_rows(results["map"]), "tasks": lambda: tasks_rows(results["tasks"])}
+    only_rows = {
+        "map": lambda: map_rows(results["map"]),
+        "tasks": lambda: tasks_rows(results["tasks"]),
+        "protocols": lambda: protocol_rows(results["protocols"]),
+    }
     text = report(results) if not args.only else markdown([("Metric", "Value", "Bar", "OK"), *only_rows[args.only]()]) + "\n"
     print(text)
     if args.json:

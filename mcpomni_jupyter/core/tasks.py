@@ -77,9 +77,9 @@ def as_task(connection: Connection, spec: Any, asked: bool) -> bool:
     ``forbidden`` ones never.  2026-07-28: the server decides per call; we
     follow whatever task it answers with, wherever it offers the extension.
     """
-    name = f"{connection.name}.{spec.name}"
     if not offers_tasks(connection):
         if asked:
+            name = f"{connection.name}.{spec.name}"
             era = f"the {EXTENSION_ID} extension" if connection.is_modern else "tasks (capabilities.tasks.requests.tools.call)"
             raise LookupFailed(f"server {connection.name!r} does not offer {era}; call {name} without --task / --background")
         return False
@@ -87,6 +87,7 @@ def as_task(connection: Connection, spec: Any, asked: bool) -> bool:
         return True
     support = task_support(spec)
     if support == "forbidden" and asked:
+        name = f"{connection.name}.{spec.name}"
         raise LookupFailed(f"{name} cannot run as a task (its execution.taskSupport is forbidden); call it without --task / --background")
     return support == "required" or (support == "optional" and asked)
 

@@ -7,8 +7,6 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from ..errors import McpJupyterError, RequestTimeout
-from ..results.batch import MapResults
-from ..ui.progress import CallProgress
 from .apps import show_app
 from .parsing import json_object, parse_kv, seconds, split_options, unquote
 from .router import Command, Context
@@ -47,6 +45,8 @@ def _call(ctx: Context, tokens: list[str], cell: str | None) -> Any:
     tool, arguments = unquote(rest[0]), _arguments(found, cell, rest[1:])
     if "--background" in flags:
         return _out(ctx, found, background(ctx, tool, arguments, found))
+    from ..ui.progress import CallProgress  # widgets load on the first call, not at %load_ext
+
     progress = ctx.last["progress"] = CallProgress(tool, show=ctx.widgets)
     try:
         result = ctx.manager.call(
@@ -119,6 +119,8 @@ def _map(ctx: Context, tokens: list[str], cell: str | None) -> Any:
         server=found.get("--server"),
         timeout=seconds(found),
     )
+    from ..results.batch import MapResults
+
     interrupted = result.interrupted if isinstance(result, MapResults) else len(result) < len(ctx.user_ns[var])
     if interrupted:
         print(f"mcp: interrupted: {len(result)} rows ran (cancelled ones say so); the calls still running were cancelled")
