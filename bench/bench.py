@@ -819,6 +819,7 @@ def report(r: dict) -> str:
             "",
         ),
         *map_rows(r["map"]),
+        *tasks_rows(r["tasks"]),
         ("peak RSS, 1 session: ours / raw SDK", f"{mem['ours_mb']:.1f} / {mem['raw_mb']:.1f} MB = {mem['ratio']:.2f}x", "", ""),
         (
             "`%mcp call` of a 20 MB result / raw SDK through a thread hop",
