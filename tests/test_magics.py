@@ -205,6 +205,23 @@ def test_completion(run, shell):
     assert complete("%mcp read te") == ["test://greeting"]
 
 
+def test_completion_of_task_flags(run, shell):
+    from pathlib import Path
+
+    tasks_server = Path(SERVER).parent / "tasks_server.py"
+    for era in ("", " --legacy"):
+        run("%mcp remove t")
+        assert run(f"%mcp add t -- {PY} {tasks_server} stdio{era}").ok
+        assert run("%mcp connect t").value["t"].state == "connected"
+        complete = lambda line: shell.complete(None, line, len(line))[1]  # noqa: E731
+        assert complete("%mcp call t.research ") == ["--background", "--task", "seconds=", "topic="]  # required
+        assert complete("%mcp call t.instant --") == ["--background", "--task"]  # optional
+        assert complete("%mcp call t.research topic=owls --task ") == ["--background", "seconds=", "topic="]
+        assert complete("%mcp call t.research --background --t") == ["--task"]
+        assert complete("%mcp call t.plain ") == ["text="]  # no task support: no task flags
+        assert complete("%mcp call t.plain --") == []
+
+
 def test_config_traitlets(run, shell):
     from mcpomni_jupyter.core.kernel import get_manager
 

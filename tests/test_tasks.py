@@ -120,6 +120,23 @@ def test_a_task_that_needs_input(run, tasks_server):
     assert job.result(timeout=20).text == "colour: blue"
 
 
+def test_map_of_task_tools(run, tasks_server):
+    """A map's rows of a tool whose taskSupport is "required" go out as tasks (2025-11-25) or follow the server's task (2026-07-28)."""
+    run("rows = [{'topic': 'owls', 'seconds': 0.1}, {'topic': 'cats', 'seconds': 0.2}, {'topic': 'bats', 'seconds': 0.1}]")
+    out = run("%mcp map t.research --from rows --concurrency 2").value
+    assert [r.text for r in out] == ["report on owls", "report on cats", "report on bats"]
+    assert out.done == 3 and out.failed == 0
+    import mcpomni_jupyter
+
+    mcp = mcpomni_jupyter.get_manager()
+    assert mcp.map("t.instant", [{"x": 1}, {"x": 2}]).values == ["instant 1", "instant 2"]  # optional: plain rows
+    failed = mcp.map("t.fails", [{}, {}])  # a failed task is a failed row, kept with the server's reason
+    assert failed.failed == 2 and "the backend <b>exploded</b>" in failed.errors[0].message
+    slow = mcp.map("t.slow", [{"seconds": 60}], timeout=0.5)  # a row's timeout cancels its task
+    assert slow.failed == 1 and "within 0.5 s" in slow.errors[0].message
+    assert mcp.map("t.plain", [{"text": "a"}]).values == ["plain a"]
+
+
 def test_task_html_is_escaped(run, tasks_server):
     from mcpomni_jupyter.core.tasks_api import TaskList, TaskRow
 

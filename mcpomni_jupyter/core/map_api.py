@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import frames, mapping, resolve
+from . import frames, mapping, resolve, tasks
 
 if TYPE_CHECKING:
     from .loop import LoopThread
@@ -57,11 +57,14 @@ class MapMethods:
             connection, spec = await resolve.resolve(registry, "tools", tool, server, default)
             state.tool = f"{connection.name}.{spec.name}"
             limit = timeout or self.settings.timeout
+            # 2025-11-25: a tool whose taskSupport is "required" runs every row as a task (on 2026-07-28 the
+            # SDK's claim follows a task answer of any tools/call, so a row needs nothing more there)
+            as_task = not connection.is_modern and tasks.as_task(connection, spec, False)
 
             async def call(arguments: dict[str, Any]) -> Any:
                 if check is not None:
                     check(arguments)
-                return await mapping.call_quietly(connection, spec.name, arguments, limit)
+                return await mapping.call_quietly(connection, spec.name, arguments, limit, as_task)
 
             await mapping.run(plan.rows, call, state, concurrency, errors == "raise")
 

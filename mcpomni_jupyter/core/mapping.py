@@ -214,10 +214,20 @@ async def await_run(coro: Any, loop: LoopThread, state: MapRun, tick: Callable[[
         raise
 
 
-async def call_quietly(connection: Connection, tool: str, arguments: dict[str, Any], limit: float) -> CallResult:
-    """``tools/call`` for one row: no progress token (a batch shows its own progress), errors mapped once."""
+async def call_quietly(connection: Connection, tool: str, arguments: dict[str, Any], limit: float, task: bool = False) -> CallResult:
+    """``tools/call`` for one row: no progress token (a batch shows its own progress), errors mapped once.
+
+    ``task``: the row goes out as an MCP task and is followed to its result
+    (a tool whose ``taskSupport`` is ``required`` on a 2025-11-25 server).
+    """
     from ..results import CallResult
 
+    if task:
+        from . import taskcall
+        from .taskrun import TaskRun
+
+        result = await taskcall.call(connection, tool, arguments, TaskRun(connection.name, tool, limit))
+        return CallResult(result, server=connection.name, tool=tool)
     meta = connection.request_meta()
     try:
         result = await connection.request(lambda c: c.call_tool(tool, arguments, read_timeout_seconds=limit, meta=meta), "tools/call")

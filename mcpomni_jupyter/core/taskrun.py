@@ -58,7 +58,10 @@ def _int(value: Any) -> int | None:
 
 
 def _text(value: Any, limit: int = 64) -> str | None:
-    return clip(str(value), limit) if isinstance(value, str) and value else None
+    """A server's short text, cut at ``limit`` and on one printable line (no escape sequences for a terminal)."""
+    if not isinstance(value, str) or not value:
+        return None
+    return "".join(ch if ch.isprintable() else " " for ch in clip(value, limit))
 
 
 def parse_task(raw: Any, server: str) -> TaskState:

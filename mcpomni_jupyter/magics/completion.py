@@ -18,12 +18,18 @@ def _tool_or_prompt_names(manager: Any, kind: str) -> set[str]:
     return out | {name for name, n in counts.items() if n == 1}
 
 
+TASK_FLAGS = ("--task", "--background")
+
+
 def _argument_names(manager: Any, kind: str, spec: str) -> list[str]:
+    """A tool's ``name=`` words (and ``--task`` / ``--background`` when it can run as a task), or a prompt's."""
     for c in manager.connections.values():
         for item in getattr(c, kind):
             if spec in (item.name, f"{c.name}.{item.name}"):
                 if kind == "tools":
-                    return [f"{p}=" for p in ((item.input_schema or {}).get("properties") or {})]
+                    names = [f"{p}=" for p in ((item.input_schema or {}).get("properties") or {})]
+                    support = getattr(getattr(item, "execution", None), "task_support", None)
+                    return names + list(TASK_FLAGS) if support in ("required", "optional") else names
                 return [f"{a.name}=" for a in (item.arguments or [])]
     return []
 
@@ -35,7 +41,7 @@ def _words(manager: Any, what: str, words: list[str], c: Any = None) -> list[str
         return _tool_or_prompt_names(manager, what)
     if what == "args":
         kind = "tools" if words[0] in ("call",) else "prompts"
-        return _argument_names(manager, kind, words[1]) if len(words) > 1 else []
+        return [w for w in _argument_names(manager, kind, words[1]) if w not in words[2:]] if len(words) > 1 else []
     if what == "uris":
         return {str(r.uri) for c in manager.connections.values() for r in c.resources}
     if what == "commands":
