@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import PY, free_port, usage_error, wait_port
+from test_third_party import everything_http  # noqa: F401 - the server-everything fixture (streamable HTTP, forced onto loopback)
 
 HERE = Path(__file__).parent
 TASKS = str(HERE / "servers" / "tasks_server.py")
@@ -145,26 +146,8 @@ def test_task_html_is_escaped(run, tasks_server):
     assert "<img" not in page and "<script>" not in page and "&lt;script&gt;" in page
 
 
-@pytest.fixture(scope="module")
-def everything_http():
-    assert EVERYTHING.exists(), "run ./run-tests (it installs tests/node with npm)"
-    import os
-
-    port = free_port()
-    proc = subprocess.Popen(
-        ["node", "--require", str(NODE_DIR / "force-loopback.cjs"), str(EVERYTHING), "streamableHttp"],
-        env={**os.environ, "PORT": str(port)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_port(port, proc)
-    yield f"http://127.0.0.1:{port}/mcp"
-    proc.terminate()
-    proc.wait(10)
-
-
 @pytest.mark.parametrize("transport", ["stdio", "http"])
-def test_server_everything_research_query(run, everything_http, transport):
+def test_server_everything_research_query(run, everything_http, transport):  # noqa: F811 - the fixture imported above
     target = f"-- node {EVERYTHING} stdio" if transport == "stdio" else everything_http
     assert run(f"%mcp add ev {target}").ok
     assert run("%mcp connect ev").value["ev"].state == "connected"
