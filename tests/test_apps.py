@@ -76,3 +76,20 @@ def test_in_plain_ipython_a_call_shows_text_and_no_app(run):
     run(f"%mcp add apps -- {' '.join(APPS)}")
     cell = run("%mcp call apps.counter start=2")
     assert cell.ok and "MCP App" not in cell.out
+
+
+def test_what_an_app_leaves_on_its_view_is_bounded(manager):
+    from mcpomni_jupyter.core.apps import dump
+    from mcpomni_jupyter.ui.apps import AppView
+
+    manager.enable_apps()
+    add_apps(manager)
+    result = manager.call("apps.counter", {"start": 1})
+    view = AppView(manager, manager.app_for(result), {"start": 1}, dump(result.raw))
+    view._received(view, {"type": "message", "params": {"role": "user", "content": {"type": "text", "text": "hi"}}}, [])
+    view._received(view, {"type": "message", "params": {"text": "x" * (2 * 1024 * 1024)}}, [])
+    view._received(view, {"type": "context", "params": {"text": "y" * (2 * 1024 * 1024)}}, [])
+    assert len(view.messages) == 1 and view.model_context is None
+    view._received(view, {"type": "context", "params": {"structuredContent": {"n": 1}}}, [])
+    assert view.model_context == {"structuredContent": {"n": 1}}
+    view.close()

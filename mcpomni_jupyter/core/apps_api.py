@@ -14,7 +14,7 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LookupFailed
-from .apps import App, app_call, app_read, load_app
+from .apps import App, app_call, app_read, load_app, resource_uri
 from .state import HOP_GRACE
 
 if TYPE_CHECKING:
@@ -52,6 +52,9 @@ class AppMethods:
     def app_for(self, result: CallResult, timeout: float | None = None) -> App | None:
         """The app of the tool behind ``result`` (its ``ui://`` resource, read now); None when it has none."""
         connection = self.connection(result.server)
+        tool = next((t for t in connection.tools if t.name == result.tool), None)
+        if tool is None or resource_uri(tool) is None:  # most tools: answered here, no hop to the loop per call
+            return None
         limit = timeout or self.settings.timeout
         return self._run(load_app(connection, result.tool, limit), limit + HOP_GRACE, f"reading the app of {result.tool!r}")
 

@@ -79,10 +79,10 @@ class AppView(anywidget.AnyWidget):
             self.initialized_ms = content["ms"]
         elif kind == "log":
             self._record(f"app {self.uri}: {str(content.get('params'))[:2000]}")
-        elif kind == "message" and len(self.messages) < MAX_KEPT:
+        elif kind == "message" and len(self.messages) < MAX_KEPT and _small(content.get("params")):
             self.messages.append(content.get("params"))
             self._record(f"app {self.uri} says: {str(content.get('params'))[:2000]}")
-        elif kind == "context":
+        elif kind == "context" and _small(content.get("params")):
             self.model_context = content.get("params")
 
     def _record(self, text: str) -> None:
@@ -120,6 +120,11 @@ class AppView(anywidget.AnyWidget):
 
     def __repr__(self) -> str:
         return f"[MCP App {self.uri} of {self.server}.{self.tool_info.get('name', '?')}: shown in JupyterLab or Notebook 7]"
+
+
+def _small(value: Any) -> bool:
+    """Whether an app's message or context is small enough to keep (an app is untrusted: what it leaves is bounded)."""
+    return len(json.dumps(value, default=str)) <= MAX_REQUEST_BYTES
 
 
 def app_view(manager: Any, result: Any, arguments: dict[str, Any], allowed: tuple[str, ...] = ()) -> AppView | None:
