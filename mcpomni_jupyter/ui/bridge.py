@@ -27,6 +27,8 @@ from typing import Any
 import anywidget
 import traitlets
 
+from ..redact import redact
+
 _HERE = pathlib.Path(__file__).parent
 _bridges: weakref.WeakKeyDictionary[Any, Bridge] = weakref.WeakKeyDictionary()
 
@@ -57,7 +59,7 @@ class Bridge(anywidget.AnyWidget):
                     "id": str(content.get("id", ""))[:128],
                     "status": "refused",
                     "title": "Not taken",
-                    "message": str(exc),
+                    "message": redact(str(exc))[:500],  # the page is the person's own, but codes and tokens stay out of it
                 }
             self.send(ack)
 
