@@ -110,6 +110,25 @@ def _sdk_error(exc: BaseException, server: ServerConfig, hint: str) -> McpJupyte
     return None
 
 
+SCHEMA_PHRASES = (
+    "has an output schema but did not return structured content",
+    "Invalid structured content returned by tool",
+    "Invalid schema for tool",
+)
+
+
+def is_schema_error(exc: BaseException) -> bool:
+    """The SDK's ``validate_tool_result`` refusal (a ``RuntimeError``, told apart only by its text)."""
+    return any(phrase in str(exc) for phrase in SCHEMA_PHRASES)
+
+
+def schema_error(server: str, exc: BaseException) -> ServerError:
+    text = redact(str(exc)).splitlines()[0][:300] if str(exc) else type(exc).__name__
+    return ServerError(
+        f"server {server!r}: {text}; the result breaks the tool's output schema, so it was refused: report it to the server's maintainers"
+    )
+
+
 def _os_error(exc: BaseException, server: ServerConfig, hint: str) -> McpJupyterError:
     import anyio
 
@@ -120,6 +139,8 @@ def _os_error(exc: BaseException, server: ServerConfig, hint: str) -> McpJupyter
         return ServerConnectionError(f"server {name!r}: command {server.command!r} is not executable")
     if isinstance(exc, TimeoutError):
         return RequestTimeout(f"server {name!r} did not answer in time; raise its 'timeout' or --timeout")
+    if isinstance(exc, RuntimeError) and is_schema_error(exc):
+        return schema_error(name, exc)
     closed = (EOFError, BrokenPipeError, ConnectionError, anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError)
     if isinstance(exc, closed):
         return ServerConnectionError(f"server {name!r} closed the connection{hint}; run %mcp connect {name} to restart it")

@@ -56,3 +56,14 @@ def test_messages_are_redacted(exc):
         add_secret(value)
     text = str(map_error(exc, HTTP))
     assert "h-secret-22" not in text and "k-secret-1" not in text
+
+
+def test_output_schema_refusals_are_server_errors():
+    """The SDK refuses a result that breaks the tool's output schema with a RuntimeError; ours says what it is."""
+    refused = RuntimeError("Invalid structured content returned by tool lookup: 5 is not of type 'string'")
+    error = map_error(refused, STDIO)
+    assert isinstance(error, ServerError) and "breaks the tool's output schema" in str(error) and "5 is not of type" in str(error)
+    missing = map_error(RuntimeError("Tool lookup has an output schema but did not return structured content"), STDIO)
+    assert isinstance(missing, ServerError) and "report it to the server's maintainers" in str(missing)
+    other = map_error(RuntimeError("something else"), STDIO)  # any other RuntimeError keeps its generic mapping
+    assert isinstance(other, ServerConnectionError) and "RuntimeError: something else" in str(other)
