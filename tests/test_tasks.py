@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -136,6 +137,38 @@ def test_map_of_task_tools(run, tasks_server):
     slow = mcp.map("t.slow", [{"seconds": 60}], timeout=0.5)  # a row's timeout cancels its task
     assert slow.failed == 1 and "within 0.5 s" in slow.errors[0].message
     assert mcp.map("t.plain", [{"text": "a"}]).values == ["plain a"]
+
+
+def test_results_that_break_the_output_schema_are_refused(run, tasks_server):
+    """Every way a task tool's result can arrive is checked against its output schema, as the SDK checks a plain call's."""
+    # schema: answered at once (2026-07-28: a complete answer; 2025-11-25: a direct answer to a task-augmented call);
+    # task_schema: the task's result
+    # and without --task: on 2025-11-25 the SDK's own call_tool refuses it, and the error says the same
+    for call in ("kind=schema --task", "kind=task_schema --task", "kind=schema"):
+        message = usage_error(run(f"%mcp call t.odd_answer {call}"))
+        assert "breaks the tool's output schema" in message and "report it to the server's maintainers" in message, message
+    assert run("%mcp call t.instant x=2 --task").value.text == "instant 2"  # the connection is fine
+
+
+@pytest.fixture(params=["stdio", "http"])
+def modern_tasks(request, run, task_servers):
+    """Our task server in the 2026-07-28 era, where every tools/call goes out raw and a task answer is followed."""
+    target = f"-- {PY} {TASKS} stdio" if request.param == "stdio" else task_servers["modern"]
+    assert run(f"%mcp add t {target}").ok
+    assert run("%mcp connect t").value["t"].protocol == "2026-07-28"
+
+
+def test_the_2026_call_path_hands_the_sdk_what_only_it_drives(run, modern_tasks):
+    # a question asked the 2026-07-28 way (an input_required answer to tools/call): the SDK asks the handler and resends
+    run("import mcpomni_jupyter; mcpomni_jupyter.get_manager().set_elicitation_handler(lambda m, s, d: {'name': 'Ada'})")
+    assert run("%mcp call t.who").value.text == "hello Ada"
+    # HEADER_MISMATCH (our listing of the tool is stale): the SDK re-lists and resends
+    key = uuid.uuid4().hex
+    assert run(f"%mcp call t.stale key={key}").value.text == f"fresh {key}"
+    # an answer of no known kind: one line, and the connection keeps working
+    message = usage_error(run("%mcp call t.odd_answer kind=type"))
+    assert "unknown resultType 'banana'" in message and "report it to the server's maintainers" in message, message
+    assert run("%mcp call t.plain text=x").value.text == "plain x"
 
 
 def test_task_html_is_escaped(run, tasks_server):

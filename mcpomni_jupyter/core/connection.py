@@ -14,6 +14,7 @@ provider: the auth layer moves its state through ``auth_waiting`` and
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import warnings
 from collections import deque
@@ -132,9 +133,7 @@ class Connection:
     @property
     def is_modern(self) -> bool:
         """Whether the negotiated protocol is 2026-07-28 or newer (stateless, per-request envelope)."""
-        from mcp_types.version import MODERN_PROTOCOL_VERSIONS
-
-        return self.protocol_version in MODERN_PROTOCOL_VERSIONS
+        return self.protocol_version in _modern_versions()
 
     def request_meta(self) -> dict[str, Any] | None:
         """``_meta`` for a request: the log level, per request, on a 2026-07-28 connection.
@@ -145,9 +144,7 @@ class Connection:
         """
         if not self.is_modern:
             return None
-        from mcp_types import LOG_LEVEL_META_KEY
-
-        return {LOG_LEVEL_META_KEY: self.log_level or MODERN_DEFAULT_LOG_LEVEL}
+        return {_log_level_key(): self.log_level or MODERN_DEFAULT_LOG_LEVEL}
 
     @property
     def uses_oauth(self) -> bool:
@@ -414,6 +411,20 @@ class Connection:
             if self.error:
                 error = ServerConnectionError(self.error)
         return error
+
+
+@functools.cache
+def _modern_versions() -> frozenset[str]:
+    from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+    return frozenset(MODERN_PROTOCOL_VERSIONS)
+
+
+@functools.cache
+def _log_level_key() -> str:
+    from mcp_types import LOG_LEVEL_META_KEY
+
+    return LOG_LEVEL_META_KEY
 
 
 def _client_info() -> Any:

@@ -18,6 +18,7 @@ from ..errors import LookupFailed, ReauthorizationNeeded, RequestTimeout
 from ..results import CallResult, PromptResult, ReadResult, to_json
 from . import resolve, taskcall, tasks
 from .state import SETTLE_GRACE, SHUTDOWN_TIMEOUT, STOP_GRACE, State
+from .taskrun import TaskRun
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -178,8 +179,6 @@ async def _task_call(
     context: contextvars.Context | None,
 ) -> CallResult:
     """A blocking call of a task tool: its status and progress go to ``progress``, like any call's."""
-    from .taskrun import TaskRun
-
     run = TaskRun(connection.name, tool, limit)
     if progress is not None:
         run.on_status = (lambda *a: context.run(progress, *a)) if context is not None else progress

@@ -2,9 +2,14 @@
 
 Each runs its requests through ``Connection.request`` (errors mapped once, a
 forgotten session renewed), creation and following as separate requests so a
-renewal never creates a task twice.  On 2026-07-28 the call is the SDK's own
-``call_tool``: our ``TasksExtension`` claim follows the task answer, and finds
-this call's ``TaskRun`` in ``tasks.CURRENT``.
+renewal never creates a task twice.  On 2026-07-28 the call goes out as a raw
+``tools/call`` through the session's envelope (headers, capabilities, progress):
+a task answer is followed here, a complete one validated as the SDK would
+(``CallToolResult``, then the tool's output schema).  The SDK's ``call_tool``
+takes over for what it alone drives: input rounds (``input_required``, whose
+first round is repeated: it asks, it does not act) and a stale tool listing
+(``HEADER_MISMATCH``, answered by re-listing); a task answer there reaches our
+``TasksExtension`` claim, which finds this call's ``TaskRun`` in ``tasks.CURRENT``.
 """
 
 from __future__ import annotations
@@ -12,9 +17,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import McpJupyterError
+from ..errors import McpJupyterError, ServerError
+from .errormap import is_schema_error, schema_error
+from .serverlog import clip
 from .taskrun import TaskRun, TaskState, checked_id, parse_task
-from .tasks import CURRENT, create, follow_within, get, send
+from .tasks import CURRENT, call_result, create, follow_within, get, sdk, send
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -29,25 +36,88 @@ async def call(connection: Connection, tool: str, arguments: dict[str, Any], run
     """Call ``tool`` as a task and follow it to its ``CallToolResult`` (within ``run.limit``, when set)."""
     try:
         if connection.is_modern:
-            meta = connection.request_meta()
-            token = CURRENT.set(run)  # the claim's resolver, in this same task, reports into this run
-            try:
-                result = await connection.request(
-                    lambda c: c.call_tool(tool, arguments, read_timeout_seconds=run.limit, progress_callback=on_progress, meta=meta),
-                    "tools/call",
-                )
-            finally:
-                CURRENT.reset(token)
-            run.finish("completed", run.message)  # the server may have answered at once, without a task
-            return result
-        direct = await connection.request(lambda c: create(connection, c.session, tool, arguments, run, run.limit), "tools/call (task)")
-        if direct is not None:
-            return direct
-        return await connection.request(lambda c: follow_within(connection, c.session, run, run.limit), "tasks/get")
+            answer = await connection.request(
+                lambda c: _modern_call(connection, c.session, tool, arguments, run, on_progress), "tools/call"
+            )
+            if answer is None:
+                answer = await _sdk_call(connection, tool, arguments, run, on_progress)
+        else:
+            answer = await connection.request(lambda c: _created(connection, c.session, tool, arguments, run), "tools/call (task)")
+        if answer is _FOLLOW:
+            return await connection.request(lambda c: _followed(connection, c.session, tool, run), "tasks/get")
+        run.finish("completed", run.message)  # the server may have answered at once, without a task
+        return answer
     except BaseException as exc:
-        if not run.done:
-            run.fail(exc) if isinstance(exc, Exception) else run.finish("cancelled", "interrupted")
+        run.ended_by(exc)
         raise
+
+
+async def _followed(connection: Connection, session: Any, tool: str, run: TaskRun) -> Any:
+    """The task followed to its result, checked against the tool's output schema as the SDK's ``call_tool`` checks one."""
+    return await _checked(connection, session, tool, await follow_within(connection, session, run, run.limit))
+
+
+async def _checked(connection: Connection, session: Any, tool: str, result: Any) -> Any:
+    """``result``, if it keeps the tool's output schema (an error result is never checked, as in the SDK)."""
+    if not result.is_error:
+        try:
+            await session.validate_tool_result(tool, result)
+        except RuntimeError as exc:
+            if is_schema_error(exc):
+                raise schema_error(connection.name, exc) from None
+            raise
+    return result
+
+
+_FOLLOW = object()  # the answer to tools/call when the server made a task
+
+
+async def _created(connection: Connection, session: Any, tool: str, arguments: dict[str, Any], run: TaskRun) -> Any:
+    """2025-11-25: the task-augmented ``tools/call``; ``_FOLLOW``, or the checked result when the server answered at once."""
+    direct = await create(connection, session, tool, arguments, run, run.limit)
+    return _FOLLOW if direct is None else await _checked(connection, session, tool, direct)
+
+
+async def _modern_call(
+    connection: Connection, session: Any, tool: str, arguments: dict[str, Any], run: TaskRun, on_progress: OnProgress | None
+) -> Any:
+    """2026-07-28: one raw ``tools/call``; ``_FOLLOW`` for a task, the validated result, or None for the SDK to drive."""
+    names = sdk()
+    params: dict[str, Any] = {"name": tool, "arguments": arguments}
+    meta = connection.request_meta()
+    if meta:
+        params["_meta"] = dict(meta)  # the envelope adds to it
+    try:
+        raw = await send(session, "tools/call", params, timeout=run.limit, progress=on_progress)
+    except names.MCPError as exc:
+        if exc.code == names.HEADER_MISMATCH:  # our listing of the tool is stale: the SDK re-lists and resends
+            return None
+        raise
+    kind = raw.get("resultType")
+    if kind == "task":
+        run.update(parse_task(raw, connection.name))
+        return _FOLLOW
+    if kind == "input_required":
+        return None
+    if kind not in (None, "complete"):
+        raise ServerError(
+            f"server {connection.name!r} answered tools/call with an unknown resultType {clip(repr(kind), 40)}; "
+            "report it to the server's maintainers"
+        )
+    return await _checked(connection, session, tool, call_result(raw, run.label))
+
+
+async def _sdk_call(connection: Connection, tool: str, arguments: dict[str, Any], run: TaskRun, on_progress: OnProgress | None) -> Any:
+    """The SDK's ``call_tool`` (input rounds, a re-listing); a task answer reaches our claim, which reports into ``run``."""
+    meta = connection.request_meta()
+    token = CURRENT.set(run)  # the claim's resolver, in this same task, reports into this run
+    try:
+        return await connection.request(
+            lambda c: c.call_tool(tool, arguments, read_timeout_seconds=run.limit, progress_callback=on_progress, meta=meta),
+            "tools/call",
+        )
+    finally:
+        CURRENT.reset(token)
 
 
 async def attach(connection: Connection, run: TaskRun) -> Any:
@@ -57,8 +127,7 @@ async def attach(connection: Connection, run: TaskRun) -> Any:
         run.update(await connection.request(lambda c: get(c.session, run.task_id or "", connection.name), "tasks/get"))
         return await connection.request(lambda c: follow_within(connection, c.session, run, run.limit), "tasks/get")
     except BaseException as exc:
-        if not run.done:
-            run.fail(exc) if isinstance(exc, Exception) else run.finish("cancelled", "interrupted")
+        run.ended_by(exc)
         raise
 
 

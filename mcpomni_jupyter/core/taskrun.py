@@ -25,7 +25,7 @@ SHOWN_ID_CHARS = 12  # how much of an id the one-line messages show
 MESSAGE_CHARS = 300  # a status message is cut here
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class TaskState:
     """What a server said about a task in one answer."""
 
@@ -159,6 +159,11 @@ class TaskRun:
 
     def fail(self, error: BaseException) -> None:
         self.finish("failed", f"{type(error).__name__}: {error}")
+
+    def ended_by(self, error: BaseException) -> None:
+        """End the record for an error (``failed``) or an interrupt (``cancelled``), unless it ended already."""
+        if not self.done:
+            self.fail(error) if isinstance(error, Exception) else self.finish("cancelled", "interrupted")
 
     def waiting_input(self, on: bool) -> None:
         if self.answering != on:

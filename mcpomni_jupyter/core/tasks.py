@@ -42,6 +42,32 @@ DEFAULT_POLL = 1.0  # when the server suggests nothing
 CANCEL_TIMEOUT = 5.0  # for tasks/cancel after an interrupt or a timeout
 DEFAULT_TTL_MS: int | None = None  # the ttl we ask for (2025-11-25): the server's default
 
+_SDK: Any = None
+
+
+def sdk() -> Any:
+    """The SDK names a task round trip needs, imported once on first use (``import mcp`` is too slow for ``%load_ext``)."""
+    global _SDK
+    if _SDK is None:
+        from types import SimpleNamespace
+
+        from mcp.shared.exceptions import MCPError
+        from mcp.shared.inbound import MCP_NAME_HEADER, encode_header_value
+        from mcp_types import CallToolResult
+        from mcp_types.jsonrpc import HEADER_MISMATCH
+        from pydantic import ValidationError
+
+        _SDK = SimpleNamespace(
+            MCPError=MCPError,
+            MCP_NAME_HEADER=MCP_NAME_HEADER,
+            encode_header_value=encode_header_value,
+            CallToolResult=CallToolResult,
+            HEADER_MISMATCH=HEADER_MISMATCH,
+            ValidationError=ValidationError,
+        )
+    return _SDK
+
+
 CURRENT: contextvars.ContextVar[TaskRun | None] = contextvars.ContextVar("mcpomni_task_run", default=None)
 _cancels: set[asyncio.Task[Any]] = set()  # tasks/cancel sent after an interrupt, kept until done
 
@@ -97,13 +123,12 @@ def as_task(connection: Connection, spec: Any, asked: bool) -> bool:
 
 async def send(session: Any, method: str, params: dict[str, Any], timeout: float | None = None, progress: Any = None) -> dict[str, Any]:
     """One request through the session's envelope and dispatcher; the raw result (an MCPError is raised as is)."""
-    from mcp.shared.inbound import MCP_NAME_HEADER, encode_header_value
-
     data: dict[str, Any] = {"method": method, "params": params}
     opts: dict[str, Any] = {}
     session._stamp(data, opts)  # protocol-version header; on 2026-07-28 the _meta envelope with our capabilities
     if method.startswith("tasks/") and isinstance(params.get("taskId"), str):
-        opts.setdefault("headers", {})[MCP_NAME_HEADER] = encode_header_value(params["taskId"])  # routes to the task's instance
+        names = sdk()
+        opts.setdefault("headers", {})[names.MCP_NAME_HEADER] = names.encode_header_value(params["taskId"])  # routes to the task's instance
     if timeout is not None:
         opts["timeout"] = timeout
     if progress is not None:
@@ -112,15 +137,14 @@ async def send(session: Any, method: str, params: dict[str, Any], timeout: float
     return raw if isinstance(raw, dict) else {}
 
 
-def _call_result(raw: Any, what: str) -> Any:
-    from mcp_types import CallToolResult
-    from pydantic import ValidationError
-
+def call_result(raw: Any, what: str) -> Any:
+    """A ``CallToolResult`` from a server's raw answer (its ``resultType`` dropped), or a one-line ``ServerError``."""
+    names = sdk()
     if not isinstance(raw, dict):
         raise ServerError(f"{what}: the server sent no tool result; ask its maintainers, or run the call again")
     try:
-        return CallToolResult.model_validate({k: v for k, v in raw.items() if k != "resultType"}, by_name=False)
-    except ValidationError as exc:
+        return names.CallToolResult.model_validate({k: v for k, v in raw.items() if k != "resultType"}, by_name=False)
+    except names.ValidationError as exc:
         raise ServerError(f"{what}: the server sent a malformed tool result ({clip(str(exc.errors()[0]['msg']), 200)})") from None
 
 
@@ -135,7 +159,7 @@ async def create(connection: Connection, session: Any, tool: str, arguments: dic
     raw = await send(session, "tools/call", params, timeout=limit, progress=on_progress)
     if "task" not in raw:  # a server may answer a task-augmented request directly
         run.finish("completed", None)
-        return _call_result(raw, run.label)
+        return call_result(raw, run.label)  # checked against the tool's output schema by the caller
     run.update(parse_task(raw.get("task"), connection.name))
     return None
 
@@ -223,26 +247,22 @@ async def follow(connection: Connection, session: Any, run: TaskRun) -> Any:
 
 
 async def _outcome(session: Any, run: TaskRun, modern: bool, payload: asyncio.Task[dict[str, Any]] | None) -> Any:
-    from mcp.shared.exceptions import MCPError
-
     what = f"{run.label} (task {run.shown_id})"
-    if payload is None and not modern and run.status in ("completed", "failed"):
-        payload = asyncio.ensure_future(send(session, "tasks/result", {"taskId": run.task_id}))
-    if payload is not None:
-        try:
-            raw = await payload
-        except MCPError as exc:
+    if payload is not None or (not modern and run.status in ("completed", "failed")):
+        try:  # 2025-11-25: the result (or the failure) comes from tasks/result; awaited here, not in a task of its own
+            raw = await (payload if payload is not None else send(session, "tasks/result", {"taskId": run.task_id}))
+        except sdk().MCPError as exc:
             run.finish("cancelled" if run.status == "cancelled" else "failed", exc.error.message)
             if run.status == "cancelled":
                 raise TaskCancelled(f"{what} was cancelled; start it again to rerun it") from None
             raise ServerError(f"{what} failed: {clip(exc.error.message, 300)}", exc.error.code) from None
-        result = _call_result(raw, what)
+        result = call_result(raw, what)
         run.finish("completed", run.message)
         return result
     if run.status == "completed":
         if run.inline_result is None:
             raise ServerError(f"{what} completed but the server sent no result; ask its maintainers")
-        return _call_result(run.inline_result, what)
+        return call_result(run.inline_result, what)
     if run.status == "failed":
         error = run.inline_error or {}
         message = clip(str(error.get("message") or run.message or "no reason given"), 300)

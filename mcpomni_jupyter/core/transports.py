@@ -7,6 +7,7 @@ server's side ends (exit, crash, hang-up).
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -94,6 +95,13 @@ async def _streamable_http(server: ServerConfig, wire: Wire) -> AsyncIterator[An
         yield streams
 
 
+@functools.cache
+def _stream_ends() -> tuple[type[BaseException], ...]:
+    import anyio
+
+    return (anyio.EndOfStream, anyio.ClosedResourceError)
+
+
 class EOFWatch:
     """A read stream that sets ``closed`` when the server's stream ends (exit, crash, hang-up)."""
 
@@ -117,12 +125,15 @@ class EOFWatch:
         return self
 
     async def __anext__(self) -> Any:
-        import anyio
-
         try:
-            return await self.receive()
-        except (anyio.EndOfStream, anyio.ClosedResourceError):
-            raise StopAsyncIteration from None
+            return await self._stream.receive()  # one frame, not two: this runs for every message
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            self._closed.set()
+            if isinstance(exc, _stream_ends()):
+                raise StopAsyncIteration from None
+            raise
 
     async def aclose(self) -> None:
         await self._stream.aclose()

@@ -19,7 +19,14 @@ Tools: ``research`` (required; completes after ``seconds``), ``instant``
 (optional; completes at once, for the benchmark), ``fails`` (required; ends
 ``failed``), ``ask`` (required; needs input), ``slow`` (required; runs until
 cancelled), ``odd_id`` (required; answers with a hostile task id) and
-``plain`` (no task support).
+``plain`` (no task support).  For the client's 2026-07-28 call path:
+``who`` (no task support) asks its question the 2026-07-28 way, as an
+``input_required`` answer to ``tools/call``; ``odd_answer`` answers
+``kind=type`` with an unknown ``resultType``, ``kind=schema`` with a result
+that breaks its output schema, ``kind=task_schema`` with a task whose result
+breaks it (every era); ``stale`` refuses its first two calls per ``key`` with
+``HEADER_MISMATCH`` (2026-07-28), as a server does when the client's listing
+of the tool is out of date.
 """
 
 from __future__ import annotations
@@ -35,14 +42,26 @@ from pathlib import Path
 from typing import Any
 
 from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
 from mcp.shared.exceptions import MCPError
+from mcp_types import ElicitRequest, ElicitRequestFormParams, InputRequiredResult
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 sys.path.insert(0, str(Path(__file__).parent))
-from basic import legacy_only, refuse_discover
+from basic import ask_client, legacy_only, refuse_discover
 
 EXTENSION = "io.modelcontextprotocol/tasks"
-SUPPORT = {"research": "required", "instant": "optional", "fails": "required", "ask": "required", "slow": "required", "odd_id": "required"}
+SUPPORT = {
+    "research": "required",
+    "instant": "optional",
+    "fails": "required",
+    "ask": "required",
+    "slow": "required",
+    "odd_id": "required",
+    "odd_answer": "optional",
+}
+HEADER_MISMATCH = -32020
+STALE_REFUSED: dict[str, int] = {}  # stale: refusals so far, per key
 TTL_MS = 300_000
 
 
@@ -117,6 +136,8 @@ async def body(job: Job) -> dict[str, Any]:
         if answer.get("action") != "accept":
             return text(f"no colour: {answer.get('action')}")
         return text(f"colour: {(answer.get('content') or {}).get('colour')}")
+    if job.tool == "odd_answer":
+        return {**text("odd"), "structuredContent": {"result": 5}}  # the output schema says a string
     if job.tool == "slow":
         try:
             await asyncio.sleep(float(args.get("seconds", 60)))
@@ -161,6 +182,10 @@ async def call_tool(ctx: Any, params: dict[str, Any], modern: bool, call_next: C
     name, arguments = params["name"], params.get("arguments") or {}
     poll_ms = 0 if name == "instant" else 50
     wants_task = declares_tasks(params) if modern else isinstance(params.get("task"), dict)
+    if name == "odd_answer" and arguments.get("kind") != "task_schema":
+        if modern and arguments.get("kind") == "type":
+            return {"resultType": "banana", "content": []}
+        return {**text("odd"), "structuredContent": {"result": 5}}
     if name == "odd_id" and wants_task:
         hostile = {"long": "x" * 5000, "html": "<img src=x onerror=alert(1)>", "control": "a\x1b[2Jb"}[arguments.get("kind", "long")]
         task = {"taskId": hostile, "status": "working", "createdAt": now(), "lastUpdatedAt": now()}
@@ -240,6 +265,11 @@ async def middleware(ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> An
         return result
     if method == "tools/call" and params.get("name") in SUPPORT:
         return await call_tool(ctx, params, modern, call_next)
+    if method == "tools/call" and params.get("name") == "stale" and modern:
+        key = str((params.get("arguments") or {}).get("key"))
+        STALE_REFUSED[key] = STALE_REFUSED.get(key, 0) + 1
+        if STALE_REFUSED[key] <= 2:
+            raise MCPError(code=HEADER_MISMATCH, message="the tool's listed schema does not match this call")
     if method.startswith("tasks/"):
         return await task_request(ctx, method, params, modern)
     return await call_next(ctx)
@@ -282,6 +312,31 @@ def build() -> MCPServer:
     def plain(text: str = "") -> str:
         """An ordinary tool (no task support)."""
         return f"plain {text}"
+
+    @server.tool()
+    async def who(ctx: Context) -> Any:
+        """Ask the person for a name (no task support; 2026-07-28: an input_required answer)."""
+        schema = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+        params = ElicitRequestFormParams(message="Who are you?", requested_schema=schema)
+        result = await ask_client(
+            ctx,
+            "who",
+            ElicitRequest(params=params),
+            lambda: ctx.session.elicit_form(message=params.message, requested_schema=schema, related_request_id=ctx.request_id),
+        )
+        if isinstance(result, InputRequiredResult):
+            return result
+        return f"hello {result.content['name']}" if result.action == "accept" else result.action
+
+    @server.tool()
+    def odd_answer(kind: str = "type") -> str:
+        """Answer oddly (see the module's docstring)."""
+        return "only through the middleware"
+
+    @server.tool()
+    def stale(key: str = "") -> str:
+        """Refused twice per key with HEADER_MISMATCH (2026-07-28), then answered."""
+        return f"fresh {key}"
 
     server._lowlevel_server.middleware.append(middleware)
     return server
