@@ -123,9 +123,15 @@ def as_task(connection: Connection, spec: Any, asked: bool) -> bool:
 
 async def send(session: Any, method: str, params: dict[str, Any], timeout: float | None = None, progress: Any = None) -> dict[str, Any]:
     """One request through the session's envelope and dispatcher; the raw result (an MCPError is raised as is)."""
+    stamp, dispatcher = getattr(session, "_stamp", None), getattr(session, "_dispatcher", None)
+    if stamp is None or dispatcher is None:  # the SDK's private request envelope, which an SDK release may change
+        raise McpJupyterError(
+            f"{method}: this version of the MCP SDK has no session envelope (_stamp / _dispatcher) for task requests; "
+            "install the one mcpomni_jupyter is tested with (pip install 'mcp~=2.3'), or call the tool without --task"
+        )
     data: dict[str, Any] = {"method": method, "params": params}
     opts: dict[str, Any] = {}
-    session._stamp(data, opts)  # protocol-version header; on 2026-07-28 the _meta envelope with our capabilities
+    stamp(data, opts)  # protocol-version header; on 2026-07-28 the _meta envelope with our capabilities
     if method.startswith("tasks/") and isinstance(params.get("taskId"), str):
         names = sdk()
         opts.setdefault("headers", {})[names.MCP_NAME_HEADER] = names.encode_header_value(params["taskId"])  # routes to the task's instance
@@ -133,7 +139,7 @@ async def send(session: Any, method: str, params: dict[str, Any], timeout: float
         opts["timeout"] = timeout
     if progress is not None:
         opts["on_progress"] = progress
-    raw = await session._dispatcher.send_raw_request(method, data.get("params"), opts)
+    raw = await dispatcher.send_raw_request(method, data.get("params"), opts)
     return raw if isinstance(raw, dict) else {}
 
 

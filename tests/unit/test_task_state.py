@@ -230,3 +230,16 @@ def test_what_a_server_offers():
 def test_task_support_of_a_tool(support, read):
     assert tasks.task_support(tool(support)) == read
     assert tasks.task_support(object()) == "forbidden"
+
+
+def test_an_sdk_without_the_session_envelope_is_one_clear_error():
+    """Task requests use the SDK session's private envelope; an SDK release without it says what to do, not AttributeError."""
+    import asyncio
+
+    from mcpomni_jupyter.errors import McpJupyterError
+
+    class Bare:  # a session of some other SDK release
+        pass
+
+    with pytest.raises(McpJupyterError, match=r"tasks/get: .*no session envelope.*pip install 'mcp~=2.3'.*without --task"):
+        asyncio.run(tasks.send(Bare(), "tasks/get", {"taskId": "t1"}))
