@@ -138,13 +138,7 @@ def build(name: str) -> MCPServer:
             "properties": {"name": {"type": "string"}, "count": {"type": "integer", "default": 2}},
             "required": ["name"],
         }
-        params = ElicitRequestFormParams(message="Who are you?", requested_schema=schema)
-        result = await ask_client(
-            ctx,
-            "who",
-            ElicitRequest(params=params),
-            lambda: ctx.session.elicit_form(message=params.message, requested_schema=schema, related_request_id=ctx.request_id),
-        )
+        result = await ask_form(ctx, "who", "Who are you?", schema)
         if isinstance(result, InputRequiredResult):
             return result
         if result.action == "accept":
@@ -210,13 +204,7 @@ def add_more_questions(server: MCPServer) -> None:
             },
             "required": [],
         }
-        params = ElicitRequestFormParams(message="Your settings?", requested_schema=schema)
-        result = await ask_client(
-            ctx,
-            "settings",
-            ElicitRequest(params=params),
-            lambda: ctx.session.elicit_form(message=params.message, requested_schema=schema, related_request_id=ctx.request_id),
-        )
+        result = await ask_form(ctx, "settings", "Your settings?", schema)
         if isinstance(result, InputRequiredResult):
             return result
         return json.dumps({"action": result.action, "content": result.content}, sort_keys=True)
@@ -253,6 +241,17 @@ async def ask_client(ctx: Context, key: str, request: Any, legacy: Any) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return await legacy()
+
+
+async def ask_form(ctx: Context, key: str, message: str, schema: dict[str, Any]) -> Any:
+    """A form question (``ask_client``): the ``ElicitResult``, or on 2026-07-28 the ``InputRequiredResult`` to return."""
+    params = ElicitRequestFormParams(message=message, requested_schema=schema)
+    return await ask_client(
+        ctx,
+        key,
+        ElicitRequest(params=params),
+        lambda: ctx.session.elicit_form(message=message, requested_schema=schema, related_request_id=ctx.request_id),
+    )
 
 
 async def announce(modern: object, legacy: object) -> None:

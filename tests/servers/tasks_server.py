@@ -44,11 +44,11 @@ from typing import Any
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.shared.exceptions import MCPError
-from mcp_types import ElicitRequest, ElicitRequestFormParams, InputRequiredResult
+from mcp_types import InputRequiredResult
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 sys.path.insert(0, str(Path(__file__).parent))
-from basic import ask_client, legacy_only, refuse_discover
+from basic import ask_form, legacy_only, refuse_discover
 
 EXTENSION = "io.modelcontextprotocol/tasks"
 SUPPORT = {
@@ -317,13 +317,7 @@ def build() -> MCPServer:
     async def who(ctx: Context) -> Any:
         """Ask the person for a name (no task support; 2026-07-28: an input_required answer)."""
         schema = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
-        params = ElicitRequestFormParams(message="Who are you?", requested_schema=schema)
-        result = await ask_client(
-            ctx,
-            "who",
-            ElicitRequest(params=params),
-            lambda: ctx.session.elicit_form(message=params.message, requested_schema=schema, related_request_id=ctx.request_id),
-        )
+        result = await ask_form(ctx, "who", "Who are you?", schema)
         if isinstance(result, InputRequiredResult):
             return result
         return f"hello {result.content['name']}" if result.action == "accept" else result.action
