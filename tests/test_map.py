@@ -155,3 +155,21 @@ def test_amap_for_top_level_await(mcp):
 
     out = asyncio.run(mcp.tools.s.echo.amap([{"text": str(i)} for i in range(5)], concurrency=2))
     assert [r.text for r in out] == ["0", "1", "2", "3", "4"] and out.done == 5
+
+
+def test_an_interrupt_while_the_server_connects_returns_at_once(manager):
+    """Interrupted before any row ran (the server still starting): the map returns with nothing done, not after CANCEL_WAIT."""
+    import time
+    from pathlib import Path
+
+    tiny = str(Path(__file__).resolve().parent.parent / "bench" / "tiny_server.py")
+    manager.add("late", command=PY, args=[tiny, "--delay", "4"])  # answers only after 4 s
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    start = time.monotonic()
+    timer.start()
+    try:
+        out = manager.map("late.noop", [{}, {}], progress=False)
+    finally:
+        timer.cancel()
+    assert time.monotonic() - start < 3.0
+    assert out.interrupted and out.done == 0

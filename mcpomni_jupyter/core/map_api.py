@@ -54,7 +54,11 @@ class MapMethods:
         registry, default = self._ops.registry, self.settings.timeout
 
         async def body() -> None:
-            connection, spec = await resolve.resolve(registry, "tools", tool, server, default)
+            try:
+                connection, spec = await resolve.resolve(registry, "tools", tool, server, default)
+            except BaseException:
+                state.finished.set()  # ended before any row (an interrupt while connecting): nothing to wait for
+                raise
             state.tool = f"{connection.name}.{spec.name}"
             limit = timeout or self.settings.timeout
             # 2025-11-25: a tool whose taskSupport is "required" runs every row as a task (on 2026-07-28 the
@@ -106,11 +110,9 @@ class MapMethods:
         try:
             mapping.wait(self.loop, coro, state, view.tick if view is not None else None)
         except BaseException:
-            if view is not None:
-                view.finish("error")
+            _finish(view, state, ok=False)
             raise
-        if view is not None:
-            view.finish("interrupted" if state.interrupted else "success")
+        _finish(view, state, ok=True)
         return _output(plan, state)
 
     async def amap(
@@ -133,12 +135,16 @@ class MapMethods:
         try:
             await mapping.await_run(coro, self.loop, state, view.tick if view is not None else None)
         except BaseException:
-            if view is not None:
-                view.finish("interrupted" if state.interrupted else "error")
+            _finish(view, state, ok=False)
             raise
-        if view is not None:
-            view.finish("interrupted" if state.interrupted else "success")
+        _finish(view, state, ok=True)
         return _output(plan, state)
+
+
+def _finish(view: Any, state: mapping.MapRun, ok: bool) -> None:
+    """The progress view's last line: interrupted (what finished is kept), done, or failed."""
+    if view is not None:
+        view.finish("interrupted" if state.interrupted else "success" if ok else "error")
 
 
 def _output(plan: frames.Plan, state: mapping.MapRun) -> Any:
