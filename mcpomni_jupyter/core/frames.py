@@ -22,6 +22,8 @@ from ..results.batch import RowError, kind_of
 
 Row = tuple[Any, Any]
 
+MAX_RESULT_COLUMNS = 100  # result fields that become columns; the rest share one column
+
 
 @dataclass
 class Plan:
@@ -135,20 +137,36 @@ def result_fields(outcome: Any) -> dict[str, Any]:
 def frame_out(frame: Any, outcomes: list[Any]) -> Any:
     """The input rows that ran, then a column per result field, then ``error`` (None where the row succeeded).
 
-    A result column named like an input column gets the suffix ``_result``;
-    the error column is ``map_error`` when ``error`` is taken.
+    A result column never replaces a column: one named like a column already
+    there gets the suffix ``_result`` (``_result2``, ... if that is taken too);
+    the error column is ``map_error`` when ``error`` is taken.  The fields are
+    the server's: past ``MAX_RESULT_COLUMNS`` distinct names, the rest go
+    together into one ``more_results`` column (a dict per row).
     """
     pandas = sys.modules["pandas"]  # imported already: the frame is one of its DataFrames
 
     out = frame.iloc[: len(outcomes)].copy()
     records = [result_fields(o) for o in outcomes]
+    names = list(dict.fromkeys(itertools.chain.from_iterable(records)))
+    kept, rest = names[:MAX_RESULT_COLUMNS], set(names[MAX_RESULT_COLUMNS:])
     taken = set(map(str, out.columns))
-    for name in dict.fromkeys(itertools.chain.from_iterable(records)):
-        column = f"{name}_result" if name in taken else name
-        out[column] = _series(pandas, [r.get(name) for r in records], out.index)
+    columns: dict[str, Any] = {}
+    for name in kept:
+        columns[_free(str(name), taken)] = _series(pandas, [r.get(name) for r in records], out.index)
+    if rest:
+        more = [{k: v for k, v in r.items() if k in rest} or None for r in records]
+        columns[_free("more_results", taken)] = pandas.Series(more, index=out.index, dtype=object)
     errors = [o.message if isinstance(o, RowError) else None for o in outcomes]
-    out["map_error" if "error" in set(map(str, out.columns)) else "error"] = pandas.Series(errors, index=out.index, dtype=object)
-    return out
+    columns[_free("error", taken, "map_error")] = pandas.Series(errors, index=out.index, dtype=object)
+    return pandas.concat([out, pandas.DataFrame(columns, index=out.index)], axis=1)
+
+
+def _free(name: str, taken: set[str], first_alternative: str | None = None) -> str:
+    """``name``, or the first of ``first_alternative`` / ``name_result``, ``name_result2``, ... not ``taken``; then taken."""
+    candidates = itertools.chain([name, first_alternative or f"{name}_result"], (f"{name}_result{i}" for i in itertools.count(2)))
+    column = next(c for c in candidates if c not in taken)
+    taken.add(column)
+    return column
 
 
 def _series(pandas: Any, values: list[Any], index: Any) -> Any:

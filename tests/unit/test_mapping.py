@@ -201,3 +201,17 @@ def test_wait_ticks_on_the_calling_thread():
     finally:
         loop.stop()
     assert threads == {threading.current_thread()} and state.done == 6 and state.eta is None
+
+
+def test_result_fields_never_replace_a_column_and_their_number_is_bounded():
+    """The fields are the server's: a name already taken gets a free suffix; past MAX_RESULT_COLUMNS they share one column."""
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"x": [1, 2], "x_result": ["mine", "mine"], "error": ["e", "e"]})
+    outcomes = [result("r", structured={"x": 10, "x_result": 11}), result("r", structured={"x": 20})]
+    out = frames.frame_out(frame, outcomes)
+    assert list(out.columns) == ["x", "x_result", "error", "x_result2", "x_result_result", "map_error"]
+    assert list(out["x_result"]) == ["mine", "mine"] and list(out["x_result2"]) == [10, 20]
+    many = [result("r", structured={f"k{row}_{i}": i for i in range(20)}) for row in range(300)]  # 6,000 distinct names
+    wide = frames.frame_out(pd.DataFrame({"a": range(300)}), many)
+    assert len(wide.columns) == 1 + frames.MAX_RESULT_COLUMNS + 2  # a, the kept fields, more_results, error
+    assert wide.loc[299, "more_results"] == {f"k299_{i}": i for i in range(20)} and wide.loc[0, "more_results"] is None
