@@ -25,6 +25,7 @@ __all__ = [
     "RowError",
     "ServerConnectionError",
     "ServerError",
+    "TaskCancelled",
     "ToolCallError",
     "get_manager",
     "load_ipython_extension",
@@ -42,6 +43,7 @@ from .errors import (
     RequestTimeout,
     ServerConnectionError,
     ServerError,
+    TaskCancelled,
     ToolCallError,
 )
 

@@ -67,6 +67,10 @@ class ServerError(McpJupyterError):
         self.code = code
 
 
+class TaskCancelled(McpJupyterError):
+    """An MCP task that ended ``cancelled`` (by us or by the server)."""
+
+
 class ToolCallError(McpJupyterError):
     """A tool that answered with ``isError``; ``.result`` holds what it returned."""
 

@@ -87,7 +87,7 @@ def test_background_jobs_cancel_and_listing(run, tasks_server):
     slow = run("%mcp call t.slow --background").value
     assert slow.status == "working"
     assert slow.cancel() == "cancelled"
-    from mcpomni_jupyter.core.tasks import TaskCancelled
+    from mcpomni_jupyter import TaskCancelled
 
     with pytest.raises(TaskCancelled):
         slow.result(timeout=10)
@@ -232,3 +232,69 @@ def test_background_job_and_interrupt_in_a_real_kernel():
         assert kernel.run("print(mcp.call('t.plain', text='alive').text)")["stdout"].strip() == "plain alive"
     finally:
         kernel.stop()
+
+
+@pytest.mark.parametrize("era", ["modern", "legacy"])
+def test_an_async_status_callback_is_run(manager, era):
+    """A blocking task call's status goes to an async ``progress`` callback too (awaited on the loop, not dropped)."""
+    import asyncio
+    import warnings
+
+    manager.add("t", command=PY, args=[TASKS, "stdio", *(["--legacy"] if era == "legacy" else [])])
+    seen: list = []
+
+    async def progress(value, total, message):
+        await asyncio.sleep(0)
+        seen.append(message)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # "coroutine ... was never awaited" fails the test
+        assert manager.call("t.research", {"topic": "owls", "seconds": 0.3}, progress=progress).text == "report on owls"
+    time.sleep(0.2)
+    assert any(m and "step" in m for m in seen), seen
+
+
+def test_interrupting_await_job_leaves_the_job_running(manager):
+    """Like an interrupt of ``job.result()``: the wait ends, the job goes on (``job.cancel()`` is how to stop it)."""
+    import asyncio
+
+    manager.add("t", command=PY, args=[TASKS, "stdio"])
+    job = manager.start("t.research", {"topic": "bats", "seconds": 1.0})
+
+    async def interrupted_wait():
+        waiting = asyncio.ensure_future(_await(job))
+        await asyncio.sleep(0.2)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+
+    async def _await(j):
+        return await j
+
+    asyncio.run(interrupted_wait())
+    assert job.status in ("working", "starting")
+    assert job.result(timeout=20).text == "report on bats"
+
+
+def test_cancelling_a_job_whose_question_waits_ends_it_at_once(manager):
+    """2025-11-25: tasks/result is held open by a question nobody answers; job.cancel() ends the job, not waits on it."""
+    import asyncio
+
+    from mcpomni_jupyter import TaskCancelled
+
+    manager.add("t", command=PY, args=[TASKS, "stdio", "--legacy"])
+
+    async def slow_answer(message, schema, defaults):
+        await asyncio.sleep(30)
+        return {"colour": "red"}
+
+    manager.set_elicitation_handler(slow_answer)
+    job = manager.start("t.ask", {"topic": "sky"})
+    deadline = time.monotonic() + 10
+    while job.status != "input_required" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert job.status == "input_required"
+    time.sleep(0.3)  # the question is now with the (slow) handler
+    assert job.cancel() == "cancelled"
+    with pytest.raises(TaskCancelled):
+        job.result(timeout=5)

@@ -181,9 +181,25 @@ async def _task_call(
     """A blocking call of a task tool: its status and progress go to ``progress``, like any call's."""
     run = TaskRun(connection.name, tool, limit)
     if progress is not None:
-        run.on_status = (lambda *a: context.run(progress, *a)) if context is not None else progress
+        run.on_status = _status(progress, context)
     result = await taskcall.call(connection, tool, arguments, run, _relay(connection, tool, progress, context))
     return CallResult(result, server=connection.name, tool=tool)
+
+
+_pending: set[asyncio.Future[Any]] = set()  # async status callbacks still running
+
+
+def _status(progress: Progress, context: contextvars.Context | None) -> Callable[..., None]:
+    """A task's status for ``progress`` (in the caller's context); an async callback is run, not dropped."""
+
+    def on_status(*args: Any) -> None:
+        result = context.run(progress, *args) if context is not None else progress(*args)
+        if asyncio.iscoroutine(result):
+            future = asyncio.ensure_future(result)
+            _pending.add(future)
+            future.add_done_callback(_pending.discard)
+
+    return on_status
 
 
 def _relay(connection: Connection, tool: str, progress: Progress | None, context: contextvars.Context | None) -> Any:

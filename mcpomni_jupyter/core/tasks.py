@@ -28,7 +28,7 @@ import contextvars
 import time
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..errors import LookupFailed, McpJupyterError, RequestTimeout, ServerError
+from ..errors import LookupFailed, McpJupyterError, RequestTimeout, ServerError, TaskCancelled
 from .serverlog import clip
 from .taskrun import TERMINAL, TaskRun, TaskState, parse_task
 
@@ -70,10 +70,6 @@ def sdk() -> Any:
 
 CURRENT: contextvars.ContextVar[TaskRun | None] = contextvars.ContextVar("mcpomni_task_run", default=None)
 _cancels: set[asyncio.Task[Any]] = set()  # tasks/cancel sent after an interrupt, kept until done
-
-
-class TaskCancelled(McpJupyterError):
-    """A task that ended ``cancelled`` (by us or by the server)."""
 
 
 # ---------------------------------------------------------------------- what the server offers
@@ -254,6 +250,8 @@ async def follow(connection: Connection, session: Any, run: TaskRun) -> Any:
 
 async def _outcome(session: Any, run: TaskRun, modern: bool, payload: asyncio.Task[dict[str, Any]] | None) -> Any:
     what = f"{run.label} (task {run.shown_id})"
+    if payload is not None and run.status == "cancelled":  # cancelled while tasks/result waits (on a question): no answer to wait for
+        raise TaskCancelled(f"{what} was cancelled; start it again to rerun it")
     if payload is not None or (not modern and run.status in ("completed", "failed")):
         try:  # 2025-11-25: the result (or the failure) comes from tasks/result; awaited here, not in a task of its own
             raw = await (payload if payload is not None else send(session, "tasks/result", {"taskId": run.task_id}))

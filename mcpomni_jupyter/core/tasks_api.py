@@ -83,7 +83,7 @@ class TaskJob:
         return self._aresult().__await__()
 
     async def _aresult(self) -> CallResult:
-        raw = await asyncio.wrap_future(self._future)
+        raw = await asyncio.shield(asyncio.wrap_future(self._future))  # an interrupt of this wait leaves the job running
         return _checked(CallResult(raw, server=self.server, tool=self.tool), True)
 
     def cancel(self, timeout: float = CANCEL_WAIT) -> str:
