@@ -93,3 +93,46 @@ def test_what_an_app_leaves_on_its_view_is_bounded(manager):
     view._received(view, {"type": "context", "params": {"structuredContent": {"n": 1}}}, [])
     assert view.model_context == {"structuredContent": {"n": 1}}
     view.close()
+
+
+def test_an_apps_requests_and_answers_are_bounded(manager, monkeypatch):
+    """An app may keep at most MAX_IN_FLIGHT requests waiting, gets no answer above MAX_RESULT_BYTES, and writes a bounded log."""
+    import time
+
+    import mcpomni_jupyter.ui.apps as ui_apps
+    from mcpomni_jupyter.core.apps import dump
+    from mcpomni_jupyter.ui.apps import MAX_IN_FLIGHT, MAX_LINES, AppView
+
+    manager.enable_apps()
+    add_apps(manager)
+    result = manager.call("apps.counter", {"start": 1})
+    view = AppView(manager, manager.app_for(result), {"start": 1}, dump(result.raw))
+    sent: list = []
+    monkeypatch.setattr(view, "send", sent.append)
+    for key in range(MAX_IN_FLIGHT + 1):  # each waits 1 s at the server: the last finds the window full
+        view._received(
+            view, {"type": "request", "key": key, "method": "tools/call", "params": {"name": "later", "arguments": {"seconds": 1}}}, []
+        )
+    assert [m["key"] for m in sent] == [MAX_IN_FLIGHT] and "already waiting for the server" in sent[0]["error"]["message"]
+    deadline = time.monotonic() + 20
+    while len(sent) < MAX_IN_FLIGHT + 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sorted(m["key"] for m in sent if "result" in m) == list(range(MAX_IN_FLIGHT))
+    # an answer larger than the limit is not handed over; the window is free again
+    monkeypatch.setattr(ui_apps, "MAX_RESULT_BYTES", 10_000)
+    sent.clear()
+    view._received(
+        view,
+        {"type": "request", "key": "big", "method": "tools/call", "params": {"name": "later", "arguments": {"seconds": 0, "size": 20_000}}},
+        [],
+    )
+    while not sent and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sent and "larger than" in sent[0]["error"]["message"] and "result" not in sent[0]
+    # log lines: at most MAX_LINES, the last one saying the rest are dropped
+    log_before = len(manager.log("apps"))
+    for i in range(MAX_LINES + 50):
+        view._received(view, {"type": "log", "params": {"data": f"line {i}"}}, [])
+    written = manager.log("apps")[log_before:]
+    assert MAX_LINES - 20 <= len(written) <= MAX_LINES and "further lines are dropped" in str(written[-1])
+    view.close()

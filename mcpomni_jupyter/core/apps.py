@@ -70,7 +70,7 @@ def _domains(value: Any) -> list[str]:
     """The valid origins of a CSP list (anything else is dropped: it could only widen the policy)."""
     if not isinstance(value, list):
         return []
-    return [d for d in value[:MAX_DOMAINS] if isinstance(d, str) and _ORIGIN.match(d)]
+    return [d for d in value[:MAX_DOMAINS] if isinstance(d, str) and _ORIGIN.fullmatch(d)]
 
 
 def csp(meta: Any) -> str:
@@ -102,7 +102,7 @@ class App:
     server: str
     tool: dict[str, Any]  # the tool's definition (name, description, inputSchema, _meta), for hostContext.toolInfo
     uri: str
-    html: str
+    html: str = field(repr=False)  # up to MAX_APP_BYTES: never in a repr
     csp: str
     asked: list[str] = field(default_factory=list)  # permissions the resource asks for (granted only if allowed)
     prefers_border: bool | None = None

@@ -33,6 +33,8 @@ _HERE = pathlib.Path(__file__).parent
 MAX_RESULT_BYTES = 5 * 1024 * 1024  # a result larger than this is not handed to an app
 MAX_REQUEST_BYTES = 1024 * 1024  # an app's request (its arguments) larger than this is refused
 MAX_KEPT = 100  # messages an app may leave on its view
+MAX_IN_FLIGHT = 8  # an app's requests waiting for its server; more are refused until answers come
+MAX_LINES = 200  # log lines an app may write into its server's log (the log keeps 500)
 
 
 class AppView(anywidget.AnyWidget):
@@ -67,6 +69,8 @@ class AppView(anywidget.AnyWidget):
         self.messages: list[Any] = []  # what the app sent with ui/message
         self.model_context: Any = None  # the app's last ui/update-model-context
         self.initialized_ms: int | None = None  # from render to the app's "initialized", as the page measured it
+        self._in_flight = 0  # requests sent to the server and not yet answered (changed on the loop thread too)
+        self._lines = 0  # log lines written for this app
         self.on_msg(self._received)
 
     def _received(self, _widget: Any, content: Any, _buffers: Any) -> None:
@@ -86,6 +90,11 @@ class AppView(anywidget.AnyWidget):
             self.model_context = content.get("params")
 
     def _record(self, text: str) -> None:
+        self._lines += 1
+        if self._lines > MAX_LINES:
+            return
+        if self._lines == MAX_LINES:
+            text = f"app {self.uri}: {MAX_LINES} lines written; its further lines are dropped"
         try:
             self._manager.connection(self.server).record("app", redact(text))
         except McpJupyterError:
@@ -101,16 +110,25 @@ class AppView(anywidget.AnyWidget):
         if len(json.dumps(params, default=str)) > MAX_REQUEST_BYTES:
             answer(error=f"the request is larger than {MAX_REQUEST_BYTES // 1024} KB")
             return
+        if self._in_flight >= MAX_IN_FLIGHT:
+            answer(error=f"{MAX_IN_FLIGHT} requests are already waiting for the server; send more once they are answered")
+            return
         self._record(f"app {self.uri}: {method} {str(params)[:300]}")
         try:
             future = self._manager.app_request(self.server, str(method), params)
         except McpJupyterError as exc:
             answer(error=str(exc), code=-32601 if "may send" in str(exc) else -32000)
             return
+        self._in_flight += 1
 
         def done(future: Any) -> None:
+            self._in_flight -= 1
             try:
-                answer(future.result())
+                result = future.result()
+                if len(json.dumps(result, default=str)) > MAX_RESULT_BYTES:
+                    answer(error=f"the server's answer is larger than {MAX_RESULT_BYTES // 1024 // 1024} MB; not handed to the app")
+                else:
+                    answer(result)
             except McpJupyterError as exc:
                 answer(error=str(exc))
             except Exception as exc:  # noqa: BLE001 - the app must hear back; the kernel goes on

@@ -16,6 +16,7 @@ has no app; ``wrong_type`` points at a resource that is not an app;
 from __future__ import annotations
 
 import argparse
+import asyncio
 
 from mcp.server import MCPServer
 from mcp.server.apps import Apps, ResourcePermissions, client_supports_apps
@@ -102,6 +103,11 @@ def build() -> MCPServer:
     @apps.tool(resource_uri="ui://counter/app.html", visibility=["app"], description="Add one (for the app)")
     def increment(count: int) -> dict:
         return {"count": count + 1}
+
+    @apps.tool(resource_uri="ui://counter/app.html", visibility=["app"], description="Answer after a while (for the app)")
+    async def later(seconds: float = 0.5, size: int = 0) -> dict:
+        await asyncio.sleep(seconds)
+        return {"text": "z" * size}
 
     apps.add_html_resource("ui://counter/app.html", APP, permissions=ResourcePermissions(camera={}, clipboard_write={}))
     server = MCPServer("apps", instructions="MCP Apps for mcpomni_jupyter's tests.", extensions=[apps])
