@@ -674,7 +674,7 @@ class _RawTasks:
     async def _round(self) -> str:
         from mcp_types import CallToolResult
 
-        from mcpomni_jupyter.core.tasks import send
+        from mcpomni_jupyter.core.tasks.wire import send
 
         call = {"name": "instant", "arguments": {"x": 1}, **({"task": {}} if self.legacy else {})}
         created = await send(self.session, "tools/call", call)

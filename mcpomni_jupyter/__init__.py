@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._version import __version__ as __version__
+from mcpomni_jupyter._version import __version__ as __version__
 
 __all__ = [
     "ArgumentError",
@@ -32,7 +32,7 @@ __all__ = [
     "unload_ipython_extension",
 ]
 
-from .errors import (
+from mcpomni_jupyter.errors import (
     ArgumentError,
     AuthError,
     AuthorizationDenied,
@@ -50,15 +50,15 @@ from .errors import (
 
 def __getattr__(name: str) -> Any:
     if name == "MCPManager":
-        from .core.manager import MCPManager
+        from mcpomni_jupyter.core.manager import MCPManager
 
         return MCPManager
     if name in ("MapResults", "RowError"):
-        from .results import batch
+        from mcpomni_jupyter.results import batch
 
         return getattr(batch, name)
     if name == "get_manager":
-        from .core.kernel import get_manager
+        from mcpomni_jupyter.core.kernel import get_manager
 
         return get_manager
     raise AttributeError(name)
@@ -66,18 +66,18 @@ def __getattr__(name: str) -> Any:
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
     """The Jupyter server extension: the OAuth relay page (enabled on install by ``jupyter_server_config.d``)."""
-    return [{"module": "mcpomni_jupyter.auth.relay"}]
+    return [{"module": "mcpomni_jupyter.serverext.relay"}]
 
 
 def load_ipython_extension(ipython: Any) -> None:
     """Register ``%mcp`` / ``%%mcp`` and tab completion (``%load_ext mcpomni_jupyter``)."""
-    from .magics import load
+    from mcpomni_jupyter.magics import load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     """Close every connection (``%unload_ext mcpomni_jupyter``)."""
-    from .magics import unload
+    from mcpomni_jupyter.magics import unload
 
     unload(ipython)

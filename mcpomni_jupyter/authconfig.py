@@ -17,8 +17,8 @@ from dataclasses import dataclass, fields
 from typing import Any
 from urllib.parse import urlparse
 
-from .errors import ConfigError, did_you_mean
-from .lint import is_loopback
+from mcpomni_jupyter.errors import ConfigError, did_you_mean
+from mcpomni_jupyter.lint import is_loopback
 
 AUTH_METHODS = {"none", "oauth", "client_credentials", "identity_assertion", "bearer"}
 OAUTH_METHODS = ("oauth", "client_credentials", "identity_assertion")  # the methods an OAuth provider serves

@@ -21,15 +21,15 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlparse
 
-from .authconfig import AUTH_KEYS as AUTH_KEYS  # re-exported: the auth part of a config lives in authconfig
-from .authconfig import AUTH_METHODS as AUTH_METHODS
-from .authconfig import AuthConfig as AuthConfig
-from .authconfig import parse_auth as _parse_auth
-from .defaults import CONNECT_TIMEOUT, SSE_READ_TIMEOUT
-from .errors import ConfigError, did_you_mean
-from .expansion import expand_tree, expansion_env
-from .lint import lint
-from .redact import MASK, MIN_SECRET, SECRET_NAME, redact, redact_args, secret_args
+from mcpomni_jupyter.authconfig import AUTH_KEYS as AUTH_KEYS  # re-exported: the auth part of a config lives in authconfig
+from mcpomni_jupyter.authconfig import AUTH_METHODS as AUTH_METHODS
+from mcpomni_jupyter.authconfig import AuthConfig as AuthConfig
+from mcpomni_jupyter.authconfig import parse_auth as _parse_auth
+from mcpomni_jupyter.defaults import CONNECT_TIMEOUT, SSE_READ_TIMEOUT
+from mcpomni_jupyter.errors import ConfigError, did_you_mean
+from mcpomni_jupyter.expansion import expand_tree, expansion_env
+from mcpomni_jupyter.lint import lint
+from mcpomni_jupyter.redact import MASK, MIN_SECRET, SECRET_NAME, redact, redact_args, secret_args
 
 Transport = Literal["stdio", "sse", "streamable_http"]
 

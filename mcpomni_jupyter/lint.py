@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 if TYPE_CHECKING:
-    from .config import ServerConfig
+    from mcpomni_jupyter.config import ServerConfig
 
 _SECRETISH = re.compile(r"^(?:(?:bearer|token|basic)\s+)?[A-Za-z0-9_\-\.=+/]{20,}$", re.I)
 _SECRET_HEADER = re.compile(r"(authorization|token|key|secret|password|cookie)", re.I)

@@ -8,7 +8,7 @@ import pytest
 from conftest import HERE
 
 from mcpomni_jupyter.config import parse_server
-from mcpomni_jupyter.core.apps import APP_MIME
+from mcpomni_jupyter.core.apps.app import APP_MIME
 from mcpomni_jupyter.errors import LookupFailed, ServerError
 
 APPS = [sys.executable, str(HERE / "servers" / "apps_server.py"), "stdio"]
@@ -79,7 +79,7 @@ def test_in_plain_ipython_a_call_shows_text_and_no_app(run):
 
 
 def test_what_an_app_leaves_on_its_view_is_bounded(manager):
-    from mcpomni_jupyter.core.apps import dump
+    from mcpomni_jupyter.core.apps.app import dump
     from mcpomni_jupyter.ui.apps import AppView
 
     manager.enable_apps()
@@ -100,7 +100,7 @@ def test_an_apps_requests_and_answers_are_bounded(manager, monkeypatch):
     import time
 
     import mcpomni_jupyter.ui.apps as ui_apps
-    from mcpomni_jupyter.core.apps import dump
+    from mcpomni_jupyter.core.apps.app import dump
     from mcpomni_jupyter.ui.apps import MAX_IN_FLIGHT, MAX_LINES, AppView
 
     manager.enable_apps()

@@ -206,7 +206,7 @@ def parsed(html: str) -> _Anchors:
 
 
 def test_a_page_to_open_is_shown_as_a_link_in_the_blocking_cell_and_never_opened(run, era, shown, no_browser, monkeypatch):
-    from mcpomni_jupyter.core.connection import Connection
+    from mcpomni_jupyter.core.session.connection import Connection
     from mcpomni_jupyter.ui.links import LinkNotice
 
     messages = []
@@ -264,7 +264,7 @@ def test_a_page_to_open_under_top_level_await_and_from_the_python_api(run, shown
     ],
 )
 def test_a_page_that_is_not_https_is_declined(url):
-    from mcpomni_jupyter.core.server_requests import checked_link
+    from mcpomni_jupyter.core.requests.handlers import checked_link
 
     link, problem = checked_link("s", "m", url)
     assert link is None and problem
@@ -300,7 +300,7 @@ def test_without_a_notebook_display_a_page_to_open_is_declined(manager, no_brows
 def test_a_question_schema_never_follows_a_ref(tmp_path):
     import http.server
 
-    from mcpomni_jupyter.core.server_requests import check_answer, question_schema, schema_defaults
+    from mcpomni_jupyter.core.requests.handlers import check_answer, question_schema, schema_defaults
 
     hits = []
 
@@ -343,7 +343,7 @@ def test_a_servers_regular_expression_is_never_run():
     """A pattern and a default that would backtrack for ever: the pattern is left to the server."""
     import time
 
-    from mcpomni_jupyter.core.server_requests import check_answer, question_schema, schema_defaults
+    from mcpomni_jupyter.core.requests.handlers import check_answer, question_schema, schema_defaults
 
     evil = {"type": "string", "pattern": "^(a+)+$", "default": "a" * 64 + "!"}
     schema = question_schema({"properties": {"p": evil}})

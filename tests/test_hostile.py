@@ -259,7 +259,7 @@ def test_flood_of_list_changed_is_coalesced(run, hostile):
 
 
 def test_log_and_stderr_are_bounded(run, hostile):
-    from mcpomni_jupyter.core.serverlog import MAX_BYTES, MAX_ENTRIES, MESSAGE_CHARS
+    from mcpomni_jupyter.core.session.serverlog import MAX_BYTES, MAX_ENTRIES, MESSAGE_CHARS
 
     c = hostile.connection("h")
     run("%mcp call h.noisy")  # a 1 MB log message
@@ -413,7 +413,7 @@ def test_dotenv_feeds_expansion_only(run, tmp_path, monkeypatch):
 def test_stop_never_swallows_a_cancellation():
     """stop() reports DISCONNECTED only when the owner task has ended, and a cancelled stop() propagates."""
     from mcpomni_jupyter.config import parse_server
-    from mcpomni_jupyter.core.connection import Connection, State
+    from mcpomni_jupyter.core.session.connection import Connection, State
 
     async def scenario():
         c = Connection(parse_server("x", {"command": "true"}))
@@ -437,7 +437,7 @@ def test_stop_never_swallows_a_cancellation():
         with pytest.raises(asyncio.CancelledError):
             await stopper
         assert c.state is not State.DISCONNECTED  # the owner task still lives
-        import mcpomni_jupyter.core.connection as connection_module
+        import mcpomni_jupyter.core.session.connection as connection_module
 
         original = connection_module.STOP_GRACE
         connection_module.STOP_GRACE = 0.2

@@ -20,7 +20,7 @@ from test_auth import OAuthServer
 from tools.headless_browser import CHROMIUM_ARGS
 from tools.lab import REMOTE_HOST, RESOLVE, TOKEN, open_notebook, run_cell, run_until, start_lab, write_notebook
 
-from mcpomni_jupyter.auth.relay import CSP
+from mcpomni_jupyter.serverext.relay import CSP
 
 pytestmark = pytest.mark.browser
 

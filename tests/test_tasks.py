@@ -172,7 +172,7 @@ def test_the_2026_call_path_hands_the_sdk_what_only_it_drives(run, modern_tasks)
 
 
 def test_task_html_is_escaped(run, tasks_server):
-    from mcpomni_jupyter.core.tasks_api import TaskList, TaskRow
+    from mcpomni_jupyter.core.tasks.methods import TaskList, TaskRow
 
     table = TaskList([TaskRow("t", "<img src=x onerror=alert(1)>", "x", "working", "<script>bad()</script>", "")])
     page = table._repr_html_()

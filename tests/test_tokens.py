@@ -567,7 +567,7 @@ UNSAFE = [
 def test_unsafe_authorization_url_is_refused_before_anything_is_opened(url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from mcpomni_jupyter.auth import oauth
     from mcpomni_jupyter.config import parse_server
-    from mcpomni_jupyter.core.connection import Connection, State
+    from mcpomni_jupyter.core.session.connection import Connection, State
 
     opened: list[str] = []
     monkeypatch.setattr(oauth, "open_browser", opened.append)

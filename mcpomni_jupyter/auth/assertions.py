@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from ..errors import AuthError, ConfigError
-from ..httpclient import async_client
-from ..redact import add_secret, redact
+from mcpomni_jupyter.errors import AuthError, ConfigError
+from mcpomni_jupyter.httpclient import async_client
+from mcpomni_jupyter.redact import add_secret, redact
 
 MAX_CREDENTIAL_BYTES = 64 * 1024  # a PEM key or a JWT is a few kB
 ASSERTION_LIFETIME = 300  # seconds

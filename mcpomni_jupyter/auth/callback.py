@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from ..errors import AuthError, AuthorizationDenied
-from .loopback import LoopbackHTTPServer
+from mcpomni_jupyter.auth.loopback import LoopbackHTTPServer
+from mcpomni_jupyter.errors import AuthError, AuthorizationDenied
 
 UNKNOWN_STATE = (
     "This authorization response matches no sign-in that is waiting (its state is unknown or already used); start again from the notebook"

@@ -33,12 +33,12 @@ from mcp.client.auth.extensions.identity_assertion import IdentityAssertionOAuth
 from mcp.shared._httpx_utils import RedirectAwareAuth
 from mcp.shared.exceptions import MCPDeprecationWarning
 
-from ..errors import AuthError
-from ..redact import redact
-from .assertions import identity_assertions, jwt_assertions, signing_key
-from .provider import StoreBound
-from .state import AuthHost
-from .tokens import FileTokenStorage
+from mcpomni_jupyter.auth.assertions import identity_assertions, jwt_assertions, signing_key
+from mcpomni_jupyter.auth.provider import StoreBound
+from mcpomni_jupyter.auth.state import AuthHost
+from mcpomni_jupyter.auth.tokens import FileTokenStorage
+from mcpomni_jupyter.errors import AuthError
+from mcpomni_jupyter.redact import redact
 
 _TOKEN_ERROR = re.compile(r"\((\d{3})\)[^:]*: (.*)$", re.S)
 

@@ -39,7 +39,7 @@ import ipaddress
 import socket
 from dataclasses import dataclass
 
-from ..errors import AuthError
+from mcpomni_jupyter.errors import AuthError
 
 # errors that mean "this machine has no IPv6 loopback", not "the port is busy"
 _NO_IPV6 = {errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.EPROTONOSUPPORT}

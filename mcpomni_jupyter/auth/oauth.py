@@ -27,13 +27,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from ..defaults import AUTH_TIMEOUT, CALLBACK, CALLBACK_HOST, CALLBACK_PATH, CALLBACK_PORT, TOKEN_DIR
-from ..errors import AuthError, ConfigError, ReauthorizationNeeded
-from ..lint import is_loopback
-from .callback import UNKNOWN_STATE, CallbackServer, FlowRouter, RelayCallback
-from .relay_route import Page, RelayRoutes
-from .state import AuthHost
-from .tokens import FileTokenStorage
+from mcpomni_jupyter.auth.callback import UNKNOWN_STATE, CallbackServer, FlowRouter, RelayCallback
+from mcpomni_jupyter.auth.relay_route import Page, RelayRoutes
+from mcpomni_jupyter.auth.state import AuthHost
+from mcpomni_jupyter.auth.tokens import FileTokenStorage
+from mcpomni_jupyter.defaults import AUTH_TIMEOUT, CALLBACK, CALLBACK_HOST, CALLBACK_PATH, CALLBACK_PORT, TOKEN_DIR
+from mcpomni_jupyter.errors import AuthError, ConfigError, ReauthorizationNeeded
+from mcpomni_jupyter.lint import is_loopback
 
 
 @dataclass
@@ -166,7 +166,7 @@ class OAuthCoordinator:
 
     def build(self, connection: AuthHost) -> Any:
         """The ``httpx2.Auth`` for an OAuth server's transport."""
-        from . import grants
+        from mcpomni_jupyter.auth import grants
 
         method = connection.config.auth.method
         if method == "client_credentials":
@@ -179,7 +179,7 @@ class OAuthCoordinator:
         """The authorization-code flow with PKCE: our adapted provider, with a person in the loop."""
         from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata
 
-        from .provider import AdaptedProvider
+        from mcpomni_jupyter.auth.provider import AdaptedProvider
 
         auth = connection.config.auth
         callback = self.callback_for(connection)

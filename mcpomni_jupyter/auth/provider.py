@@ -39,7 +39,7 @@ from urllib.parse import urlparse
 import httpx2
 from mcp.client.auth import OAuthClientProvider
 
-from .tokens import FileTokenStorage, Stored, same_issuer
+from mcpomni_jupyter.auth.tokens import FileTokenStorage, Stored, same_issuer
 
 
 class _LegacyIssuer(str):

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from ..defaults import RELAY_PATH
-from ..errors import AuthError
-from .callback import RelayCallback
+from mcpomni_jupyter.auth.callback import RelayCallback
+from mcpomni_jupyter.defaults import RELAY_PATH
+from mcpomni_jupyter.errors import AuthError
 
 FIELDS = ("code", "state", "iss", "error", "error_description")
 MAX_FIELD = 4096  # longer than any code or state an authorization server sends

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..defaults import AUTH_TIMEOUT
+from mcpomni_jupyter.defaults import AUTH_TIMEOUT
 
 
 @dataclass

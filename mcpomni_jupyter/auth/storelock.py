@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .tokenfile import check_token_dir
+from mcpomni_jupyter.auth.tokenfile import check_token_dir
 
 LOCK_TIMEOUT = 120.0  # longest wait for another kernel's lock (it holds it across one refresh request)
 LOCK_POLL = 0.05  # the longest pause between attempts (they start at 1 ms and double)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from ..errors import ConfigError
+from mcpomni_jupyter.errors import ConfigError
 
 MAX_FILE_BYTES = 1 << 20  # a token file is a few kB; anything larger is not ours
 

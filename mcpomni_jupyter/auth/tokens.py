@@ -36,9 +36,9 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..redact import add_secret
-from .storelock import StoreLock
-from .tokenfile import check_token_dir, move_aside, read_json, token_path, write_json
+from mcpomni_jupyter.auth.storelock import StoreLock
+from mcpomni_jupyter.auth.tokenfile import check_token_dir, move_aside, read_json, token_path, write_json
+from mcpomni_jupyter.redact import add_secret
 
 _SECRET_FIELDS = {
     "tokens": ("access_token", "refresh_token", "id_token"),

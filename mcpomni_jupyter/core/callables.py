@@ -15,10 +15,10 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ArgumentError, LookupFailed, McpJupyterError
+from mcpomni_jupyter.errors import ArgumentError, LookupFailed, McpJupyterError
 
 if TYPE_CHECKING:
-    from .manager import MCPManager
+    from mcpomni_jupyter.core.manager import MCPManager
 
 _JSON_TYPES: dict[str, Any] = {
     "string": str,

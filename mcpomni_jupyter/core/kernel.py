@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .hooks import manager_made
-from .manager import MCPManager
+from mcpomni_jupyter.core.hooks import manager_made
+from mcpomni_jupyter.core.manager import MCPManager
 
 _default: MCPManager | None = None
 

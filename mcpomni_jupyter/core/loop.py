@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from ..errors import RequestTimeout
+from mcpomni_jupyter.errors import RequestTimeout
 
 T = TypeVar("T")
 JOIN_TIMEOUT = 10.0  # for the loop thread to end once its loop is stopped

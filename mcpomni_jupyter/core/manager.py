@@ -19,23 +19,34 @@ import weakref
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
-from ..auth.oauth import OAuthCoordinator
-from ..config import LoadResult, ServerConfig, load_file, parse_config, parse_server, parse_text, server_entry
-from ..defaults import REQUEST_TIMEOUT
-from ..errors import ConfigError, ToolCallError
-from ..redact import add_secret, redact
-from ..results import CallResult, LogList, PromptList, PromptResult, ReadResult, ResourceList, StatusTable, Table, TemplateList, ToolList
-from .apps import for_model
-from .apps_api import AppMethods
-from .auth_api import OAuthMethods
-from .connection import Connection
-from .loop import LoopThread
-from .map_api import MapMethods
-from .operations import Operations, Progress, Settings
-from .registry import Registry
-from .server_requests import Caller, ElicitationHandler, ServerRequests
-from .state import HOP_GRACE, SHUTDOWN_TIMEOUT, STOP_BUDGET, STOP_GRACE, State
-from .tasks_api import TaskMethods
+from mcpomni_jupyter.auth.oauth import OAuthCoordinator
+from mcpomni_jupyter.config import LoadResult, ServerConfig, load_file, parse_config, parse_server, parse_text, server_entry
+from mcpomni_jupyter.core.apps.app import for_model
+from mcpomni_jupyter.core.apps.methods import AppMethods
+from mcpomni_jupyter.core.auth_methods import OAuthMethods
+from mcpomni_jupyter.core.loop import LoopThread
+from mcpomni_jupyter.core.mapping.methods import MapMethods
+from mcpomni_jupyter.core.operations import Operations, Progress, Settings
+from mcpomni_jupyter.core.registry import Registry
+from mcpomni_jupyter.core.requests.handlers import Caller, ElicitationHandler, ServerRequests
+from mcpomni_jupyter.core.session.connection import Connection
+from mcpomni_jupyter.core.session.state import HOP_GRACE, SHUTDOWN_TIMEOUT, STOP_BUDGET, STOP_GRACE, State
+from mcpomni_jupyter.core.tasks.methods import TaskMethods
+from mcpomni_jupyter.defaults import REQUEST_TIMEOUT
+from mcpomni_jupyter.errors import ConfigError, ToolCallError
+from mcpomni_jupyter.redact import add_secret, redact
+from mcpomni_jupyter.results import (
+    CallResult,
+    LogList,
+    PromptList,
+    PromptResult,
+    ReadResult,
+    ResourceList,
+    StatusTable,
+    Table,
+    TemplateList,
+    ToolList,
+)
 
 
 def _listing(kind: str, table: type[Table], doc: str, name: str = "") -> tuple[Callable[..., Any], Callable[..., Any]]:
@@ -313,7 +324,7 @@ class MCPManager(OAuthMethods, MapMethods, AppMethods, TaskMethods):
     @property
     def tools(self) -> Any:
         """``mcp.tools()`` lists tools; ``mcp.tools.<server>.<tool>(**kwargs)`` calls one (see callables.py)."""
-        from .callables import ToolsNamespace
+        from mcpomni_jupyter.core.callables import ToolsNamespace
 
         return ToolsNamespace(self)
 

@@ -13,17 +13,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..defaults import REQUEST_TIMEOUT
-from ..errors import LookupFailed, ReauthorizationNeeded, RequestTimeout
-from ..results import CallResult, PromptResult, ReadResult, to_json
-from . import resolve, taskcall, tasks
-from .state import SETTLE_GRACE, SHUTDOWN_TIMEOUT, STOP_GRACE, State
-from .taskrun import TaskRun
+from mcpomni_jupyter.core import resolve
+from mcpomni_jupyter.core.session.state import SETTLE_GRACE, SHUTDOWN_TIMEOUT, STOP_GRACE, State
+from mcpomni_jupyter.core.tasks import calls as taskcall
+from mcpomni_jupyter.core.tasks import wire as tasks
+from mcpomni_jupyter.core.tasks.run import TaskRun
+from mcpomni_jupyter.defaults import REQUEST_TIMEOUT
+from mcpomni_jupyter.errors import LookupFailed, ReauthorizationNeeded, RequestTimeout
+from mcpomni_jupyter.results import CallResult, PromptResult, ReadResult, to_json
 
 if TYPE_CHECKING:
-    from .connection import Connection
-    from .registry import Registry
-    from .server_requests import Caller
+    from mcpomni_jupyter.core.registry import Registry
+    from mcpomni_jupyter.core.requests.handlers import Caller
+    from mcpomni_jupyter.core.session.connection import Connection
 
 Progress = Callable[[float, "float | None", "str | None"], Any]
 
@@ -111,7 +113,7 @@ class Operations:
         if caller is not None:  # a top-level-await call: the server may ask the person a question
             connection.interactive_callers.append(caller)
         try:
-            if tasks.as_task(connection, spec, task):  # MCP Tasks: created, polled and collected (core/taskcall.py)
+            if tasks.as_task(connection, spec, task):  # MCP Tasks: created, polled and collected (core/tasks/calls.py)
                 return await _task_call(connection, spec.name, arguments, timeout or self.settings.timeout, progress, context)
             return await _call_tool(connection, spec.name, arguments, timeout or self.settings.timeout, progress, context)
         finally:

@@ -15,11 +15,11 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import LookupFailed, did_you_mean
+from mcpomni_jupyter.errors import LookupFailed, did_you_mean
 
 if TYPE_CHECKING:
-    from .connection import Connection
-    from .serverlog import LogEntry
+    from mcpomni_jupyter.core.session.connection import Connection
+    from mcpomni_jupyter.core.session.serverlog import LogEntry
 
 
 class Registry:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AuthError, LookupFailed, ServerConnectionError, did_you_mean
-from .state import SETTLE_GRACE, State
+from mcpomni_jupyter.core.session.state import SETTLE_GRACE, State
+from mcpomni_jupyter.errors import AuthError, LookupFailed, ServerConnectionError, did_you_mean
 
 if TYPE_CHECKING:
-    from .connection import Connection
-    from .registry import Registry
+    from mcpomni_jupyter.core.registry import Registry
+    from mcpomni_jupyter.core.session.connection import Connection
 
 
 async def ready(connection: Connection, wait: float) -> Connection:

@@ -15,8 +15,8 @@ _remove_hook: Callable[[], None] | None = None
 def load(ipython: Any) -> None:
     """Register ``%mcp`` / ``%%mcp`` and tab completion; the kernel's manager gets their settings when made."""
     global _remove_hook
-    from ..core.hooks import add_manager_hook
-    from .magics import MCPMagics
+    from mcpomni_jupyter.core.hooks import add_manager_hook
+    from mcpomni_jupyter.magics.magics import MCPMagics
 
     magics = MCPMagics(shell=ipython)
     ipython.register_magics(magics)
@@ -30,7 +30,7 @@ def load(ipython: Any) -> None:
         current = ipython.magics_manager.registry.get("MCPMagics")
         if current is None:
             return []
-        from .completion import complete
+        from mcpomni_jupyter.magics.completion import complete
 
         return complete(current.manager, getattr(event, "text_until_cursor", None) or event.line, ipython.user_ns)
 
@@ -42,7 +42,7 @@ def load(ipython: Any) -> None:
 def unload(ipython: Any) -> None:
     """Close every connection (``%unload_ext``); the next ``%mcp`` after a reload makes a new manager."""
     global _remove_hook
-    from ..core.kernel import reset_manager
+    from mcpomni_jupyter.core.kernel import reset_manager
 
     if _remove_hook is not None:
         _remove_hook()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ..errors import McpJupyterError
-from ..redact import redact
-from .router import Context
+from mcpomni_jupyter.errors import McpJupyterError
+from mcpomni_jupyter.magics.router import Context
+from mcpomni_jupyter.redact import redact
 
 
 def show_app(ctx: Context, result: Any, arguments: dict[str, Any]) -> None:
@@ -16,7 +16,7 @@ def show_app(ctx: Context, result: Any, arguments: dict[str, Any]) -> None:
         return
     from IPython.display import display
 
-    from ..ui.apps import app_view
+    from mcpomni_jupyter.ui.apps import app_view
 
     try:
         view = app_view(ctx.manager, result, arguments, ctx.manager.app_permissions)

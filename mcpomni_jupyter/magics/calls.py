@@ -6,12 +6,12 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-from ..errors import McpJupyterError, RequestTimeout
-from .apps import show_app
-from .parsing import json_object, parse_kv, seconds, split_options, unquote
-from .router import Command, Context
-from .servers import print_notices
-from .tasks import background, pop_flags
+from mcpomni_jupyter.errors import McpJupyterError, RequestTimeout
+from mcpomni_jupyter.magics.apps import show_app
+from mcpomni_jupyter.magics.parsing import json_object, parse_kv, seconds, split_options, unquote
+from mcpomni_jupyter.magics.router import Command, Context
+from mcpomni_jupyter.magics.servers import print_notices
+from mcpomni_jupyter.magics.tasks import background, pop_flags
 
 
 def _out(ctx: Context, found: dict[str, str], value: Any) -> Any:
@@ -45,7 +45,7 @@ def _call(ctx: Context, tokens: list[str], cell: str | None) -> Any:
     tool, arguments = unquote(rest[0]), _arguments(found, cell, rest[1:])
     if "--background" in flags:
         return _out(ctx, found, background(ctx, tool, arguments, found))
-    from ..ui.progress import CallProgress  # widgets load on the first call, not at %load_ext
+    from mcpomni_jupyter.ui.progress import CallProgress  # widgets load on the first call, not at %load_ext
 
     progress = ctx.last["progress"] = CallProgress(tool, show=ctx.widgets)
     try:
@@ -119,7 +119,7 @@ def _map(ctx: Context, tokens: list[str], cell: str | None) -> Any:
         server=found.get("--server"),
         timeout=seconds(found),
     )
-    from ..results.batch import MapResults
+    from mcpomni_jupyter.results.batch import MapResults
 
     interrupted = result.interrupted if isinstance(result, MapResults) else len(result) < len(ctx.user_ns[var])
     if interrupted:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .router import ALIASES, commands
+from mcpomni_jupyter.magics.router import ALIASES, commands
 
 
 def _tool_or_prompt_names(manager: Any, kind: str) -> set[str]:

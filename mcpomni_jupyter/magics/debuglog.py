@@ -10,7 +10,7 @@ class _RedactingFormatter(logging.Formatter):
     """Formats as usual, then redacts the whole text: message, arguments and any traceback."""
 
     def format(self, record: logging.LogRecord) -> str:
-        from ..redact import redact
+        from mcpomni_jupyter.redact import redact
 
         return redact(super().format(record))
 

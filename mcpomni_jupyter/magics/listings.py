@@ -6,9 +6,9 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-from .debuglog import set_debug
-from .parsing import Parser, names_only, split_options, unquote
-from .router import Command, Context
+from mcpomni_jupyter.magics.debuglog import set_debug
+from mcpomni_jupyter.magics.parsing import Parser, names_only, split_options, unquote
+from mcpomni_jupyter.magics.router import Command, Context
 
 _KINDS = {
     "tools": "the tools of one or every connected server, as a table",

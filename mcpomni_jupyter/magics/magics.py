@@ -15,9 +15,9 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from traitlets import Bool, Enum, Float, Int, List, Unicode, observe
 
-from ..defaults import AUTH_TIMEOUT, CALLBACK, CALLBACK_HOST, CALLBACK_PATH, CALLBACK_PORT, REQUEST_TIMEOUT, TOKEN_DIR
-from ..errors import McpJupyterError
-from .router import Context, dispatch, help_text
+from mcpomni_jupyter.defaults import AUTH_TIMEOUT, CALLBACK, CALLBACK_HOST, CALLBACK_PATH, CALLBACK_PORT, REQUEST_TIMEOUT, TOKEN_DIR
+from mcpomni_jupyter.errors import McpJupyterError
+from mcpomni_jupyter.magics.router import Context, dispatch, help_text
 
 
 @magics_class
@@ -65,7 +65,7 @@ class MCPMagics(Magics):
     def manager(self) -> Any:
         """The manager behind ``%mcp``: the kernel's, made (and given these settings) on first use."""
         if self._manager is None or self._manager.closed:
-            from ..core.kernel import get_manager
+            from mcpomni_jupyter.core.kernel import get_manager
 
             self._manager = get_manager()  # the hook that load() registered adopts it
         return self._manager
@@ -76,7 +76,7 @@ class MCPMagics(Magics):
 
     def adopt(self, manager: Any) -> None:
         """Give ``manager`` these settings and the notebook's UI (the elicitation form)."""
-        from ..ui import install
+        from mcpomni_jupyter.ui import install
 
         self._manager = manager
         manager.timeout = self.timeout
@@ -128,7 +128,7 @@ class MCPMagics(Magics):
                 _bridge(ctx.manager)
             return dispatch(ctx, line, cell)
         except McpJupyterError as exc:
-            from ..redact import redact
+            from mcpomni_jupyter.redact import redact
 
             raise UsageError(redact(str(exc))) from None
         except KeyboardInterrupt:
@@ -137,7 +137,7 @@ class MCPMagics(Magics):
 
 def _bridge(manager: Any) -> None:
     """The OAuth relay's end in this notebook, made early: the page reports its address when the cell ends."""
-    from ..ui.bridge import ensure_bridge
+    from mcpomni_jupyter.ui.bridge import ensure_bridge
 
     ensure_bridge(manager)
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-from ..errors import did_you_mean
-from .parsing import Parser, tokenize
+from mcpomni_jupyter.errors import did_you_mean
+from mcpomni_jupyter.magics.parsing import Parser, tokenize
 
 
 @dataclass
@@ -51,7 +51,7 @@ ALIASES = {"status": "connections", "ls": "tools"}
 
 
 def _table() -> dict[str, Command]:
-    from . import calls, listings, servers, tasks
+    from mcpomni_jupyter.magics import calls, listings, servers, tasks
 
     commands = [*servers.COMMANDS, *calls.COMMANDS, *listings.COMMANDS, *tasks.COMMANDS, HELP]
     return {c.name: c for c in commands}

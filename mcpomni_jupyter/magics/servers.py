@@ -7,8 +7,8 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-from .parsing import Parser, names_only, unquote
-from .router import Command, Context
+from mcpomni_jupyter.magics.parsing import Parser, names_only, unquote
+from mcpomni_jupyter.magics.router import Command, Context
 
 
 def warn(lines: list[str]) -> None:
@@ -39,7 +39,7 @@ def show_authorization(ctx: Context, names: list[str]) -> None:
         return
     from IPython.display import display
 
-    from ..ui.authorize import AuthorizeWidget
+    from mcpomni_jupyter.ui.authorize import AuthorizeWidget
 
     for name in names:
         connection = ctx.manager.connection(name)
@@ -54,7 +54,7 @@ def show_authorization(ctx: Context, names: list[str]) -> None:
 
 def status_panel(ctx: Context, names: list[str] | None = None) -> Any:
     """The live panel (a value too: indexing and repr give the status table)."""
-    from ..ui.panel import StatusPanel
+    from mcpomni_jupyter.ui.panel import StatusPanel
 
     return StatusPanel(ctx.manager, names or None)
 
@@ -124,7 +124,7 @@ def _add(ctx: Context, tokens: list[str], cell: str | None) -> Any:
         if env or args.cwd:
             raise UsageError("--env and --cwd are for stdio servers (%mcp add NAME -- COMMAND)")
         server = ctx.manager.add(args.name, args.url, transport=args.transport, headers=headers, auth=args.auth, timeout=args.timeout)
-    from ..lint import lint
+    from mcpomni_jupyter.lint import lint
 
     warn(lint({"headers": headers}, server))
     return ctx.manager.status(server.name)
@@ -186,7 +186,7 @@ def _auth(ctx: Context, tokens: list[str], cell: str | None) -> Any:
         ctx.manager.connect(words[0], wait=True)
         return ctx.manager.status(words[0])
     ctx.manager.auth(words[0])
-    from ..ui.authorize import AuthorizeWidget
+    from mcpomni_jupyter.ui.authorize import AuthorizeWidget
 
     return AuthorizeWidget(ctx.manager, words[0])
 

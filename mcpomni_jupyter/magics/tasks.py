@@ -6,8 +6,8 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-from .parsing import seconds
-from .router import Command, Context
+from mcpomni_jupyter.magics.parsing import seconds
+from mcpomni_jupyter.magics.router import Command, Context
 
 FLAGS = ("--task", "--background")
 
@@ -21,7 +21,7 @@ def background(ctx: Context, tool: str, arguments: dict[str, Any], found: dict[s
     """Start ``tool`` as a background task and show its live status line; returns the ``TaskJob``."""
     job = ctx.manager.start(tool, arguments, server=found.get("--server"), timeout=seconds(found))
     if ctx.widgets:
-        from ..ui.tasks import show_line
+        from mcpomni_jupyter.ui.tasks import show_line
 
         show_line(job)
     else:
@@ -34,7 +34,7 @@ def _tasks(ctx: Context, tokens: list[str], cell: str | None) -> Any:
         raise UsageError("%mcp tasks [NAME]: name one server, or none for all")
     table = ctx.manager.tasks(tokens[0] if tokens else None)
     if ctx.widgets:
-        from ..ui.tasks import TasksPanel
+        from mcpomni_jupyter.ui.tasks import TasksPanel
 
         return TasksPanel(ctx.manager, table)
     return table

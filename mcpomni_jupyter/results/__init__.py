@@ -4,8 +4,8 @@ Below the core in the layers: the Python API returns these, the magics
 return them, and they import nothing of ``core``, ``auth``, ``magics`` or ``ui``.
 """
 
-from .results import CallResult, PromptResult, ReadResult, to_json
-from .tables import (
+from mcpomni_jupyter.results.results import CallResult, PromptResult, ReadResult, to_json
+from mcpomni_jupyter.results.tables import (
     LogList,
     PromptInfo,
     PromptList,

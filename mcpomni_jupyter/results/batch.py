@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..redact import redact
-from .content import esc
+from mcpomni_jupyter.redact import redact
+from mcpomni_jupyter.results.content import esc
 
 PREVIEW_ROWS = 20
 MESSAGE_CHARS = 500

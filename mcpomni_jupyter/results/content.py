@@ -23,7 +23,7 @@ import json
 import re
 from typing import Any
 
-from ..redact import redact_known
+from mcpomni_jupyter.redact import redact_known
 
 PREVIEW_CHARS = 32_000
 _MIME = re.compile(r"[a-z]+/[a-z0-9][a-z0-9.+\-]{0,100}")
@@ -157,7 +157,7 @@ def save(items: list[Any], path: Any, index: int | None, what: str) -> Any:
     """Write one item's bytes to ``path`` (the only one, or the only binary one, unless ``index`` picks); returns the Path."""
     from pathlib import Path
 
-    from ..errors import ArgumentError, ServerError
+    from mcpomni_jupyter.errors import ArgumentError, ServerError
 
     if index is None:
         binary = [i for i, item in enumerate(items) if _is_binary(item)]

@@ -10,7 +10,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .content import Budget, blob_text, block_html, block_repr, block_text, contents_html, contents_repr, esc, json_html, save, source_size
+from mcpomni_jupyter.results.content import (
+    Budget,
+    blob_text,
+    block_html,
+    block_repr,
+    block_text,
+    contents_html,
+    contents_repr,
+    esc,
+    json_html,
+    save,
+    source_size,
+)
 
 
 def to_json(value: Any) -> str:

@@ -11,9 +11,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..redact import redact_known
-from .content import esc
-from .style import ERROR_COLOUR, STATE_COLOURS, auth_label, state_label
+from mcpomni_jupyter.redact import redact_known
+from mcpomni_jupyter.results.content import esc
+from mcpomni_jupyter.results.style import ERROR_COLOUR, STATE_COLOURS, auth_label, state_label
 
 _TABLE_STYLE = "border-collapse:collapse;text-align:left"
 _CELL = "padding:2px 8px;border-bottom:1px solid #ddd;text-align:left;vertical-align:top"

@@ -16,12 +16,12 @@ def install(manager: Any) -> None:
 
     Kept apart from the notebook's own ``set_elicitation_handler``: installing the UI never replaces it.
     """
-    from .forms import ask
-    from .links import show_link
-    from .mapbar import map_view
+    from mcpomni_jupyter.ui.forms import ask
+    from mcpomni_jupyter.ui.links import show_link
+    from mcpomni_jupyter.ui.mapbar import map_view
 
     manager.set_elicitation_ui(ask, show_link)
     manager.set_map_view(map_view)
-    from .tasks import task_view
+    from mcpomni_jupyter.ui.tasks import task_view
 
     manager.set_task_view(task_view)  # a background job shows a live status line

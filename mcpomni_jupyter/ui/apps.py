@@ -24,10 +24,10 @@ from typing import Any
 import anywidget
 import traitlets
 
-from .._version import __version__
-from ..core.apps import PERMISSIONS, App
-from ..errors import McpJupyterError
-from ..redact import redact
+from mcpomni_jupyter._version import __version__
+from mcpomni_jupyter.core.apps.app import PERMISSIONS, App
+from mcpomni_jupyter.errors import McpJupyterError
+from mcpomni_jupyter.redact import redact
 
 _HERE = pathlib.Path(__file__).parent
 MAX_RESULT_BYTES = 5 * 1024 * 1024  # a result larger than this is not handed to an app
@@ -147,7 +147,7 @@ def _small(value: Any) -> bool:
 
 def app_view(manager: Any, result: Any, arguments: dict[str, Any], allowed: tuple[str, ...] = ()) -> AppView | None:
     """The app of a tool call's ``result``, ready to display; None when the tool has none or its result is too big."""
-    from ..core.apps import dump
+    from mcpomni_jupyter.core.apps.app import dump
 
     app = manager.app_for(result)
     if app is None:

@@ -17,11 +17,11 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..core.state import State
-from ..errors import McpJupyterError
-from ..redact import redact
-from ..results.style import ERROR_COLOUR, STATE_COLOURS, STATE_ICONS
-from .bridge import AuthorizeButton, ensure_bridge
+from mcpomni_jupyter.core.session.state import State
+from mcpomni_jupyter.errors import McpJupyterError
+from mcpomni_jupyter.redact import redact
+from mcpomni_jupyter.results.style import ERROR_COLOUR, STATE_COLOURS, STATE_ICONS
+from mcpomni_jupyter.ui.bridge import AuthorizeButton, ensure_bridge
 
 
 def expiry_text(manager: Any, name: str) -> str:

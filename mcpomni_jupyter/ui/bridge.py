@@ -27,7 +27,7 @@ from typing import Any
 import anywidget
 import traitlets
 
-from ..redact import redact
+from mcpomni_jupyter.redact import redact
 
 _HERE = pathlib.Path(__file__).parent
 _bridges: weakref.WeakKeyDictionary[Any, Bridge] = weakref.WeakKeyDictionary()

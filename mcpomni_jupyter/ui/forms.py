@@ -17,7 +17,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..core.elicitation import Caller, check_answer, question_schema, schema_defaults
+from mcpomni_jupyter.core.requests.elicitation import Caller, check_answer, question_schema, schema_defaults
 
 MESSAGE_CHARS = 2_000
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..core.elicitation import Caller, Link
+    from mcpomni_jupyter.core.requests.elicitation import Caller, Link
 
 MESSAGE_CHARS = 2_000
 CLAIM_WAIT = 0.5  # seconds a blocking call's tick has to take a link before it is displayed from the loop thread

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .bars import BarWidget, duration
+from mcpomni_jupyter.ui.bars import BarWidget, duration
 
 OUTCOMES = {"success": "done", "error": "stopped by an error", "interrupted": "interrupted"}
 

@@ -18,12 +18,12 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..core.state import State
-from ..errors import McpJupyterError
-from ..redact import redact
-from ..results.style import ERROR_COLOUR, STATE_COLOURS, auth_label, state_label
-from .authorize import expiry_text
-from .bridge import AuthorizeButton
+from mcpomni_jupyter.core.session.state import State
+from mcpomni_jupyter.errors import McpJupyterError
+from mcpomni_jupyter.redact import redact
+from mcpomni_jupyter.results.style import ERROR_COLOUR, STATE_COLOURS, auth_label, state_label
+from mcpomni_jupyter.ui.authorize import expiry_text
+from mcpomni_jupyter.ui.bridge import AuthorizeButton
 
 LIVE_PANELS = 16
 _live: deque[Any] = deque()  # the panels that follow the servers, oldest first

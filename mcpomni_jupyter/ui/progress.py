@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import time
 
-from .bars import BarWidget, duration
-from .links import show_pending
+from mcpomni_jupyter.ui.bars import BarWidget, duration
+from mcpomni_jupyter.ui.links import show_pending
 
 SHOW_AFTER = 1.0
 OUTCOMES = {"success": "done", "error": "✗ error", "timeout": "timed out", "interrupted": "interrupted"}

@@ -13,8 +13,8 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..results.content import esc
-from .bars import STYLE_COLOURS
+from mcpomni_jupyter.results.content import esc
+from mcpomni_jupyter.ui.bars import STYLE_COLOURS
 
 COLOURS = {"completed": "success", "failed": "danger", "cancelled": "warning"}
 RUNNING = ("starting", "working", "input_required")
@@ -121,8 +121,8 @@ class TasksPanel(w.VBox):
 
 
 async def _cancel_listed(manager: Any, server: str, task_id: str) -> None:
-    from ..core import taskcall
-    from ..core.taskrun import TaskRun
+    from mcpomni_jupyter.core.tasks import calls as taskcall
+    from mcpomni_jupyter.core.tasks.run import TaskRun
 
     run = TaskRun(server, "(task)")
     run.task_id = task_id

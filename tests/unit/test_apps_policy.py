@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from mcpomni_jupyter.core.apps import csp, for_model, permissions, resource_uri, visibility
+from mcpomni_jupyter.core.apps.app import csp, for_model, permissions, resource_uri, visibility
 
 
 def tool(meta):

@@ -9,7 +9,7 @@ from mcp import MCPError
 from mcp_types import CONNECTION_CLOSED
 
 from mcpomni_jupyter.config import parse_server
-from mcpomni_jupyter.core.errormap import map_error, root_error
+from mcpomni_jupyter.core.session.errormap import map_error, root_error
 from mcpomni_jupyter.errors import AuthError, RequestTimeout, ServerConnectionError, ServerError
 
 HTTP = parse_server("web", {"url": "http://127.0.0.1:9/mcp?key=k-secret-1", "headers": {"Authorization": "Bearer h-secret-22"}})

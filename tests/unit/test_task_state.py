@@ -8,9 +8,10 @@ import pytest
 from mcp_types import ServerCapabilities, Tool
 
 from mcpomni_jupyter.config import parse_server
-from mcpomni_jupyter.core import taskcall, tasks
-from mcpomni_jupyter.core.connection import Connection
-from mcpomni_jupyter.core.taskrun import ID_CHARS, MESSAGE_CHARS, SHOWN_ID_CHARS, TaskRun, checked_id, parse_task
+from mcpomni_jupyter.core.session.connection import Connection
+from mcpomni_jupyter.core.tasks import calls as taskcall
+from mcpomni_jupyter.core.tasks import wire as tasks
+from mcpomni_jupyter.core.tasks.run import ID_CHARS, MESSAGE_CHARS, SHOWN_ID_CHARS, TaskRun, checked_id, parse_task
 from mcpomni_jupyter.errors import LookupFailed, ServerError
 
 LEGACY, MODERN = "2025-11-25", "2026-07-28"

@@ -20,13 +20,13 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ArgumentError, McpJupyterError, RequestTimeout, ToolCallError
-from ..results.batch import MapResults, RowError, kind_of, one_line
+from mcpomni_jupyter.errors import ArgumentError, McpJupyterError, RequestTimeout, ToolCallError
+from mcpomni_jupyter.results.batch import MapResults, RowError, kind_of, one_line
 
 if TYPE_CHECKING:
-    from ..results import CallResult
-    from .connection import Connection
-    from .loop import LoopThread
+    from mcpomni_jupyter.core.loop import LoopThread
+    from mcpomni_jupyter.core.session.connection import Connection
+    from mcpomni_jupyter.results import CallResult
 
 Row = tuple[Any, Any]  # (the row's index: its position, or a DataFrame's label; its arguments)
 Call = Callable[[dict[str, Any]], Awaitable["CallResult"]]
@@ -220,11 +220,11 @@ async def call_quietly(connection: Connection, tool: str, arguments: dict[str, A
     ``task``: the row goes out as an MCP task and is followed to its result
     (a tool whose ``taskSupport`` is ``required`` on a 2025-11-25 server).
     """
-    from ..results import CallResult
+    from mcpomni_jupyter.results import CallResult
 
     if task:
-        from . import taskcall
-        from .taskrun import TaskRun
+        from mcpomni_jupyter.core.tasks import calls as taskcall
+        from mcpomni_jupyter.core.tasks.run import TaskRun
 
         result = await taskcall.call(connection, tool, arguments, TaskRun(connection.name, tool, limit))
         return CallResult(result, server=connection.name, tool=tool)

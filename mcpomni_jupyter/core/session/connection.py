@@ -22,19 +22,19 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
-from ..auth.state import AuthState
-from ..config import ServerConfig
-from ..errors import McpJupyterError, ReauthorizationNeeded, ServerConnectionError
-from ..redact import redact
-from .aio import end_task, wait_event
-from .catalog import Catalog
-from .errormap import map_error
-from .listen import Listener
-from .notifications import announces_changes, on_log, on_message
-from .recovery import SessionRecovery, session_lost
-from .serverlog import LogEntry, ServerLog, clip
-from .state import SETTLE_GRACE, STOP_GRACE, STOP_TIMEOUT, State
-from .stderr import StderrCapture
+from mcpomni_jupyter.auth.state import AuthState
+from mcpomni_jupyter.config import ServerConfig
+from mcpomni_jupyter.core.aio import end_task, wait_event
+from mcpomni_jupyter.core.session.catalog import Catalog
+from mcpomni_jupyter.core.session.errormap import map_error
+from mcpomni_jupyter.core.session.listen import Listener
+from mcpomni_jupyter.core.session.notifications import announces_changes, on_log, on_message
+from mcpomni_jupyter.core.session.recovery import SessionRecovery, session_lost
+from mcpomni_jupyter.core.session.serverlog import LogEntry, ServerLog, clip
+from mcpomni_jupyter.core.session.state import SETTLE_GRACE, STOP_GRACE, STOP_TIMEOUT, State
+from mcpomni_jupyter.core.session.stderr import StderrCapture
+from mcpomni_jupyter.errors import McpJupyterError, ReauthorizationNeeded, ServerConnectionError
+from mcpomni_jupyter.redact import redact
 
 OPTIONAL_REQUEST_TIMEOUT = 10.0  # an optional request at connect (logging/setLevel) may take this long
 ERROR_CHARS = 1_000  # a state's error message is cut here
@@ -296,7 +296,7 @@ class Connection:
         """
         from mcp import Client
 
-        from .transports import Wire, open_transport
+        from mcpomni_jupyter.core.session.transports import Wire, open_transport
 
         self.http_status = None
         auth = self._auth_factory(self) if self.uses_oauth and self._auth_factory is not None else None
@@ -430,6 +430,6 @@ def _log_level_key() -> str:
 def _client_info() -> Any:
     from mcp_types import Implementation
 
-    from .._version import __version__
+    from mcpomni_jupyter._version import __version__
 
     return Implementation(name="mcpomni-jupyter", version=__version__)

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
-from ..auth.oauth import AuthOptions, OAuthCoordinator, open_browser
-from ..errors import ConfigError
-from .state import HOP_GRACE, STOP_BUDGET, State
+from mcpomni_jupyter.auth.oauth import AuthOptions, OAuthCoordinator, open_browser
+from mcpomni_jupyter.core.session.state import HOP_GRACE, STOP_BUDGET, State
+from mcpomni_jupyter.errors import ConfigError
 
 if TYPE_CHECKING:
-    from .connection import Connection
-    from .operations import Operations
+    from mcpomni_jupyter.core.operations import Operations
+    from mcpomni_jupyter.core.session.connection import Connection
 
 
 class OAuthMethods:

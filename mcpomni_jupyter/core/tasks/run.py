@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ServerError
-from .serverlog import clip
+from mcpomni_jupyter.core.session.serverlog import clip
+from mcpomni_jupyter.errors import ServerError
 
 STATUSES = ("working", "input_required", "completed", "failed", "cancelled")
 TERMINAL = frozenset({"completed", "failed", "cancelled"})

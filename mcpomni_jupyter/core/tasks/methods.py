@@ -20,19 +20,21 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ArgumentError, RequestTimeout, ToolCallError
-from ..redact import redact
-from ..results import CallResult
-from ..results.tables import Table
-from . import resolve, taskcall, tasks
-from .elicitation import Caller
-from .state import HOP_GRACE
-from .taskrun import ID_CHARS, TaskRun
+from mcpomni_jupyter.core import resolve
+from mcpomni_jupyter.core.requests.elicitation import Caller
+from mcpomni_jupyter.core.session.state import HOP_GRACE
+from mcpomni_jupyter.core.tasks import calls as taskcall
+from mcpomni_jupyter.core.tasks import wire as tasks
+from mcpomni_jupyter.core.tasks.run import ID_CHARS, TaskRun
+from mcpomni_jupyter.errors import ArgumentError, RequestTimeout, ToolCallError
+from mcpomni_jupyter.redact import redact
+from mcpomni_jupyter.results import CallResult
+from mcpomni_jupyter.results.tables import Table
 
 if TYPE_CHECKING:
-    from .connection import Connection
-    from .loop import LoopThread
-    from .operations import Operations, Settings
+    from mcpomni_jupyter.core.loop import LoopThread
+    from mcpomni_jupyter.core.operations import Operations, Settings
+    from mcpomni_jupyter.core.session.connection import Connection
 
 TaskView = Callable[["TaskJob"], Any]  # -> an object with _repr_mimebundle_ (a live status line)
 CANCEL_WAIT = 10.0  # seconds job.cancel() waits for the server's acknowledgement

@@ -28,7 +28,7 @@ import base64
 import hashlib
 from typing import Any
 
-from ..defaults import RELAY_PATH
+from mcpomni_jupyter.defaults import RELAY_PATH
 
 CHANNEL = "mcpomni-oauth"
 ACK_WAIT_MS = 15_000  # how long the page posts and waits for a notebook to take the code

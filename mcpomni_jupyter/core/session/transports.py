@@ -14,11 +14,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..config import ServerConfig
-from ..httpclient import async_client
+from mcpomni_jupyter.config import ServerConfig
+from mcpomni_jupyter.httpclient import async_client
 
 if TYPE_CHECKING:
-    from .stderr import StderrCapture
+    from mcpomni_jupyter.core.session.stderr import StderrCapture
 
 
 def http_timeout(server: ServerConfig) -> Any:

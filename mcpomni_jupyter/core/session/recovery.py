@@ -13,12 +13,12 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING
 
-from ..errors import ServerConnectionError
-from .errormap import root_error
-from .state import SETTLE_GRACE, State
+from mcpomni_jupyter.core.session.errormap import root_error
+from mcpomni_jupyter.core.session.state import SETTLE_GRACE, State
+from mcpomni_jupyter.errors import ServerConnectionError
 
 if TYPE_CHECKING:
-    from .connection import Connection
+    from mcpomni_jupyter.core.session.connection import Connection
 
 RECOVERY_WINDOW = 300.0  # session renewals counted over this many seconds ...
 RECOVERY_DELAYS = (0.0, 1.0, 4.0)  # ... and the delay before each; one more within the window is refused

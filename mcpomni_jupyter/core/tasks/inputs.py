@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .serverlog import clip
+from mcpomni_jupyter.core.session.serverlog import clip
 
 if TYPE_CHECKING:
-    from .connection import Connection
-    from .taskrun import TaskRun
+    from mcpomni_jupyter.core.session.connection import Connection
+    from mcpomni_jupyter.core.tasks.run import TaskRun
 
 MAX_REQUESTS = 16  # input requests taken from one tasks/get answer
 KEY_CHARS = 200

@@ -12,11 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import frames, mapping, resolve, tasks
+from mcpomni_jupyter.core import resolve
+from mcpomni_jupyter.core.mapping import engine as mapping
+from mcpomni_jupyter.core.mapping import frames
+from mcpomni_jupyter.core.tasks import wire as tasks
 
 if TYPE_CHECKING:
-    from .loop import LoopThread
-    from .operations import Operations, Settings
+    from mcpomni_jupyter.core.loop import LoopThread
+    from mcpomni_jupyter.core.operations import Operations, Settings
 
 MapView = Callable[[mapping.MapRun], Any]  # -> an object with tick() and finish(outcome)
 

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import IO, Any, TextIO
 
-from .aio import end_task
+from mcpomni_jupyter.core.aio import end_task
 
 LINE_CHARS = 2_000
 CHUNK = 65_536

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errormap import map_error
-from .serverlog import clip
+from mcpomni_jupyter.core.session.errormap import map_error
+from mcpomni_jupyter.core.session.serverlog import clip
 
 if TYPE_CHECKING:
-    from .connection import Connection
+    from mcpomni_jupyter.core.session.connection import Connection
 
 
 def on_log(c: Connection, params: Any) -> None:

@@ -17,14 +17,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import McpJupyterError, ServerError
-from .errormap import is_schema_error, schema_error
-from .serverlog import clip
-from .taskrun import TaskRun, TaskState, checked_id, parse_task
-from .tasks import CURRENT, call_result, create, follow_within, get, sdk, send
+from mcpomni_jupyter.core.session.errormap import is_schema_error, schema_error
+from mcpomni_jupyter.core.session.serverlog import clip
+from mcpomni_jupyter.core.tasks.run import TaskRun, TaskState, checked_id, parse_task
+from mcpomni_jupyter.core.tasks.wire import CURRENT, call_result, create, follow_within, get, sdk, send
+from mcpomni_jupyter.errors import McpJupyterError, ServerError
 
 if TYPE_CHECKING:
-    from .connection import Connection
+    from mcpomni_jupyter.core.session.connection import Connection
 
 MAX_LISTED = 500  # tasks taken from a server's tasks/list
 MAX_PAGES = 10

@@ -28,12 +28,12 @@ import contextvars
 import time
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..errors import LookupFailed, McpJupyterError, RequestTimeout, ServerError, TaskCancelled
-from .serverlog import clip
-from .taskrun import TERMINAL, TaskRun, TaskState, parse_task
+from mcpomni_jupyter.core.session.serverlog import clip
+from mcpomni_jupyter.core.tasks.run import TERMINAL, TaskRun, TaskState, parse_task
+from mcpomni_jupyter.errors import LookupFailed, McpJupyterError, RequestTimeout, ServerError, TaskCancelled
 
 if TYPE_CHECKING:
-    from .connection import Connection
+    from mcpomni_jupyter.core.session.connection import Connection
 
 EXTENSION_ID = "io.modelcontextprotocol/tasks"
 MIN_POLL = 0.05  # seconds between polls, at least (after the first), whatever the server suggests
@@ -200,7 +200,7 @@ def _delay(run: TaskRun, first: bool) -> float:
 
 async def _answer_inputs(connection: Connection, session: Any, run: TaskRun, answered: set[str]) -> None:
     """2026-07-28: answer the task's ``inputRequests`` (questions, roots, sampling) through ``tasks/update``."""
-    from .taskinput import answer_requests
+    from mcpomni_jupyter.core.tasks.inputs import answer_requests
 
     responses = await answer_requests(connection, run, answered)
     if responses:

@@ -13,15 +13,15 @@ import concurrent.futures
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
-from ..errors import LookupFailed
-from .apps import App, app_call, app_read, load_app, resource_uri
-from .state import HOP_GRACE
+from mcpomni_jupyter.core.apps.app import App, app_call, app_read, load_app, resource_uri
+from mcpomni_jupyter.core.session.state import HOP_GRACE
+from mcpomni_jupyter.errors import LookupFailed
 
 if TYPE_CHECKING:
-    from ..results.results import CallResult
-    from .connection import Connection
-    from .operations import Settings
-    from .server_requests import ServerRequests
+    from mcpomni_jupyter.core.operations import Settings
+    from mcpomni_jupyter.core.requests.handlers import ServerRequests
+    from mcpomni_jupyter.core.session.connection import Connection
+    from mcpomni_jupyter.results.results import CallResult
 
 
 class AppMethods:

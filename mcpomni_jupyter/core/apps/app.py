@@ -22,11 +22,11 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import LookupFailed, ServerError
-from ..results.results import CallResult
+from mcpomni_jupyter.errors import LookupFailed, ServerError
+from mcpomni_jupyter.results.results import CallResult
 
 if TYPE_CHECKING:
-    from .connection import Connection
+    from mcpomni_jupyter.core.session.connection import Connection
 
 EXTENSION_ID = "io.modelcontextprotocol/ui"
 APP_MIME = "text/html;profile=mcp-app"
@@ -148,7 +148,7 @@ async def load_app(connection: Connection, tool_name: str, limit: float) -> App 
 
 async def app_call(connection: Connection, name: Any, arguments: Any, limit: float) -> dict[str, Any]:
     """An app's ``tools/call``: only a tool of its own server whose visibility includes "app"."""
-    from .operations import _call_tool
+    from mcpomni_jupyter.core.operations import _call_tool
 
     if not isinstance(name, str) or not isinstance(arguments, dict | None):
         raise LookupFailed("tools/call from an app needs a tool name and an arguments object")

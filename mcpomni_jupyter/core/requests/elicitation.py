@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from .serverlog import clip
+from mcpomni_jupyter.core.session.serverlog import clip
 
 ELICITATION_TIMEOUT = 600.0  # how long a question may wait for the person (or the notebook's handler)
 LINK_SHOW_TIMEOUT = 10.0  # how long the UI may take to show a link

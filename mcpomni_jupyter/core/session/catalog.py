@@ -13,10 +13,10 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from .errormap import map_error
+from mcpomni_jupyter.core.session.errormap import map_error
 
 if TYPE_CHECKING:
-    from .connection import Connection
+    from mcpomni_jupyter.core.session.connection import Connection
 
 RELIST_DEBOUNCE = 0.1  # list-changed notifications arriving this close together cause one re-listing
 MAX_PAGES = 1000  # a server that paginates forever is cut off

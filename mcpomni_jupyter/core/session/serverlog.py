@@ -16,7 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..redact import redact
+from mcpomni_jupyter.redact import redact
 
 MAX_ENTRIES = 500
 MAX_BYTES = 1_000_000

@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .elicitation import (
+from mcpomni_jupyter.core.requests.elicitation import (
     ELICITATION_TIMEOUT,
     LINK_SHOW_TIMEOUT,
     QUESTION_CHARS,
@@ -42,10 +42,10 @@ from .elicitation import (
     schema_defaults,
     takes_server,
 )
-from .serverlog import clip
+from mcpomni_jupyter.core.session.serverlog import clip
 
 if TYPE_CHECKING:
-    from .connection import Connection
+    from mcpomni_jupyter.core.session.connection import Connection
 
 # the notebook's code: (message, schema, defaults[, server=...]) -> dict | None | "decline" | "cancel" | ElicitResult
 ElicitationHandler = Callable[..., Any]
@@ -86,13 +86,13 @@ class ServerRequests:
             "sampling_callback": functools.partial(self.sample, connection),
             "elicitation_callback": functools.partial(self.elicit, connection),
         }
-        from .tasks import tasks_extension
+        from mcpomni_jupyter.core.tasks.wire import tasks_extension
 
         callbacks["extensions"] = [tasks_extension(connection)]  # MCP Tasks (2026-07-28 extension): the ad, and following task answers
         if self.apps:  # a front end renders MCP Apps: say so (SEP-1865), so servers offer their UI
             from mcp.client.extension import advertise
 
-            from .apps import APP_MIME, EXTENSION_ID
+            from mcpomni_jupyter.core.apps.app import APP_MIME, EXTENSION_ID
 
             callbacks["extensions"].append(advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME]}))
         return callbacks

@@ -18,11 +18,11 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from ..errors import LookupFailed
-from .aio import end_task
+from mcpomni_jupyter.core.aio import end_task
+from mcpomni_jupyter.errors import LookupFailed
 
 if TYPE_CHECKING:
-    from .connection import Connection
+    from mcpomni_jupyter.core.session.connection import Connection
 
 RELISTEN_DELAYS = (1.0, 5.0, 30.0)  # pauses before re-opening a dropped stream, then the last one again
 ACK_TIMEOUT = 10.0  # for the server to acknowledge a listen request

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 
-from ..config import ServerConfig
-from ..errors import AuthError, McpJupyterError, RequestTimeout, ServerConnectionError, ServerError
-from ..redact import redact, redact_url
+from mcpomni_jupyter.config import ServerConfig
+from mcpomni_jupyter.errors import AuthError, McpJupyterError, RequestTimeout, ServerConnectionError, ServerError
+from mcpomni_jupyter.redact import redact, redact_url
 
 
 def _leaves(exc: BaseException) -> list[BaseException]:

@@ -17,8 +17,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ArgumentError
-from ..results.batch import RowError, kind_of
+from mcpomni_jupyter.errors import ArgumentError
+from mcpomni_jupyter.results.batch import RowError, kind_of
 
 Row = tuple[Any, Any]
 

@@ -1,0 +1,1 @@
+"""What servers ask of us: roots, sampling, elicitation (forms and URLs)."""

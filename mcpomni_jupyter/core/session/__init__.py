@@ -1,0 +1,1 @@
+"""A live connection to one server: its lifecycle, transports, catalog, notifications, and the request primitive."""

@@ -1,0 +1,1 @@
+"""MCP Tasks: task-augmented tool calls in both protocol eras, background jobs, the task list."""
