@@ -82,7 +82,7 @@ def main() -> None:
     stub = SimpleNamespace(
         call=lambda *a, **k: display.CallResult(fake_result, server="b", tool="noop"),
         connection=m.connection,
-        configure_auth=lambda **k: None,
+        set_auth_options=lambda **k: None,
         timeout=60.0,
     )
     shell.register_magics(MCPMagics(shell=shell, manager=stub))

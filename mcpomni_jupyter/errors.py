@@ -12,6 +12,12 @@
      +-- ToolCallError              a tool answered with an error result (Python API only; magics return it)
      +-- ServerError                the server answered a request with a JSON-RPC error
 
+Errors carry their context, as httpx's carry the request: ``.server`` (the
+server's name) and ``.tool`` (the tool or prompt) where there is one, set by
+the request primitive (``core/session/session.py``) on every error of a
+request; ``ServerError.code`` is the JSON-RPC code, ``ToolCallError.result``
+what the tool returned.
+
 Lower-level errors (httpx2, anyio, the MCP SDK, OSError) are mapped once, in
 ``core.errormap.map_error``; only the magics turn these into IPython's
 ``UsageError``.
@@ -24,7 +30,12 @@ from collections.abc import Iterable
 
 
 class McpJupyterError(Exception):
-    """Base class of every error mcpomni_jupyter raises on purpose."""
+    """Base class of every error mcpomni_jupyter raises on purpose; ``.server`` and ``.tool`` say what it concerns."""
+
+    def __init__(self, *args: object, server: str | None = None, tool: str | None = None) -> None:
+        super().__init__(*args)
+        self.server = server
+        self.tool = tool
 
 
 class ConfigError(McpJupyterError, ValueError):
@@ -62,8 +73,8 @@ class RequestTimeout(McpJupyterError, TimeoutError):
 class ServerError(McpJupyterError):
     """The server answered with a JSON-RPC error."""
 
-    def __init__(self, message: str, code: int | None = None):
-        super().__init__(message)
+    def __init__(self, message: str, code: int | None = None, *, server: str | None = None, tool: str | None = None):
+        super().__init__(message, server=server, tool=tool)
         self.code = code
 
 
@@ -74,9 +85,18 @@ class TaskCancelled(McpJupyterError):
 class ToolCallError(McpJupyterError):
     """A tool that answered with ``isError``; ``.result`` holds what it returned."""
 
-    def __init__(self, message: str, result: object = None):
-        super().__init__(message)
+    def __init__(self, message: str, result: object = None, *, server: str | None = None, tool: str | None = None):
+        super().__init__(message, server=server or getattr(result, "server", None), tool=tool or getattr(result, "tool", None))
         self.result = result
+
+
+def with_context(exc: McpJupyterError, server: str, tool: str | None = None) -> McpJupyterError:
+    """``exc`` with ``.server`` (and ``.tool``) filled in where it did not say (the request primitive's boundary)."""
+    if getattr(exc, "server", None) is None:
+        exc.server = server
+    if tool is not None and getattr(exc, "tool", None) is None:
+        exc.tool = tool
+    return exc
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

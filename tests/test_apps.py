@@ -50,15 +50,15 @@ def test_a_calls_app_is_read_with_its_policy_and_asked_permissions(manager):
 def test_an_apps_requests_go_to_its_server_within_visibility(manager):
     manager.enable_apps()
     add_apps(manager)
-    done = manager.app_request("apps", "tools/call", {"name": "increment", "arguments": {"count": 3}}).result(30)
+    done = manager.ui.app_request("apps", "tools/call", {"name": "increment", "arguments": {"count": 3}}).result(30)
     assert "4" in done["content"][0]["text"] and done["isError"] is False
     with pytest.raises(LookupFailed, match="not callable from an app"):
-        manager.app_request("apps", "tools/call", {"name": "model_only", "arguments": {}}).result(30)
+        manager.ui.app_request("apps", "tools/call", {"name": "model_only", "arguments": {}}).result(30)
     with pytest.raises(LookupFailed, match="has no tool"):
-        manager.app_request("apps", "tools/call", {"name": "nope"}).result(30)
+        manager.ui.app_request("apps", "tools/call", {"name": "nope"}).result(30)
     with pytest.raises(LookupFailed, match="may send tools/call and resources/read"):
-        manager.app_request("apps", "sampling/createMessage", {})
-    read = manager.app_request("apps", "resources/read", {"uri": "ui://counter/app.html"}).result(30)
+        manager.ui.app_request("apps", "sampling/createMessage", {})
+    read = manager.ui.app_request("apps", "resources/read", {"uri": "ui://counter/app.html"}).result(30)
     assert read["contents"][0]["mimeType"] == APP_MIME
 
 

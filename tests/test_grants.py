@@ -53,7 +53,7 @@ def oauth_server():
 @pytest.fixture
 def manager(tmp_path):
     m = MCPManager(timeout=30)
-    m.configure_auth(token_dir=str(tmp_path / "tokens"), open_browser=False)
+    m.set_auth_options(token_dir=str(tmp_path / "tokens"), open_browser=False)
     yield m
     m.shutdown()
 
@@ -61,7 +61,7 @@ def manager(tmp_path):
 def connect(manager: MCPManager, url: str, auth: dict, environ: dict | None = None, monkeypatch: Any = None) -> Any:
     for name, value in (environ or {}).items():
         monkeypatch.setenv(name, value)
-    manager.configure({"mcpServers": {"m": {"url": url, "timeout": 20, "auth": auth}}})
+    manager.add_servers({"mcpServers": {"m": {"url": url, "timeout": 20, "auth": auth}}})
     return manager.connect("m", wait=True)["m"]
 
 

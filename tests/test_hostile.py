@@ -208,7 +208,7 @@ def test_secrets_in_urls_args_env_and_reprs(run, shell, monkeypatch, hostile_htt
         args=[HOSTILE, "stdio", "--token", "${GH_PAT}", "--password=hunter2hunter2"],
         env={"GITHUB_PAT": "literal-pat-abcdef", "DATABASE_URL": "postgres://user:pw-secret-99@db/x", "MODE": "ok"},
     )
-    loaded = mcp.configure(
+    loaded = mcp.add_servers(
         {
             "mcpServers": {
                 "c": {

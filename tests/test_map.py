@@ -8,6 +8,7 @@ import threading
 import pytest
 from conftest import PY, SERVER, usage_error
 
+from mcpomni_jupyter.core.host import UiHost
 from mcpomni_jupyter.errors import ArgumentError, ToolCallError
 from mcpomni_jupyter.results import CallResult
 from mcpomni_jupyter.results.batch import MapResults, RowError
@@ -78,7 +79,7 @@ def test_a_generator_of_100000_rows_is_read_as_the_calls_go(mcp):
         def finish(self, outcome):
             self.outcome = outcome
 
-    mcp.set_map_view(Watcher)
+    mcp.register_ui(UiHost(map_view=Watcher))
 
     def rows():
         for i in range(100_000):

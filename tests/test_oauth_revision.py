@@ -56,11 +56,11 @@ class Notebook:
         if self.managers:
             self.manager.shutdown()
         self.managers.append(MCPManager(timeout=30))
-        self.manager.configure_auth(token_dir=str(self.tokens), callback_port=self.port, open_browser=open_browser, auth_timeout=30)
+        self.manager.set_auth_options(token_dir=str(self.tokens), callback_port=self.port, open_browser=open_browser, auth_timeout=30)
         return self.manager
 
     def add(self, url: str, **auth: Any) -> None:
-        self.manager.configure({"mcpServers": {"o": {"url": url, "timeout": 20, "auth": {"method": "oauth", **auth}}}})
+        self.manager.add_servers({"mcpServers": {"o": {"url": url, "timeout": 20, "auth": {"method": "oauth", **auth}}}})
 
     def connect(self, wait: bool = False) -> Any:
         return self.manager.connect("o", wait=wait)["o"]

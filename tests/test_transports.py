@@ -49,7 +49,7 @@ def test_add_line_form_for_http(run, http_server, sse_server):
 
 
 def test_all_three_transports_at_once_and_async_api(manager, sse_server, http_server):
-    manager.configure(
+    manager.add_servers(
         {
             "mcpServers": {
                 "io": {"command": PY, "args": [SERVER, "stdio"]},

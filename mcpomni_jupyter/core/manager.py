@@ -21,15 +21,17 @@ from typing import Any
 
 from mcpomni_jupyter.auth.oauth import OAuthCoordinator
 from mcpomni_jupyter.config import LoadResult, ServerConfig, load_file, parse_config, parse_server, parse_text, server_entry
-from mcpomni_jupyter.core.apps.app import for_model
 from mcpomni_jupyter.core.apps.methods import AppMethods
 from mcpomni_jupyter.core.auth_methods import OAuthMethods
+from mcpomni_jupyter.core.host import UiHost, UiPort
+from mcpomni_jupyter.core.listings import ListingMethods
 from mcpomni_jupyter.core.loop import LoopThread
 from mcpomni_jupyter.core.mapping.methods import MapMethods
 from mcpomni_jupyter.core.operations import Operations, Progress, Settings
 from mcpomni_jupyter.core.registry import Registry
 from mcpomni_jupyter.core.requests.handlers import Caller, ElicitationHandler, ServerRequests
 from mcpomni_jupyter.core.session.connection import Connection
+from mcpomni_jupyter.core.session.session import PreCall
 from mcpomni_jupyter.core.session.state import HOP_GRACE, SHUTDOWN_TIMEOUT, STOP_BUDGET, STOP_GRACE, State
 from mcpomni_jupyter.core.tasks.methods import TaskMethods
 from mcpomni_jupyter.defaults import REQUEST_TIMEOUT
@@ -38,37 +40,13 @@ from mcpomni_jupyter.redact import add_secret, redact
 from mcpomni_jupyter.results import (
     CallResult,
     LogList,
-    PromptList,
     PromptResult,
     ReadResult,
-    ResourceList,
     StatusTable,
-    Table,
-    TemplateList,
-    ToolList,
 )
 
 
-def _listing(kind: str, table: type[Table], doc: str, name: str = "") -> tuple[Callable[..., Any], Callable[..., Any]]:
-    """The sync and async methods that list ``kind`` as a ``table`` (one definition for the four listings)."""
-
-    def keep(pairs: list[tuple[Any, Any]], everything: bool) -> list[tuple[Any, Any]]:
-        # app-only tools (MCP Apps visibility ["app"]) are for apps, not the listings, unless asked for
-        return pairs if everything or kind != "tools" else [(c, t) for c, t in pairs if for_model(t)]
-
-    def sync(self: MCPManager, server: str | None = None, *, everything: bool = False) -> Table:
-        return table(keep(self._run(self._ops.listing(kind, server), self._budget(), f"listing {kind}"), everything))
-
-    async def asynchronous(self: MCPManager, server: str | None = None, *, everything: bool = False) -> Table:
-        return table(keep(await self.loop.arun(self._ops.listing(kind, server)), everything))
-
-    sync.__doc__, asynchronous.__doc__ = doc, f"{doc} (awaitable)"
-    sync.__name__, asynchronous.__name__ = name or kind, f"a{kind}"
-    sync.__qualname__, asynchronous.__qualname__ = f"MCPManager.{sync.__name__}", f"MCPManager.a{kind}"
-    return sync, asynchronous
-
-
-class MCPManager(OAuthMethods, MapMethods, AppMethods, TaskMethods):
+class MCPManager(ListingMethods, OAuthMethods, MapMethods, AppMethods, TaskMethods):
     """Every configured MCP server of this kernel, and what you can do with them."""
 
     def __init__(self, loop: LoopThread | None = None, timeout: float = REQUEST_TIMEOUT) -> None:
@@ -78,6 +56,9 @@ class MCPManager(OAuthMethods, MapMethods, AppMethods, TaskMethods):
         self.requests = ServerRequests()
         self.oauth = OAuthCoordinator()
         self._ops = Operations(self.registry, self.settings)
+        self.call_checks: list[PreCall] = []  # run before every tool call goes out, whoever makes it (add_call_check)
+        self.ui_host = UiHost()  # what the UI registered (register_ui): forms, links, progress views
+        self.ui = UiPort(self)  # what the widgets do through the manager: buttons, the relay bridge, apps' requests
         self.closed = False
         self._finalizer = weakref.finalize(self, _shutdown, self._ops, self._loop, self.oauth)
         atexit.register(_shutdown_at_exit, weakref.ref(self))  # a weak reference: managers can be collected
@@ -134,7 +115,13 @@ class MCPManager(OAuthMethods, MapMethods, AppMethods, TaskMethods):
         old = self.registry.find(server.name)
         if old is not None and old.state is not State.DISCONNECTED:
             self._run(old.stop(), STOP_BUDGET, f"disconnecting {old.name!r}")
-        connection = Connection(server, on_change=self.registry.changed, auth_factory=self.oauth.build, callbacks=self.requests.callbacks)
+        connection = Connection(
+            server,
+            on_change=self.registry.changed,
+            auth_factory=self.oauth.build,
+            callbacks=self.requests.callbacks,
+            checks=self.call_checks,
+        )
         connection.log_level = self.settings.log_level
         connection.auth.timeout = self.oauth.options.auth_timeout
         connection.listeners.append(self.registry.dispatch)
@@ -151,7 +138,7 @@ class MCPManager(OAuthMethods, MapMethods, AppMethods, TaskMethods):
         """Load a config file (``servers_config.json`` or ``.mcp.json`` when no path); ``.env`` feeds ``${VAR}``."""
         return self._add_all(load_file(path))
 
-    def configure(self, config: str | dict[str, Any], source: str = "<cell>") -> LoadResult:
+    def add_servers(self, config: str | dict[str, Any], source: str = "<cell>") -> LoadResult:
         """Add the servers of a config given as JSON text or a dict, in any accepted format."""
         return self._add_all(parse_text(config, source) if isinstance(config, str) else parse_config(config, source))
 
@@ -219,16 +206,6 @@ class MCPManager(OAuthMethods, MapMethods, AppMethods, TaskMethods):
     async def arefresh(self, *names: str) -> StatusTable:
         await self.loop.arun(self._ops.refresh(names))
         return self.status(*names)
-
-    def connect_in_background(self, *names: str) -> concurrent.futures.Future[Any]:
-        """Start connecting and return at once (a widget's button must never block the kernel)."""
-        return self._background(self._ops.connect(names))
-
-    def disconnect_in_background(self, *names: str) -> concurrent.futures.Future[Any]:
-        return self._background(self._ops.disconnect(names))
-
-    def refresh_in_background(self, *names: str) -> concurrent.futures.Future[Any]:
-        return self._background(self._ops.refresh(names))
 
     def status(self, *names: str) -> StatusTable:
         """A table of every (or the named) server's state."""
@@ -319,19 +296,12 @@ class MCPManager(OAuthMethods, MapMethods, AppMethods, TaskMethods):
     async def aunsubscribe(self, uri: str, *, server: str | None = None) -> str:
         return await self.loop.arun(self._ops.subscribe(uri, server, False))
 
-    # ------------------------------------------------------------------ listings
-
     @property
     def tools(self) -> Any:
         """``mcp.tools()`` lists tools; ``mcp.tools.<server>.<tool>(**kwargs)`` calls one (see callables.py)."""
         from mcpomni_jupyter.core.callables import ToolsNamespace
 
         return ToolsNamespace(self)
-
-    list_tools, atools = _listing("tools", ToolList, "The tools of one server, or of every connected server.", "list_tools")
-    resources, aresources = _listing("resources", ResourceList, "The resources of one server, or of every connected server.")
-    templates, atemplates = _listing("templates", TemplateList, "The resource templates of one server, or of every connected server.")
-    prompts, aprompts = _listing("prompts", PromptList, "The prompts of one server, or of every connected server.")
 
     # ------------------------------------------------------------------ server messages and requests
 
@@ -377,15 +347,31 @@ class MCPManager(OAuthMethods, MapMethods, AppMethods, TaskMethods):
             raise TypeError(f"set_elicitation_handler() takes a function or None, not {type(handler).__name__}")
         self.requests.elicitation_handler = handler
 
-    def set_elicitation_ui(self, form: Callable[..., Any] | None, link: Callable[..., Any] | None = None) -> None:
-        """How a UI answers servers (``ui.install`` sets them; ``set_elicitation_handler`` is unaffected).
+    def add_call_check(self, check: PreCall) -> Callable[[], None]:
+        """Run ``check(call)`` before every tool call goes out, whoever makes it; returns a function that removes it.
 
-        ``form(caller, server, params, timeout)`` answers a question in a form
-        during a top-level-await call; ``link(caller_or_None, link)`` shows a
-        checked page URL in the calling cell and returns whether it was shown.
+        ``call`` is a ``ToolCall`` (``server``, ``tool``, ``arguments``,
+        ``spec``, ``origin``: person, map, app, job or model); a check raises
+        (an ``McpJupyterError`` with one line saying why) to refuse the call,
+        and may be a coroutine function.  It runs on the loop thread: keep it quick.
         """
-        self.requests.form_handler = form
-        self.requests.link_handler = link
+        if not callable(check):
+            raise TypeError(f"add_call_check() takes a function, not {type(check).__name__}")
+        self.call_checks.append(check)
+
+        def remove() -> None:
+            if check in self.call_checks:
+                self.call_checks.remove(check)
+
+        return remove
+
+    def register_ui(self, host: UiHost) -> None:
+        """The UI's ports (``ui.install`` registers them): a form for a server's question during a top-level-await
+        call, a page link in the calling cell, a map's progress view, a background job's live line.
+        ``set_elicitation_handler`` is unaffected."""
+        self.ui_host = host
+        self.requests.form_handler = host.form
+        self.requests.link_handler = host.link
 
     def set_roots(self, name: str, roots: Iterable[str] | None) -> None:
         """The directories (or file:// URIs) offered to ``name`` as roots; None: the config's, else the cwd."""

@@ -2,7 +2,9 @@
 
 ``MCPManager`` is the public facade: it offers each operation as a sync method
 (which hops to the loop thread and waits) and an ``a``-prefixed async twin (for
-top-level ``await``); both run the coroutines here.
+top-level ``await``); both run the coroutines here.  A request finds its server
+(``resolve``) and goes out through the server's session, the one request
+primitive (``core/session/session.py``).
 """
 
 from __future__ import annotations
@@ -14,20 +16,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mcpomni_jupyter.core import resolve
+from mcpomni_jupyter.core.session.session import Origin, Progress
 from mcpomni_jupyter.core.session.state import SETTLE_GRACE, SHUTDOWN_TIMEOUT, STOP_GRACE, State
-from mcpomni_jupyter.core.tasks import calls as taskcall
-from mcpomni_jupyter.core.tasks import wire as tasks
-from mcpomni_jupyter.core.tasks.run import TaskRun
 from mcpomni_jupyter.defaults import REQUEST_TIMEOUT
-from mcpomni_jupyter.errors import LookupFailed, ReauthorizationNeeded, RequestTimeout
-from mcpomni_jupyter.results import CallResult, PromptResult, ReadResult, to_json
+from mcpomni_jupyter.errors import LookupFailed, ReauthorizationNeeded
+from mcpomni_jupyter.results import CallResult, PromptResult, ReadResult
 
 if TYPE_CHECKING:
     from mcpomni_jupyter.core.registry import Registry
     from mcpomni_jupyter.core.requests.handlers import Caller
     from mcpomni_jupyter.core.session.connection import Connection
-
-Progress = Callable[[float, "float | None", "str | None"], Any]
 
 
 @dataclass
@@ -108,32 +106,26 @@ class Operations:
         context: contextvars.Context | None = None,
         caller: Caller | None = None,
         task: bool = False,
+        origin: Origin = "person",
     ) -> CallResult:
         connection, spec = await resolve.resolve(self.registry, "tools", tool, server, self.settings.timeout)
         if caller is not None:  # a top-level-await call: the server may ask the person a question
             connection.interactive_callers.append(caller)
         try:
-            if tasks.as_task(connection, spec, task):  # MCP Tasks: created, polled and collected (core/tasks/calls.py)
-                return await _task_call(connection, spec.name, arguments, timeout or self.settings.timeout, progress, context)
-            return await _call_tool(connection, spec.name, arguments, timeout or self.settings.timeout, progress, context)
+            return await connection.live().call_tool(
+                spec.name, arguments, timeout=timeout or self.settings.timeout, progress=progress, task=task, origin=origin, context=context
+            )
         finally:
             if caller is not None:
                 connection.interactive_callers.remove(caller)
 
     async def read(self, uri: str, server: str | None, timeout: float | None) -> ReadResult:
         connection = await resolve.resource_server(self.registry, uri, server, self.settings.timeout)
-        limit = timeout or self.settings.timeout
-        meta = connection.request_meta()
-        result = await connection.request(lambda c: asyncio.wait_for(c.read_resource(uri, meta=meta), limit), "resources/read")
-        return ReadResult(result, server=connection.name, uri=uri)
+        return await connection.live().read_resource(uri, timeout=timeout or self.settings.timeout)
 
     async def prompt(self, name: str, arguments: dict[str, Any], server: str | None, timeout: float | None) -> PromptResult:
         connection, spec = await resolve.resolve(self.registry, "prompts", name, server, self.settings.timeout)
-        args = {k: v if isinstance(v, str) else to_json(v) for k, v in arguments.items()}
-        limit = timeout or self.settings.timeout
-        meta = connection.request_meta()
-        result = await connection.request(lambda c: asyncio.wait_for(c.get_prompt(spec.name, args, meta=meta), limit), "prompts/get")
-        return PromptResult(result, server=connection.name, name=spec.name)
+        return await connection.live().get_prompt(spec.name, arguments, timeout=timeout or self.settings.timeout)
 
     async def listing(self, kind: str, server: str | None) -> list[tuple[Connection, Any]]:
         return await resolve.listing(self.registry, kind, server, self.settings.timeout)
@@ -170,73 +162,3 @@ def _relist(connection: Connection) -> Callable[[Any], Any]:
         return connection.catalog.list(cache_mode="refresh")
 
     return request
-
-
-async def _task_call(
-    connection: Connection,
-    tool: str,
-    arguments: dict[str, Any],
-    limit: float,
-    progress: Progress | None,
-    context: contextvars.Context | None,
-) -> CallResult:
-    """A blocking call of a task tool: its status and progress go to ``progress``, like any call's."""
-    run = TaskRun(connection.name, tool, limit)
-    if progress is not None:
-        run.on_status = _status(progress, context)
-    result = await taskcall.call(connection, tool, arguments, run, _relay(connection, tool, progress, context))
-    return CallResult(result, server=connection.name, tool=tool)
-
-
-_pending: set[asyncio.Future[Any]] = set()  # async status callbacks still running
-
-
-def _status(progress: Progress, context: contextvars.Context | None) -> Callable[..., None]:
-    """A task's status for ``progress`` (in the caller's context); an async callback is run, not dropped."""
-
-    def on_status(*args: Any) -> None:
-        result = context.run(progress, *args) if context is not None else progress(*args)
-        if asyncio.iscoroutine(result):
-            future = asyncio.ensure_future(result)
-            _pending.add(future)
-            future.add_done_callback(_pending.discard)
-
-    return on_status
-
-
-def _relay(connection: Connection, tool: str, progress: Progress | None, context: contextvars.Context | None) -> Any:
-    """A progress callback that records in the log and tells ``progress`` (in the caller's context)."""
-
-    async def on_progress(value: float, total: float | None, message: str | None) -> None:
-        shown_total = f"{total:g}" if total is not None else "?"
-        connection.record("progress", f"{tool}: {value:g}/{shown_total} {message or ''}".strip(), data=(value, total, message))
-        if progress is not None:
-            # run in the caller's context, so output goes to the calling cell
-            result = context.run(progress, value, total, message) if context else progress(value, total, message)
-            if asyncio.iscoroutine(result):
-                await result
-
-    return on_progress
-
-
-async def _call_tool(
-    connection: Connection,
-    tool: str,
-    arguments: dict[str, Any],
-    limit: float,
-    progress: Progress | None,
-    context: contextvars.Context | None,
-) -> CallResult:
-    """``tools/call`` with progress going to the log and to ``progress`` (in the caller's context)."""
-    on_progress = _relay(connection, tool, progress, context)
-    try:
-        meta = connection.request_meta()
-        result = await connection.request(
-            lambda c: c.call_tool(tool, arguments, read_timeout_seconds=limit, progress_callback=on_progress, meta=meta), "tools/call"
-        )
-    except RequestTimeout:
-        raise RequestTimeout(
-            f"{connection.name}.{tool} got no answer within {limit:g} s; the server was told to cancel it "
-            "and the connection stays open; raise the limit with --timeout"
-        ) from None
-    return CallResult(result, server=connection.name, tool=tool)

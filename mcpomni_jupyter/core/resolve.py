@@ -32,7 +32,7 @@ async def ready(connection: Connection, wait: float) -> Connection:
                 f"server {connection.name!r} is waiting for authorization: click Authorize, open the link, "
                 f"or run %mcp auth {connection.name}"
             )
-    connection.require_client()
+    connection.live()
     return connection
 
 
@@ -52,13 +52,7 @@ async def settle_all(registry: Registry, wait: float) -> list[Connection]:
 
 def find(connection: Connection, kind: str, name: str) -> Any:
     """The tool or prompt ``name`` of ``connection`` (``kind`` is "tools" or "prompts")."""
-    for item in getattr(connection, kind):
-        if item.name == name:
-            return item
-    names = [item.name for item in getattr(connection, kind)]
-    raise LookupFailed(
-        f"server {connection.name!r} has no {kind[:-1]} {name!r}{did_you_mean(name, names)}; it has: {', '.join(names) or 'none'}"
-    )
+    return connection.catalog.find(kind, name)
 
 
 async def resolve(registry: Registry, kind: str, spec: str, server: str | None, wait: float) -> tuple[Connection, Any]:

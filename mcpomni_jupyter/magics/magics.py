@@ -80,7 +80,7 @@ class MCPMagics(Magics):
 
         self._manager = manager
         manager.timeout = self.timeout
-        manager.configure_auth(**{name: getattr(self, name) for name in self.AUTH_TRAITS})
+        manager.set_auth_options(**{name: getattr(self, name) for name in self.AUTH_TRAITS})
         if self.log_level:
             manager.set_log_level(self.log_level)
         manager.enable_apps(self.apps and self.shell is not None and _can_show_widgets(self.shell))
@@ -104,7 +104,7 @@ class MCPMagics(Magics):
         if change["name"] == "callback_port" and not 0 < change["new"] < 65536:
             raise UsageError("MCPMagics.callback_port must be a port number between 1 and 65535")
         if self._live() is not None:
-            self._live().configure_auth(**{change["name"]: change["new"]})
+            self._live().set_auth_options(**{change["name"]: change["new"]})
 
     @observe("apps", "app_permissions")
     def _apps_changed(self, change: Any) -> None:

@@ -76,7 +76,7 @@ def _config(ctx: Context, tokens: list[str], cell: str | None) -> Any:
         raise UsageError(f"%%mcp config takes no arguments (got {' '.join(tokens)!r}); the config is the cell body")
     if cell is None or not cell.strip():
         raise UsageError('%%mcp config takes the config as the cell body, e.g. {"mcpServers": {"name": {...}}}')
-    result = ctx.manager.configure(cell)
+    result = ctx.manager.add_servers(cell)
     warn(result.warnings)
     return ctx.manager.status(*[s.name for s in result.servers])
 
@@ -185,7 +185,7 @@ def _auth(ctx: Context, tokens: list[str], cell: str | None) -> Any:
         print(ctx.manager.complete_auth(words[1]))
         ctx.manager.connect(words[0], wait=True)
         return ctx.manager.status(words[0])
-    ctx.manager.auth(words[0])
+    ctx.manager.authorize(words[0])
     from mcpomni_jupyter.ui.authorize import AuthorizeWidget
 
     return AuthorizeWidget(ctx.manager, words[0])

@@ -1,7 +1,8 @@
 """The notebook's widgets (ipywidgets): status panel, Authorize row, progress bars, elicitation forms and links.
 
 Above the core in the layers: it uses the manager's public API; the core
-reaches it only through what ``install`` registers on a manager.
+reaches it only through the ``UiHost`` that ``install`` registers on a manager;
+its widgets act through ``manager.ui`` (``core/host.py``).
 """
 
 from __future__ import annotations
@@ -16,12 +17,11 @@ def install(manager: Any) -> None:
 
     Kept apart from the notebook's own ``set_elicitation_handler``: installing the UI never replaces it.
     """
+    from mcpomni_jupyter.core.host import UiHost
     from mcpomni_jupyter.ui.forms import ask
     from mcpomni_jupyter.ui.links import show_link
     from mcpomni_jupyter.ui.mapbar import map_view
-
-    manager.set_elicitation_ui(ask, show_link)
-    manager.set_map_view(map_view)
     from mcpomni_jupyter.ui.tasks import task_view
 
-    manager.set_task_view(task_view)  # a background job shows a live status line
+    # a background job shows a live status line
+    manager.register_ui(UiHost(form=ask, link=show_link, map_view=map_view, task_view=task_view))

@@ -115,7 +115,7 @@ class AppView(anywidget.AnyWidget):
             return
         self._record(f"app {self.uri}: {method} {str(params)[:300]}")
         try:
-            future = self._manager.app_request(self.server, str(method), params)
+            future = self._manager.ui.app_request(self.server, str(method), params)
         except McpJupyterError as exc:
             answer(error=str(exc), code=-32601 if "may send" in str(exc) else -32000)
             return

@@ -119,7 +119,7 @@ class AuthorizeWidget(w.VBox):
     def _authorize(self, _: Any, opened: bool = False) -> None:
         try:
             c = self.connection
-            if c.state is State.AUTH_REQUIRED and c.auth.url and not self.manager.auth_outdated(self.name):
+            if c.state is State.AUTH_REQUIRED and c.auth.url and not self.manager.ui.auth_outdated(self.name):
                 if opened:  # the page opened it in the notebook's browser
                     self.message.value = "<small>Opened the authorization page in a new tab.</small>"
                 elif c.auth.via == "relay":
@@ -127,7 +127,7 @@ class AuthorizeWidget(w.VBox):
                 elif self.manager.open_authorization_page(self.name):
                     self.message.value = "<small>Opened the authorization page; if no browser appeared, use the link.</small>"
             else:  # start (again): never wait here, the state shows progress; the page opens the link when it comes
-                self.manager.authorize_in_background(self.name)
+                self.manager.ui.authorize(self.name)
                 self.message.value = ""
         except McpJupyterError as exc:
             self.message.value = f"<span style='color:{ERROR_COLOUR}'>{html.escape(redact(str(exc)))}</span>"

@@ -49,10 +49,10 @@ class Bridge(anywidget.AnyWidget):
             return
         kind = content.get("type")
         if kind == "page":
-            manager.set_page(content.get("origin"), content.get("base_url"))
+            manager.ui.set_page(content.get("origin"), content.get("base_url"))
         elif kind == "callback":
             try:
-                ack = manager.relay_deliver(content)
+                ack = manager.ui.relay_deliver(content)
             except Exception as exc:  # noqa: BLE001 - the page must hear back; the kernel goes on
                 ack = {
                     "type": "ack",

@@ -18,7 +18,7 @@ OUTCOMES = {"success": "done", "error": "stopped by an error", "interrupted": "i
 
 
 class MapProgress:
-    """The view the manager's ``map`` ticks (``set_map_view``)."""
+    """The view the manager's ``map`` ticks (``UiHost.map_view``)."""
 
     def __init__(self, state: Any, show: bool = True) -> None:
         self.state = state

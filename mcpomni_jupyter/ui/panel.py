@@ -109,7 +109,7 @@ def _authorize_here(manager: Any, name: str, opened: bool) -> bool:
     """Whether the waiting authorization's page is open now (in the notebook's browser, or by the kernel for
     the loopback callback); False when it must (re)start first."""
     c = manager.connection(name)
-    if c.state is not State.AUTH_REQUIRED or not c.auth.url or manager.auth_outdated(name):
+    if c.state is not State.AUTH_REQUIRED or not c.auth.url or manager.ui.auth_outdated(name):
         return False
     return opened or c.auth.via == "relay" or manager.open_authorization_page(name)
 
@@ -169,10 +169,10 @@ class StatusPanel(w.VBox):
             if action == "authorize" and _authorize_here(manager, name, opened):
                 return
             start = {
-                "connect": manager.connect_in_background,
-                "authorize": manager.authorize_in_background,
-                "disconnect": manager.disconnect_in_background,
-                "refresh": manager.refresh_in_background,
+                "connect": manager.ui.connect,
+                "authorize": manager.ui.authorize,
+                "disconnect": manager.ui.disconnect,
+                "refresh": manager.ui.refresh,
             }[action]
             start(name).add_done_callback(self._report)
         except McpJupyterError as exc:

@@ -72,7 +72,7 @@ class _Nothing:
 
 
 def task_view(job: Any) -> Any:
-    """``manager.set_task_view``: a job displayed as a value gets its live line (not twice in the cell that started it)."""
+    """``UiHost.task_view``: a job displayed as a value gets its live line (not twice in the cell that started it)."""
     from IPython import get_ipython
 
     shell = get_ipython()

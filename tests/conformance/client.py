@@ -98,9 +98,9 @@ def main() -> int:
     # the suite's person: accept every question, typing nothing; the schema's defaults fill the answer (SEP-1034)
     manager.set_elicitation_handler(lambda message, schema, defaults: {})
     with tempfile.TemporaryDirectory() as tokens:
-        manager.configure_auth(token_dir=tokens, callback_port=free_port(), open_browser=True, auth_timeout=30)
+        manager.set_auth_options(token_dir=tokens, callback_port=free_port(), open_browser=True, auth_timeout=30)
         try:
-            manager.configure({"mcpServers": {"test": server}})
+            manager.add_servers({"mcpServers": {"test": server}})
             status = manager.connect("test", wait=True)["test"]
             if status.state != "connected":
                 print(f"connect failed: {status.error}", file=sys.stderr)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from mcpomni_jupyter.ui.bridge import Bridge
 
 
-class Refusing:
-    closed = False
-
+class RefusingPort:
     def relay_deliver(self, content):
         raise ValueError("state unknown; code=abc123secret and Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig")
+
+
+class Refusing:
+    closed = False
+    ui = RefusingPort()
 
 
 def test_a_refusal_reaches_the_page_redacted_and_bounded(monkeypatch):

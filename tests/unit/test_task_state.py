@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+from types import SimpleNamespace
 
 import pytest
 from mcp_types import ServerCapabilities, Tool
 
 from mcpomni_jupyter.config import parse_server
 from mcpomni_jupyter.core.session.connection import Connection
+from mcpomni_jupyter.core.session.session import Session
 from mcpomni_jupyter.core.tasks import calls as taskcall
 from mcpomni_jupyter.core.tasks import wire as tasks
 from mcpomni_jupyter.core.tasks.run import ID_CHARS, MESSAGE_CHARS, SHOWN_ID_CHARS, TaskRun, checked_id, parse_task
@@ -166,12 +168,15 @@ def test_poll_intervals_are_clamped(poll_ms, first, expected):
 
 def connection(era: str, offers: bool) -> Connection:
     c = Connection(parse_server("t", {"command": "true"}))
-    c.protocol_version = era
     if era == LEGACY:
         caps = {"tasks": {"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}} if offers else {"tools": {}}
     else:
         caps = {"extensions": {tasks.EXTENSION_ID: {}}} if offers else {"tools": {}}
-    c.capabilities = ServerCapabilities.model_validate(caps)
+    # what the handshake would have given: the negotiated era and the server's capabilities
+    client = SimpleNamespace(
+        protocol_version=era, server_info=None, instructions=None, server_capabilities=ServerCapabilities.model_validate(caps)
+    )
+    c.session = Session(c, client, [])
     return c
 
 
@@ -217,7 +222,7 @@ def test_what_a_server_offers():
     assert tasks.offers_tasks(connection(LEGACY, True)) and tasks.offers_tasks(connection(MODERN, True))
     assert not tasks.offers_tasks(connection(LEGACY, False)) and not tasks.offers_tasks(connection(MODERN, False))
     legacy_caps_on_modern = connection(MODERN, False)
-    legacy_caps_on_modern.capabilities = connection(LEGACY, True).capabilities
+    legacy_caps_on_modern.session.capabilities = connection(LEGACY, True).capabilities  # type: ignore[union-attr]
     assert not tasks.offers_tasks(legacy_caps_on_modern)  # each era's own declaration counts, not the other's
     unconnected = Connection(parse_server("t", {"command": "true"}))
     assert not tasks.offers_tasks(unconnected)

@@ -15,7 +15,6 @@ default), and hidden from the tool listings if it lacks ``"model"``.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import re
@@ -23,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mcpomni_jupyter.errors import LookupFailed, ServerError
-from mcpomni_jupyter.results.results import CallResult
 
 if TYPE_CHECKING:
     from mcpomni_jupyter.core.session.connection import Connection
@@ -127,13 +125,12 @@ def _html(content: Any, uri: str) -> str:
 
 
 async def load_app(connection: Connection, tool_name: str, limit: float) -> App | None:
-    """The app of ``tool_name`` on ``connection``, read now; None when the tool has none."""
+    """The app of ``tool_name`` on ``connection``, read now (and kept by the catalog); None when the tool has none."""
     tool = next((t for t in connection.tools if t.name == tool_name), None)
     uri = resource_uri(tool) if tool is not None else None
     if tool is None or uri is None:
         return None
-    meta = connection.request_meta()
-    result = await connection.request(lambda c: asyncio.wait_for(c.read_resource(uri, meta=meta), limit), "resources/read")
+    result = (await connection.live().read_resource(uri, timeout=limit)).raw
     content = next((c for c in result.contents if str(getattr(c, "uri", "")) == uri), None) or (result.contents or [None])[0]
     if content is None:
         raise ServerError(f"app resource {uri[:200]!r} came back empty; the tool's text result is shown")
@@ -143,13 +140,13 @@ async def load_app(connection: Connection, tool_name: str, limit: float) -> App 
     ui: dict[str, Any] = resource_meta["ui"] if isinstance(resource_meta, dict) and isinstance(resource_meta.get("ui"), dict) else {}
     definition = tool.model_dump(mode="json", by_alias=True, exclude_none=True)
     border = ui.get("prefersBorder")
-    return App(connection.name, definition, uri, html, csp(ui), permissions(ui), border if isinstance(border, bool) else None)
+    app = App(connection.name, definition, uri, html, csp(ui), permissions(ui), border if isinstance(border, bool) else None)
+    connection.catalog.kept[("app", tool_name)] = app  # until the tools or resources are listed again
+    return app
 
 
 async def app_call(connection: Connection, name: Any, arguments: Any, limit: float) -> dict[str, Any]:
     """An app's ``tools/call``: only a tool of its own server whose visibility includes "app"."""
-    from mcpomni_jupyter.core.operations import _call_tool
-
     if not isinstance(name, str) or not isinstance(arguments, dict | None):
         raise LookupFailed("tools/call from an app needs a tool name and an arguments object")
     tool = next((t for t in connection.tools if t.name == name), None)
@@ -157,7 +154,7 @@ async def app_call(connection: Connection, name: Any, arguments: Any, limit: flo
         raise LookupFailed(f"server {connection.name!r} has no tool {name[:100]!r}")
     if "app" not in visibility(tool):
         raise LookupFailed(f"tool {name[:100]!r} of server {connection.name!r} is not callable from an app (its visibility)")
-    result: CallResult = await _call_tool(connection, name, arguments or {}, limit, None, None)
+    result = await connection.live().call_tool(name, arguments or {}, timeout=limit, origin="app")
     return dump(result.raw)
 
 
@@ -165,9 +162,7 @@ async def app_read(connection: Connection, uri: Any, limit: float) -> dict[str, 
     """An app's ``resources/read``, from its own server."""
     if not isinstance(uri, str) or len(uri) > 2048:
         raise LookupFailed("resources/read from an app needs a URI")
-    meta = connection.request_meta()
-    result = await connection.request(lambda c: asyncio.wait_for(c.read_resource(uri, meta=meta), limit), "resources/read")
-    return dump(result)
+    return dump((await connection.live().read_resource(uri, timeout=limit)).raw)
 
 
 def dump(result: Any) -> dict[str, Any]:

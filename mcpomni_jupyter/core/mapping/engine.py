@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import copy
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from mcpomni_jupyter.errors import ArgumentError, McpJupyterError, RequestTimeout, ToolCallError
+from mcpomni_jupyter.errors import ArgumentError, McpJupyterError, ToolCallError
 from mcpomni_jupyter.results.batch import MapResults, RowError, kind_of, one_line
 
 if TYPE_CHECKING:
     from mcpomni_jupyter.core.loop import LoopThread
-    from mcpomni_jupyter.core.session.connection import Connection
     from mcpomni_jupyter.results import CallResult
 
 Row = tuple[Any, Any]  # (the row's index: its position, or a DataFrame's label; its arguments)
@@ -115,12 +115,11 @@ def _row_failed(label: Any, result: CallResult) -> ToolCallError:
 
 
 def _reraised(label: Any, exc: McpJupyterError) -> McpJupyterError:
-    """``exc`` again, its message naming the row (errors="raise")."""
-    message = f"row {label!r}: {exc}"
-    try:
-        return type(exc)(message)
-    except TypeError:  # an error class that needs more than a message
-        return McpJupyterError(message)
+    """``exc`` again, its message naming the row (errors="raise"); its class and context (``.server``, ``.tool``,
+    ``.code``, ``.result``) kept."""
+    again = copy.copy(exc)
+    again.args = (f"row {label!r}: {exc}",)
+    return again
 
 
 async def run(rows: Iterator[Row], call: Call, state: MapRun, concurrency: int, raise_errors: bool) -> None:
@@ -212,25 +211,3 @@ async def await_run(coro: Any, loop: LoopThread, state: MapRun, tick: Callable[[
         future.cancel()
         await asyncio.to_thread(state.finished.wait, CANCEL_WAIT)
         raise
-
-
-async def call_quietly(connection: Connection, tool: str, arguments: dict[str, Any], limit: float, task: bool = False) -> CallResult:
-    """``tools/call`` for one row: no progress token (a batch shows its own progress), errors mapped once.
-
-    ``task``: the row goes out as an MCP task and is followed to its result
-    (a tool whose ``taskSupport`` is ``required`` on a 2025-11-25 server).
-    """
-    from mcpomni_jupyter.results import CallResult
-
-    if task:
-        from mcpomni_jupyter.core.tasks import calls as taskcall
-        from mcpomni_jupyter.core.tasks.run import TaskRun
-
-        result = await taskcall.call(connection, tool, arguments, TaskRun(connection.name, tool, limit))
-        return CallResult(result, server=connection.name, tool=tool)
-    meta = connection.request_meta()
-    try:
-        result = await connection.request(lambda c: c.call_tool(tool, arguments, read_timeout_seconds=limit, meta=meta), "tools/call")
-    except RequestTimeout:
-        raise RequestTimeout(f"{connection.name}.{tool} got no answer within {limit:g} s; the server was told to cancel it") from None
-    return CallResult(result, server=connection.name, tool=tool)

@@ -3,7 +3,7 @@
 A base class of ``MCPManager`` that declares what it uses of it.  The tool is
 resolved once (connecting on first use), then ``mapping.run`` calls it for
 each row on the loop thread while the kernel's thread waits and ticks the
-progress view, which the UI injects (``set_map_view``; the core never
+progress view, which the UI registers (``UiHost.map_view``; the core never
 imports a widget).
 """
 
@@ -15,32 +15,16 @@ from typing import TYPE_CHECKING, Any
 from mcpomni_jupyter.core import resolve
 from mcpomni_jupyter.core.mapping import engine as mapping
 from mcpomni_jupyter.core.mapping import frames
-from mcpomni_jupyter.core.tasks import wire as tasks
 
 if TYPE_CHECKING:
-    from mcpomni_jupyter.core.loop import LoopThread
-    from mcpomni_jupyter.core.operations import Operations, Settings
-
-MapView = Callable[[mapping.MapRun], Any]  # -> an object with tick() and finish(outcome)
+    from mcpomni_jupyter.core.manager import MCPManager
 
 
 class MapMethods:
-    """``map`` and ``amap``; mixed into ``MCPManager``, whose attributes it declares here."""
-
-    _ops: Operations
-    settings: Settings
-    _map_view: MapView | None = None
-
-    @property
-    def loop(self) -> LoopThread:
-        raise NotImplementedError
-
-    def set_map_view(self, view: MapView | None) -> None:
-        """How a ``map`` shows its progress: ``view(run)`` returns an object with ``tick()`` and ``finish(outcome)``."""
-        self._map_view = view
+    """``map`` and ``amap``; mixed into ``MCPManager`` (each method typed against it)."""
 
     def _start_map(
-        self,
+        self: MCPManager,
         tool: str,
         rows: Any,
         concurrency: int,
@@ -64,24 +48,23 @@ class MapMethods:
                 raise
             state.tool = f"{connection.name}.{spec.name}"
             limit = timeout or self.settings.timeout
-            # 2025-11-25: a tool whose taskSupport is "required" runs every row as a task (on 2026-07-28 the
-            # SDK's claim follows a task answer of any tools/call, so a row needs nothing more there)
-            as_task = not connection.is_modern and tasks.as_task(connection, spec, False)
 
             async def call(arguments: dict[str, Any]) -> Any:
                 if check is not None:
                     check(arguments)
-                return await mapping.call_quietly(connection, spec.name, arguments, limit, as_task)
+                # the one request path: the task policy, the timeout, the checks and the errors of any call
+                return await connection.live().call_tool(spec.name, arguments, timeout=limit, origin="map")
 
             await mapping.run(plan.rows, call, state, concurrency, errors == "raise")
 
         return plan, state, body()
 
-    def _view(self, state: mapping.MapRun, progress: bool) -> Any:
-        return self._map_view(state) if progress and self._map_view is not None else None
+    def _view(self: MCPManager, state: mapping.MapRun, progress: bool) -> Any:
+        view = self.ui_host.map_view
+        return view(state) if progress and view is not None else None
 
     def map(
-        self,
+        self: MCPManager,
         tool: str,
         rows: Any,
         *,
@@ -119,7 +102,7 @@ class MapMethods:
         return _output(plan, state)
 
     async def amap(
-        self,
+        self: MCPManager,
         tool: str,
         rows: Any,
         *,

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from mcpomni_jupyter.core.session.errormap import map_error
+from mcpomni_jupyter.errors import LookupFailed, did_you_mean
 
 if TYPE_CHECKING:
     from mcpomni_jupyter.core.session.connection import Connection
@@ -43,6 +44,35 @@ class Catalog:
         self.prompts: list[Any] = []
         self._relisting: dict[str, asyncio.Task[None]] = {}
         self._pending: set[str] = set()
+        self._index: dict[str, tuple[list[Any], dict[str, Any]]] = {}  # kind -> (the list it indexes, name -> item)
+        self.kept: dict[tuple[str, str], Any] = {}  # what was read for these lists (a tool's app), until they are listed again
+
+    def find(self, kind: str, name: str) -> Any:
+        """The tool or prompt ``name`` (``kind`` is "tools" or "prompts"), or a one-line ``LookupFailed`` naming what there is.
+
+        An index by name, rebuilt when the list is replaced (a listing), not per call.
+        """
+        items = getattr(self, kind)
+        index = self._index.get(kind)
+        if index is None or index[0] is not items:
+            by_name: dict[str, Any] = {}
+            for item in items:
+                by_name.setdefault(item.name, item)  # the first of a name, as the server listed it
+            index = self._index[kind] = (items, by_name)
+        found = index[1].get(name)
+        if found is not None:
+            return found
+        names = list(index[1])
+        server = self._connection.name
+        raise LookupFailed(
+            f"server {server!r} has no {kind[:-1]} {name!r}{did_you_mean(name, names)}; it has: {', '.join(names[:50]) or 'none'}"
+            + (f" and {len(names) - 50} more" if len(names) > 50 else ""),
+            server=server,
+        )
+
+    def tool(self, name: str) -> Any:
+        """The listed tool ``name`` (``LookupFailed`` if there is none)."""
+        return self.find("tools", name)
 
     def clear(self) -> None:
         """Forget every list and stop any re-listing (the session is gone)."""
@@ -50,6 +80,7 @@ class Catalog:
             task.cancel()
         self._relisting.clear()
         self._pending.clear()
+        self.kept.clear()
         self.tools, self.resources, self.templates, self.prompts = [], [], [], []
 
     @property
@@ -75,6 +106,8 @@ class Catalog:
                     plans.append(plan)
                 else:
                     setattr(self, plan[0], [])
+        if cache_mode == "refresh" and ("tools" in which or "resources" in which):
+            self.kept.clear()  # listed again (at connect, on a list-changed notification, %mcp refresh): a tool's app may have changed
         # concurrently: a connect waits for one round trip, not four
         await asyncio.gather(*(self._list_one(client, plan, strict, cache_mode) for plan in plans))
 

@@ -1,20 +1,21 @@
 """One server: its lifecycle state and the owner task that holds its transport and session.
 
-The owner task runs on the loop thread.  It enters the transport and the
-``ClientSession`` contexts, initializes, sets up what is optional, lists
-capabilities, marks the server connected, and then holds the contexts until it
-is asked to stop or the server goes away; so every anyio context is entered and
-exited in one task.  Requests (tool calls, reads, ...) run as their own tasks
-on the same loop, through ``request``, which maps errors and renews a session
-the server forgot.  The connection is also the ``AuthHost`` of its OAuth
-provider: the auth layer moves its state through ``auth_waiting`` and
+The owner task runs on the loop thread.  It enters the transport and the SDK
+client's context (``mcp.Client``, which negotiates the protocol: it probes
+``server/discover`` and falls back to the ``initialize`` handshake of older
+servers), sets up what is optional, lists capabilities, marks the server
+connected, and then holds the contexts until it is asked to stop or the server
+goes away; so every anyio context is entered and exited in one task.  While
+connected, ``connection.session`` (``session.Session``) holds the negotiated
+session and is the request primitive: every request runs as its own task on
+the same loop, through it.  The connection is also the ``AuthHost`` of its
+OAuth provider: the auth layer moves its state through ``auth_waiting`` and
 ``auth_resumed``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import warnings
 from collections import deque
@@ -29,19 +30,18 @@ from mcpomni_jupyter.core.session.catalog import Catalog
 from mcpomni_jupyter.core.session.errormap import map_error
 from mcpomni_jupyter.core.session.listen import Listener
 from mcpomni_jupyter.core.session.notifications import announces_changes, on_log, on_message
-from mcpomni_jupyter.core.session.recovery import SessionRecovery, session_lost
+from mcpomni_jupyter.core.session.recovery import SessionRecovery
 from mcpomni_jupyter.core.session.serverlog import LogEntry, ServerLog, clip
+from mcpomni_jupyter.core.session.session import PreCall, Session
 from mcpomni_jupyter.core.session.state import SETTLE_GRACE, STOP_GRACE, STOP_TIMEOUT, State
 from mcpomni_jupyter.core.session.stderr import StderrCapture
-from mcpomni_jupyter.errors import McpJupyterError, ReauthorizationNeeded, ServerConnectionError
+from mcpomni_jupyter.errors import McpJupyterError, ReauthorizationNeeded, ServerConnectionError, with_context
 from mcpomni_jupyter.redact import redact
 
 OPTIONAL_REQUEST_TIMEOUT = 10.0  # an optional request at connect (logging/setLevel) may take this long
 ERROR_CHARS = 1_000  # a state's error message is cut here
-MODERN_DEFAULT_LOG_LEVEL = "info"  # asked of 2026-07-28 servers when no level is set (older ones send theirs unasked)
 
 logging.getLogger("mcp").addHandler(logging.NullHandler())  # no stray tracebacks on the notebook's stderr
-_debug = logging.getLogger("mcpomni_jupyter.requests")  # %mcp debug: one line per request, with the protocol version
 
 
 class Connection:
@@ -53,15 +53,13 @@ class Connection:
         on_change: Callable[[Connection], None] | None = None,
         auth_factory: Callable[[Connection], Any] | None = None,
         callbacks: Callable[[Connection], dict[str, Any]] | None = None,
+        checks: list[PreCall] | None = None,
     ) -> None:
         self.config = config
         self.state = State.DISCONNECTED
         self.error: str | None = None
-        self.client: Any = None  # the SDK's mcp.Client while connected
-        self.protocol_version: str | None = None  # what the client and the server agreed on
-        self.server_info: Any = None
-        self.instructions: str | None = None
-        self.capabilities: Any = None
+        self.session: Session | None = None  # the negotiated session and request primitive, while connected
+        self.checks: list[PreCall] = checks if checks is not None else []  # the manager's pre-call checks
         self.catalog = Catalog(self)
         self.listener = Listener(self)
         self.log = ServerLog()
@@ -130,21 +128,29 @@ class Connection:
     def is_connected(self) -> bool:
         return self.state is State.CONNECTED
 
+    # what the session negotiated (None / False while not connected)
+
+    @property
+    def client(self) -> Any:
+        """The SDK's ``mcp.Client`` while connected."""
+        return self.session.client if self.session is not None else None
+
+    @property
+    def protocol_version(self) -> str | None:
+        return self.session.protocol_version if self.session is not None else None
+
+    @property
+    def capabilities(self) -> Any:
+        return self.session.capabilities if self.session is not None else None
+
     @property
     def is_modern(self) -> bool:
         """Whether the negotiated protocol is 2026-07-28 or newer (stateless, per-request envelope)."""
-        return self.protocol_version in _modern_versions()
+        return self.session is not None and self.session.is_modern
 
     def request_meta(self) -> dict[str, Any] | None:
-        """``_meta`` for a request: the log level, per request, on a 2026-07-28 connection.
-
-        An older server sends its log messages at its own default level until
-        ``logging/setLevel``; a 2026-07-28 server sends none unless a request
-        asks, so we ask for ``MODERN_DEFAULT_LOG_LEVEL`` unless a level is set.
-        """
-        if not self.is_modern:
-            return None
-        return {_log_level_key(): self.log_level or MODERN_DEFAULT_LOG_LEVEL}
+        """``_meta`` for a request (``Session.request_meta``)."""
+        return self.session.request_meta() if self.session is not None else None
 
     @property
     def uses_oauth(self) -> bool:
@@ -260,7 +266,7 @@ class Connection:
         finally:
             for w in waits:
                 w.cancel()
-        self.client = None
+        self.session = None
         if self._stop.is_set():
             return True
         await self._drain_stderr()
@@ -278,8 +284,7 @@ class Connection:
         self.set_state(State.FAILED, str(error))
 
     def _forget_session(self) -> None:
-        self.client = None
-        self.protocol_version = None
+        self.session = None
         self.listener.cancel()
         self.auth.url = None
         self.catalog.clear()
@@ -316,13 +321,11 @@ class Connection:
                 await stack.enter_async_context(client)
         except TimeoutError:
             raise ServerConnectionError(
-                f"server {self.name!r} did not answer the initialize request within {limit:g} s; "
+                f"server {self.name!r} did not answer server/discover or initialize within {limit:g} s; "
                 f'check that it is an MCP server speaking {self.config.transport}, or raise its "timeout"'
             ) from None
         self.auth.url = None
-        self.client = client
-        self.protocol_version = client.protocol_version
-        self.server_info, self.instructions, self.capabilities = client.server_info, client.instructions, client.server_capabilities
+        self.session = Session(self, client, self.checks)
         return client
 
     async def _set_up(self) -> None:
@@ -367,64 +370,44 @@ class Connection:
         """The session's server-request callbacks (roots, sampling, elicitation): a task's questions go through them too."""
         return self._callbacks(self) if self._callbacks is not None else {}
 
-    def require_client(self) -> Any:
-        if self.client is None or self.state is not State.CONNECTED:
+    def live(self) -> Session:
+        """The session, or a one-line ``ServerConnectionError`` saying why there is none and what to do."""
+        session = self.session
+        if session is None or self.state is not State.CONNECTED:
             if self.state is State.FAILED:
                 raise ServerConnectionError(
-                    f"server {self.name!r} is not connected (failed: {self.error}); fix it and run %mcp connect {self.name}"
+                    f"server {self.name!r} is not connected (failed: {self.error}); fix it and run %mcp connect {self.name}",
+                    server=self.name,
                 )
-            raise ServerConnectionError(f"server {self.name!r} is {self.state.value}; run %mcp connect {self.name}")
-        return self.client
+            raise ServerConnectionError(f"server {self.name!r} is {self.state.value}; run %mcp connect {self.name}", server=self.name)
+        return session
 
     async def request(self, fn: Callable[[Any], Awaitable[Any]], what: str = "a request") -> Any:
-        """Run ``fn(client)`` and map its errors; a session the server forgot (HTTP 404) is renewed once."""
-        client = self.require_client()
-        if _debug.isEnabledFor(logging.DEBUG):
-            _debug.debug("%s: %s (MCP %s)", self.name, what, self.protocol_version)
-        try:
-            return await fn(client)
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:  # noqa: BLE001 - every error is mapped to one of ours
-            if not session_lost(self, exc):
-                raise await self._request_error(exc) from None
-        await self._recovery.renew(self)
-        try:
-            return await fn(self.require_client())
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:  # noqa: BLE001 - every error is mapped to one of ours
-            raise await self._request_error(exc) from None
+        """``fn(client)`` through the session (``Session.request``: errors mapped, a forgotten session renewed)."""
+        return await self.live().request(fn, what)
 
-    async def _request_error(self, exc: BaseException) -> BaseException:
+    async def renew(self) -> None:
+        """Reconnect quietly after the server forgot our session (backed off; see ``recovery``)."""
+        await self._recovery.renew(self)
+
+    async def request_error(self, exc: BaseException) -> BaseException:
+        """``exc`` as one of our errors (naming this server), after reconnecting if the tokens died or letting a lost server settle."""
         if self.auth.reauth_needed:
             # its tokens are gone for good: reconnect; the new owner task asks the person again
             self.auth.reauth_needed = False
             await self.restart()
-            return ReauthorizationNeeded(f"server {self.name!r} needs authorization again: click Authorize, or run %mcp auth {self.name}")
+            return ReauthorizationNeeded(
+                f"server {self.name!r} needs authorization again: click Authorize, or run %mcp auth {self.name}", server=self.name
+            )
         if isinstance(exc, McpJupyterError):
-            return exc
+            return with_context(exc, self.name)
         error = map_error(exc, self.config, self.stderr_tail() if self.config.transport == "stdio" else "", self.http_status)
         if isinstance(error, ServerConnectionError) and self._task is not None and not self._task.done():
             # the server went away: let the owner task settle the state before we report
             await asyncio.wait({self._task}, timeout=SETTLE_GRACE)
             if self.error:
                 error = ServerConnectionError(self.error)
-        return error
-
-
-@functools.cache
-def _modern_versions() -> frozenset[str]:
-    from mcp_types.version import MODERN_PROTOCOL_VERSIONS
-
-    return frozenset(MODERN_PROTOCOL_VERSIONS)
-
-
-@functools.cache
-def _log_level_key() -> str:
-    from mcp_types import LOG_LEVEL_META_KEY
-
-    return LOG_LEVEL_META_KEY
+        return with_context(error, self.name) if isinstance(error, McpJupyterError) else error
 
 
 def _client_info() -> Any:

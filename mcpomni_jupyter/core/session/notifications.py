@@ -43,6 +43,7 @@ def on_message(c: Connection, message: Any) -> None:
         c.record("request", f"the server says the page it asked the person to open is done with (elicitation {ident})")
     elif method == "notifications/resources/updated":
         uri = str(message.params.uri)
+        c.catalog.kept.clear()  # an app's ui:// resource may be the one that changed
         c.record("updated", f"resource updated: {uri}", data=uri)
 
 

@@ -4,7 +4,7 @@ A base class of ``MCPManager`` (like ``map_api``).  ``start`` sends a
 task-augmented ``tools/call`` and returns once the server made the task (or
 answered at once): a ``TaskJob`` that keeps following it on the loop thread
 while other cells run, with ``.status``, ``.result(timeout)``, ``await job``
-and ``.cancel()``.  The UI injects a live status line (``set_task_view``);
+and ``.cancel()``.  The UI registers a live status line (``UiHost.task_view``);
 the core never imports a widget.  Blocking calls of task tools go through
 ``call`` (``operations`` routes them to ``taskcall``).
 """
@@ -32,8 +32,7 @@ from mcpomni_jupyter.results import CallResult
 from mcpomni_jupyter.results.tables import Table
 
 if TYPE_CHECKING:
-    from mcpomni_jupyter.core.loop import LoopThread
-    from mcpomni_jupyter.core.operations import Operations, Settings
+    from mcpomni_jupyter.core.manager import MCPManager
     from mcpomni_jupyter.core.session.connection import Connection
 
 TaskView = Callable[["TaskJob"], Any]  # -> an object with _repr_mimebundle_ (a live status line)
@@ -46,7 +45,7 @@ class TaskJob:
 
     shown_in: Any = None  # the UI: the cell (execution count) that shows this job's live line
 
-    def __init__(self, manager: TaskMethods, connection: Connection, run: TaskRun, future: concurrent.futures.Future[Any]) -> None:
+    def __init__(self, manager: MCPManager, connection: Connection, run: TaskRun, future: concurrent.futures.Future[Any]) -> None:
         self._manager = manager
         self._connection = connection
         self.run = run
@@ -109,7 +108,7 @@ class TaskJob:
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         data: dict[str, Any] = {}
-        view = self._manager._task_view
+        view = self._manager.ui_host.task_view
         if view is not None:
             data.update(view(self)._repr_mimebundle_(**kwargs) or {})
         data["text/plain"] = repr(self)
@@ -152,40 +151,19 @@ class TaskList(Table):
 
 
 class TaskMethods:
-    """``start``, ``task``, ``tasks``; mixed into ``MCPManager``, whose attributes it declares here."""
-
-    _ops: Operations
-    settings: Settings
-    _task_view: TaskView | None = None
+    """``start``, ``task``, ``tasks``; mixed into ``MCPManager`` (each method typed against it)."""
 
     @property
-    def loop(self) -> LoopThread:
-        raise NotImplementedError
-
-    def _run(self, coro: Coroutine[Any, Any, Any], budget: float, what: str, tick: Any = None) -> Any:
-        raise NotImplementedError
-
-    def _budget(self, timeout: float | None = None) -> float:
-        raise NotImplementedError
-
-    def connection(self, name: str) -> Connection:
-        raise NotImplementedError
-
-    @property
-    def jobs(self) -> list[TaskJob]:
+    def jobs(self: MCPManager) -> list[TaskJob]:
         """Our task jobs, oldest first (the last ``KEPT_JOBS``)."""
         return self.__dict__.setdefault("_task_jobs", [])
 
-    def set_task_view(self, view: TaskView | None) -> None:
-        """How a job shows itself: ``view(job)`` returns an object with ``_repr_mimebundle_`` (the UI's live line)."""
-        self._task_view = view
-
-    def _keep(self, job: TaskJob) -> TaskJob:
+    def _keep(self: MCPManager, job: TaskJob) -> TaskJob:
         self.jobs.append(job)
         del self.jobs[:-KEPT_JOBS]
         return job
 
-    def _launch(self, connection: Connection, run: TaskRun, coro: Coroutine[Any, Any, Any]) -> TaskJob:
+    def _launch(self: MCPManager, connection: Connection, run: TaskRun, coro: Coroutine[Any, Any, Any]) -> TaskJob:
         """Run ``coro`` on the loop and wait until the server answered (a task id, a result, or an error)."""
         future = self.loop.submit(coro)
         deadline = time.monotonic() + self._budget(run.limit)
@@ -197,14 +175,20 @@ class TaskMethods:
             future.cancel()
             raise
         if future.done() and not future.cancelled() and future.exception() is not None and run.task_id is None:
-            raise future.exception()  # type: ignore[misc]  # no task came of it: the call's own error
+            raise future.exception()  # no task came of it: the call's own error
         if not run.known.is_set() and not future.done():
             future.cancel()
             raise RequestTimeout(f"{run.label} did not answer with a task within {self._budget(run.limit):g} s; it was cancelled")
         return self._keep(TaskJob(self, connection, run, future))
 
     def start(
-        self, tool: str, arguments: dict[str, Any] | None = None, *, server: str | None = None, timeout: float | None = None, **kwargs: Any
+        self: MCPManager,
+        tool: str,
+        arguments: dict[str, Any] | None = None,
+        *,
+        server: str | None = None,
+        timeout: float | None = None,
+        **kwargs: Any,
     ) -> TaskJob:
         """Start ``[SERVER.]TOOL`` as an MCP task in the background; returns a ``TaskJob`` as soon as the server made it.
 
@@ -221,9 +205,9 @@ class TaskMethods:
         tasks.as_task(connection, spec, True)
         run = TaskRun(connection.name, spec.name, timeout)
         run.caller = _caller()
-        return self._launch(connection, run, taskcall.call(connection, spec.name, arguments, run))
+        return self._launch(connection, run, _job(connection, spec.name, arguments, run))
 
-    def task(self, server: str, task_id: str, *, timeout: float | None = None) -> TaskJob:
+    def task(self: MCPManager, server: str, task_id: str, *, timeout: float | None = None) -> TaskJob:
         """The task ``task_id`` of ``server`` (one of ours, or one the server keeps, e.g. after a kernel restart), followed."""
         if not isinstance(task_id, str) or not task_id or len(task_id) > ID_CHARS or not task_id.isprintable():
             raise ArgumentError(f"task(): give the task id as %mcp tasks {server} lists it (a string of at most {ID_CHARS} characters)")
@@ -238,7 +222,7 @@ class TaskMethods:
         run.caller = _caller()
         return self._launch(connection, run, taskcall.attach(connection, run))
 
-    def tasks(self, server: str | None = None) -> TaskList:
+    def tasks(self: MCPManager, server: str | None = None) -> TaskList:
         """Our jobs and the tasks the servers keep (``tasks/list``, 2025-11-25 servers), newest first."""
         names = [server] if server else [n for n, c in self._connections().items() if c.is_connected]
         rows: list[TaskRow] = []
@@ -264,12 +248,18 @@ class TaskMethods:
         table.notes = notes
         return table
 
-    def cancel_task(self, server: str, task_id: str) -> str:
+    def cancel_task(self: MCPManager, server: str, task_id: str) -> str:
         """Cancel the task ``task_id`` of ``server`` (ours or not); returns its status after."""
         return self.task(server, task_id).cancel()
 
-    def _connections(self) -> dict[str, Connection]:
+    def _connections(self: MCPManager) -> dict[str, Connection]:
         return self._ops.registry.snapshot()
+
+
+async def _job(connection: Connection, tool: str, arguments: dict[str, Any], run: TaskRun) -> Any:
+    """A background job's call, through the one request path (the pre-call checks, errors with their context)."""
+    result = await connection.live().call_tool(tool, arguments, timeout=run.limit, task=True, origin="job", run=run)
+    return result.raw
 
 
 def _caller() -> Caller | None:
