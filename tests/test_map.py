@@ -92,13 +92,52 @@ def test_a_generator_of_100000_rows_is_read_as_the_calls_go(mcp):
         out = mcp.map("s.add", rows(), concurrency=concurrency)
     finally:
         timer.cancel()
-    assert out.interrupted and out.done > 0 and out.cancelled <= concurrency and out.failed == 0
-    assert pulled[0] == len(out) < 100_000  # nothing was read ahead of the calls
+    # a generator is read on a thread of its own, at most `concurrency` rows ahead of the calls: those are reported as
+    # not started, so every row that left the generator is in the result
+    assert out.interrupted and out.done > 0 and out.cancelled <= 2 * concurrency and out.failed == 0
+    assert pulled[0] == len(out) < 100_000  # at most `concurrency` read ahead of the calls, none lost
     assert 0 < widest[0] <= concurrency
     finished = [(i, r.value) for i, r in enumerate(out) if not r.is_error]  # calls finish out of order: not a prefix
     assert len(finished) == out.done and all(value == i + 0.5 for i, value in finished)
     assert all(r.cancelled for r in out if r.is_error)
     assert mcp.call("s.echo", text="after").text == "after"
+
+
+def test_a_slow_generator_never_stalls_the_other_calls(mcp):
+    """The person's generator runs on a reader thread: while it waits, a call to the same server goes through."""
+    waiting, release = threading.Event(), threading.Event()
+
+    def rows():
+        yield {"text": "first"}
+        waiting.set()
+        release.wait(30)  # a generator reading a slow file or the network
+        yield {"text": "second"}
+
+    outcome: list = []
+    mapper = threading.Thread(target=lambda: outcome.append(mcp.map("s.echo", rows(), concurrency=2, progress=False)))
+    mapper.start()
+    try:
+        assert waiting.wait(30)
+        # on the loop thread, the generator's wait would hold this call for 30 s
+        assert mcp.call("s.echo", text="meanwhile", timeout=10).text == "meanwhile"
+        assert mapper.is_alive() and not release.is_set()  # the generator is still waiting: the call did not wait for it
+    finally:
+        release.set()
+        mapper.join(30)
+    assert [r.text for r in outcome[0]] == ["first", "second"]
+
+
+def test_a_rows_check_failing_fails_that_row_alone(mcp):
+    checked = []
+
+    def check(arguments):
+        checked.append(threading.current_thread().name)
+        if arguments["a"] < 0:
+            raise ArgumentError("a must not be negative")
+
+    out = mcp.map("s.add", ({"a": a, "b": 1} for a in (1, -1, 2)), check=check)
+    assert out.values == [2.0, None, 3.0] and "a must not be negative" in out.errors[0].message
+    assert set(checked) == {"mcp-map-rows"}  # on the reader thread, not on the loop thread
 
 
 def test_the_map_magic(run, mcp):

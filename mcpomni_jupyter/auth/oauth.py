@@ -95,7 +95,8 @@ class OAuthCoordinator:
         """Where redirects come back now: "relay" or "loopback" (``callback = "auto"`` decides by the page)."""
         mode = self.options.callback
         if mode == "auto":
-            return "relay" if self.relay.page is not None and not self.relay.page.loopback else "loopback"
+            page = self.relay.page  # read once: the kernel's thread may report a new one meanwhile
+            return "relay" if page is not None and not page.loopback else "loopback"
         return mode
 
     def callback_for(self, connection: AuthHost) -> FlowRouter:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -84,28 +85,39 @@ class RelayRoutes:
     """The page the notebook runs in, one ``RelayCallback`` per redirect URI, and the ids already taken."""
 
     def __init__(self) -> None:
-        self.page: Page | None = None
+        # the page is reported on the kernel's thread (the bridge's comm) and read on the loop thread: one lock
+        self._lock = threading.Lock()
+        self._page: Page | None = None
         self._routes: dict[str, RelayCallback] = {}
         self._taken: OrderedDict[str, str] = OrderedDict()  # message id -> the server it authorized
 
     @property
+    def page(self) -> Page | None:
+        with self._lock:
+            return self._page
+
+    @property
     def routes(self) -> list[RelayCallback]:
-        return list(self._routes.values())
+        with self._lock:
+            return list(self._routes.values())
 
     def set_page(self, origin: Any, base_url: Any) -> Page | None:
         page = parse_page(origin, base_url)
         if page is not None:
-            self.page = page
+            with self._lock:
+                self._page = page
         return page
 
     def route(self, server: str) -> RelayCallback:
         """The relay callback of the current page; AuthError while no page has been reported."""
-        if self.page is None:
-            raise AuthError(f"server {server!r}: " + NO_PAGE.format(name=server))
-        uri = self.page.redirect_uri
-        if uri not in self._routes:
-            self._routes[uri] = RelayCallback(uri)
-        return self._routes[uri]
+        with self._lock:
+            page = self._page
+            if page is None:
+                raise AuthError(f"server {server!r}: " + NO_PAGE.format(name=server))
+            uri = page.redirect_uri
+            if uri not in self._routes:
+                self._routes[uri] = RelayCallback(uri)
+            return self._routes[uri]
 
     def deliver(self, message: dict[str, Any]) -> dict[str, str]:
         """Route one message from the relay page; the acknowledgement: status "taken", "refused" or "unknown"."""

@@ -29,7 +29,8 @@ from mcpomni_jupyter.core.loop import LoopThread
 from mcpomni_jupyter.core.mapping.methods import MapMethods
 from mcpomni_jupyter.core.operations import Operations, Progress, Settings
 from mcpomni_jupyter.core.registry import Registry
-from mcpomni_jupyter.core.requests.handlers import Caller, ElicitationHandler, ServerRequests
+from mcpomni_jupyter.core.requests.handlers import Caller, ServerRequests
+from mcpomni_jupyter.core.requests.methods import RequestMethods
 from mcpomni_jupyter.core.session.connection import Connection
 from mcpomni_jupyter.core.session.session import PreCall
 from mcpomni_jupyter.core.session.state import HOP_GRACE, SHUTDOWN_TIMEOUT, STOP_BUDGET, STOP_GRACE, State
@@ -46,7 +47,7 @@ from mcpomni_jupyter.results import (
 )
 
 
-class MCPManager(ListingMethods, OAuthMethods, MapMethods, AppMethods, TaskMethods):
+class MCPManager(ListingMethods, OAuthMethods, RequestMethods, MapMethods, AppMethods, TaskMethods):
     """Every configured MCP server of this kernel, and what you can do with them."""
 
     def __init__(self, loop: LoopThread | None = None, timeout: float = REQUEST_TIMEOUT) -> None:
@@ -325,28 +326,6 @@ class MCPManager(ListingMethods, OAuthMethods, MapMethods, AppMethods, TaskMetho
             self.settings.log_level = level
         self._run(self._ops.set_log_level(level, names), self._budget(), "setting the log level")
 
-    def set_sampling_handler(self, handler: Callable[..., Any] | None) -> None:
-        """Answer servers' sampling requests with ``handler(messages, params)`` -> str (or a result).
-
-        ``messages`` is a list of ``{"role", "content"}`` dicts; ``params`` the
-        SDK's ``CreateMessageRequestParams``.  ``None`` declines them again.
-        """
-        self.requests.sampling_handler = handler
-
-    def set_elicitation_handler(self, handler: ElicitationHandler | None) -> None:
-        """Answer servers' questions from code, in every call (blocking ones too), before the notebook's form.
-
-        ``handler(message, schema, defaults)`` (plus ``server=`` if it takes one)
-        returns a dict to accept (fields left out get their defaults), ``None``
-        or ``"decline"``, ``"cancel"``, or an ``ElicitResult``; an answer that
-        does not fit the schema is declined, with a line in ``log()``.  A plain
-        function runs on a thread of its own, a coroutine function on the loop.
-        Requests to open a page (URL mode) stay the person's.  ``None`` removes it.
-        """
-        if handler is not None and not callable(handler):
-            raise TypeError(f"set_elicitation_handler() takes a function or None, not {type(handler).__name__}")
-        self.requests.elicitation_handler = handler
-
     def add_call_check(self, check: PreCall) -> Callable[[], None]:
         """Run ``check(call)`` before every tool call goes out, whoever makes it; returns a function that removes it.
 
@@ -372,14 +351,6 @@ class MCPManager(ListingMethods, OAuthMethods, MapMethods, AppMethods, TaskMetho
         self.ui_host = host
         self.requests.form_handler = host.form
         self.requests.link_handler = host.link
-
-    def set_roots(self, name: str, roots: Iterable[str] | None) -> None:
-        """The directories (or file:// URIs) offered to ``name`` as roots; None: the config's, else the cwd."""
-        self.connection(name)
-        if roots is None:
-            self.requests.roots.pop(name, None)
-        else:
-            self.requests.roots[name] = [str(r) for r in roots]
 
 
 def _checked(result: CallResult, raise_on_error: bool) -> CallResult:

@@ -12,6 +12,7 @@ from mcp_types import CallToolResult, TextContent
 
 from mcpomni_jupyter.core.loop import LoopThread
 from mcpomni_jupyter.core.mapping import engine as mapping
+from mcpomni_jupyter.core.mapping.feed import LoopFeed
 from mcpomni_jupyter.core.mapping import frames
 from mcpomni_jupyter.errors import ArgumentError, RequestTimeout, ToolCallError
 from mcpomni_jupyter.results import CallResult
@@ -25,7 +26,7 @@ def result(text: str, error: bool = False, structured=None) -> CallResult:
 
 def go(rows, call, concurrency=4, raise_errors=False, total=None):
     state = mapping.MapRun("s.t", total)
-    asyncio.run(mapping.run(frames.plan(rows).rows, call, state, concurrency, raise_errors))
+    asyncio.run(mapping.run(LoopFeed(frames.plan(rows).rows), call, state, concurrency, raise_errors))
     return state
 
 
@@ -94,7 +95,7 @@ def test_a_generator_is_read_as_the_calls_go_never_all_at_once():
 
     tracemalloc.start()
     try:
-        asyncio.run(mapping.run(frames.plan(rows()).rows, call, state, concurrency, False))
+        asyncio.run(mapping.run(LoopFeed(frames.plan(rows()).rows), call, state, concurrency, False))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -127,7 +128,7 @@ def test_an_interrupt_cancels_what_runs_and_returns_what_finished():
             raise KeyboardInterrupt
 
     try:
-        coro = mapping.run(frames.plan({"n": i} for i in range(100_000)).rows, call, state, 3, False)
+        coro = mapping.run(LoopFeed(frames.plan({"n": i} for i in range(100_000)).rows), call, state, 3, False)
         mapping.wait(loop, coro, state, tick)
     finally:
         loop.stop()
@@ -197,7 +198,7 @@ def test_wait_ticks_on_the_calling_thread():
     state = mapping.MapRun("s.t", 6)
     try:
         mapping.wait(
-            loop, mapping.run(frames.plan([{}] * 6).rows, call, state, 2, False), state, lambda: threads.add(threading.current_thread())
+            loop, mapping.run(LoopFeed(frames.plan([{}] * 6).rows), call, state, 2, False), state, lambda: threads.add(threading.current_thread())
         )
     finally:
         loop.stop()

@@ -1,10 +1,11 @@
 """Tools over data, the engine: a bounded window of concurrent calls fed from an iterator, outcomes in input order.
 
-``run`` works on the loop thread: ``concurrency`` workers share one iterator
-of rows and each takes the next row only when it is free, so at most
-``concurrency`` rows are ever out of the iterator and unfinished — a
-generator of a million rows is never materialised (the outcomes are kept,
-the inputs are not).  A row's error is collected as a ``RowError``, or, with
+``run`` works on the loop thread: ``concurrency`` workers share one feed of
+rows (``feed.py``) and each takes the next row only when it is free, so at
+most ``concurrency`` rows are ever running, and at most ``concurrency`` more
+read ahead by the reader thread of a person's iterator — a generator of a
+million rows is never materialised (the outcomes are kept, the inputs are
+not); rows read ahead when the run ends are reported as not started.  A row's error is collected as a ``RowError``, or, with
 ``errors="raise"``, stops the run and is raised.  ``wait`` is the kernel's
 side: it ticks the progress view about ten times a second and, on a kernel
 interrupt, cancels the calls still running (each server is told) and returns
@@ -18,9 +19,10 @@ import concurrent.futures
 import copy
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from mcpomni_jupyter.core.mapping.feed import LoopFeed, ThreadFeed
 from mcpomni_jupyter.errors import ArgumentError, McpJupyterError, ToolCallError
 from mcpomni_jupyter.results.batch import MapResults, RowError, kind_of, one_line
 
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
     from mcpomni_jupyter.core.loop import LoopThread
     from mcpomni_jupyter.results import CallResult
 
-Row = tuple[Any, Any]  # (the row's index: its position, or a DataFrame's label; its arguments)
+Feed = LoopFeed | ThreadFeed
 Call = Callable[[dict[str, Any]], Awaitable["CallResult"]]
 
 TICK = 0.1  # seconds between progress updates on the kernel's thread
@@ -122,11 +124,12 @@ def _reraised(label: Any, exc: McpJupyterError) -> McpJupyterError:
     return again
 
 
-async def run(rows: Iterator[Row], call: Call, state: MapRun, concurrency: int, raise_errors: bool) -> None:
+async def run(rows: Feed, call: Call, state: MapRun, concurrency: int, raise_errors: bool) -> None:
     """Call ``call(arguments)`` for every row, ``concurrency`` at a time; outcomes land in ``state`` in input order."""
 
     async def worker() -> None:
-        for label, arguments in rows:  # one shared iterator: a worker takes the next row only when it is free
+        while (item := await rows.take()) is not None:  # one shared feed: a worker takes the next row only when it is free
+            label, arguments, refused = item
             position = len(state.outcomes)
             state.outcomes.append(_PENDING)
             state.labels.append(label)
@@ -139,6 +142,8 @@ async def run(rows: Iterator[Row], call: Call, state: MapRun, concurrency: int, 
             arguments = dict(arguments)
             state.running[position] = arguments
             try:
+                if refused is not None:  # its check failed (on the reader thread): no call
+                    raise refused
                 result = await call(arguments)
             except McpJupyterError as exc:
                 state.settle(position, RowError(label, arguments, one_line(str(exc)), error=exc))
@@ -163,8 +168,19 @@ async def run(rows: Iterator[Row], call: Call, state: MapRun, concurrency: int, 
         for position, arguments in list(state.running.items()):
             label = state.labels[position]
             state.settle(position, RowError(label, arguments, "cancelled before it finished", cancelled=True))
+        for label, arguments, _ in await _closed(rows):  # read ahead but never started
+            state.outcomes.append(_PENDING)
+            state.labels.append(label)
+            state.settle(len(state.outcomes) - 1, RowError(label, arguments, "not started before the map ended", cancelled=True))
         state.ended = time.monotonic()
         state.finished.set()
+
+
+async def _closed(rows: Feed) -> list[Any]:
+    """Stop the feed; the rows it read that no worker took (waited for off the loop: a reader may be mid-row)."""
+    if isinstance(rows, LoopFeed):
+        return rows.close()
+    return await asyncio.shield(asyncio.to_thread(rows.close))
 
 
 def wait(loop: LoopThread, coro: Any, state: MapRun, tick: Callable[[], Any] | None = None) -> None:

@@ -32,6 +32,7 @@ class Plan:
     rows: Iterator[Row]
     total: int | None
     frame: Any = None
+    ours: bool = True  # read by our own code (a list, a tuple, a DataFrame), not by a person's iterator
 
 
 def is_frame(value: Any) -> bool:
@@ -59,7 +60,7 @@ def plan(rows: Any, columns: Any = None, total: int | None = None) -> Plan:
             total = len(rows)
         except TypeError:
             total = None  # a generator: the progress shows counts and rate, no ETA (give total= for one)
-    return Plan(enumerate(iterator), total)
+    return Plan(enumerate(iterator), total, ours=type(rows) in (list, tuple))
 
 
 def _columns(frame: Any, columns: Any) -> dict[Any, str]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from mcpomni_jupyter.core import resolve
 from mcpomni_jupyter.core.mapping import engine as mapping
 from mcpomni_jupyter.core.mapping import frames
+from mcpomni_jupyter.core.mapping.feed import feed
 
 if TYPE_CHECKING:
     from mcpomni_jupyter.core.manager import MCPManager
@@ -50,12 +51,12 @@ class MapMethods:
             limit = timeout or self.settings.timeout
 
             async def call(arguments: dict[str, Any]) -> Any:
-                if check is not None:
-                    check(arguments)
                 # the one request path: the task policy, the timeout, the checks and the errors of any call
                 return await connection.live().call_tool(spec.name, arguments, timeout=limit, origin="map")
 
-            await mapping.run(plan.rows, call, state, concurrency, errors == "raise")
+            # a person's iterator and a per-row check are read on a thread of their own, never on the loop thread
+            rows = feed(plan.rows, plan.ours, concurrency, check)
+            await mapping.run(rows, call, state, concurrency, errors == "raise")
 
         return plan, state, body()
 

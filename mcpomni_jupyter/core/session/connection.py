@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
 from collections import deque
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -38,7 +37,6 @@ from mcpomni_jupyter.core.session.stderr import StderrCapture
 from mcpomni_jupyter.errors import McpJupyterError, ReauthorizationNeeded, ServerConnectionError, with_context
 from mcpomni_jupyter.redact import redact
 
-OPTIONAL_REQUEST_TIMEOUT = 10.0  # an optional request at connect (logging/setLevel) may take this long
 ERROR_CHARS = 1_000  # a state's error message is cut here
 
 logging.getLogger("mcp").addHandler(logging.NullHandler())  # no stray tracebacks on the notebook's stderr
@@ -88,21 +86,10 @@ class Connection:
 
     # ----------------------------------------------------------------- what it offers
 
-    @property
-    def tools(self) -> list[Any]:
-        return self.catalog.tools
-
-    @property
-    def resources(self) -> list[Any]:
-        return self.catalog.resources
-
-    @property
-    def templates(self) -> list[Any]:
-        return self.catalog.templates
-
-    @property
-    def prompts(self) -> list[Any]:
-        return self.catalog.prompts
+    tools = property(lambda self: self.catalog.tools, doc="The listed tools (the catalog's).")
+    resources = property(lambda self: self.catalog.resources, doc="The listed resources.")
+    templates = property(lambda self: self.catalog.templates, doc="The listed resource templates.")
+    prompts = property(lambda self: self.catalog.prompts, doc="The listed prompts.")
 
     # ----------------------------------------------------------------- state
 
@@ -337,24 +324,10 @@ class Connection:
             await self.listener.start()
 
     async def apply_log_level(self, level: str | None) -> None:
-        """Send ``logging/setLevel`` if the server declares logging; a failure is a warning in the log."""
+        """Keep ``level`` for this server and, while connected, send it (``Session.set_log_level``; never fails)."""
         self.log_level = level
-        client, caps = self.client, self.capabilities
-        if not level or client is None or caps is None or caps.logging is None or self.is_modern:
-            return  # a 2026-07-28 server takes the level on each request instead (see request_meta)
-        try:
-            with warnings.catch_warnings():  # deprecated for 2026-07-28 only; this is an older server
-                warnings.simplefilter("ignore")
-                request = client.set_logging_level(level)
-            await asyncio.wait_for(request, min(self.config.timeout, OPTIONAL_REQUEST_TIMEOUT))
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - an optional request never fails the connection
-            self.record(
-                "error",
-                f"logging/setLevel {level!r} failed: {map_error(exc, self.config)}; log messages come at the server's default level",
-                "warning",
-            )
+        if self.session is not None:
+            await self.session.set_log_level(level)
 
     # ----------------------------------------------------------------- notifications
 

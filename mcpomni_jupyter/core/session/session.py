@@ -28,10 +28,12 @@ import asyncio
 import contextvars
 import functools
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from mcpomni_jupyter.core.session.errormap import map_error
 from mcpomni_jupyter.core.session.recovery import session_lost
 from mcpomni_jupyter.core.tasks import calls as task_calls
 from mcpomni_jupyter.core.tasks.run import TaskRun
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
 
 Progress = Callable[[float, "float | None", "str | None"], Any]
 Origin = Literal["person", "map", "app", "job", "model"]
+OPTIONAL_REQUEST_TIMEOUT = 10.0  # an optional request at connect (logging/setLevel) may take this long
 MODERN_DEFAULT_LOG_LEVEL = "info"  # asked of 2026-07-28 servers when no level is set (older ones send theirs unasked)
 
 _debug = logging.getLogger("mcpomni_jupyter.requests")  # %mcp debug: one line per request, with the protocol version
@@ -97,6 +100,27 @@ class Session:
         if not self.is_modern:
             return None
         return {_log_level_key(): self.connection.log_level or MODERN_DEFAULT_LOG_LEVEL}
+
+    async def set_log_level(self, level: str | None) -> None:
+        """Send ``logging/setLevel`` if the server declares logging; a failure is a warning in the log.
+
+        A 2026-07-28 server takes the level on each request instead (``request_meta``).
+        """
+        client, caps, connection = self.client, self.capabilities, self.connection
+        if not level or caps is None or caps.logging is None or self.is_modern:
+            return
+        try:
+            with warnings.catch_warnings():  # deprecated for 2026-07-28 only; this is an older server
+                warnings.simplefilter("ignore")
+                request = client.set_logging_level(level)
+            await asyncio.wait_for(request, min(connection.config.timeout, OPTIONAL_REQUEST_TIMEOUT))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - an optional request never fails the connection
+            error = map_error(exc, connection.config)
+            connection.record(
+                "error", f"logging/setLevel {level!r} failed: {error}; log messages come at the server's default level", "warning"
+            )
 
     # ------------------------------------------------------------------ the level under every request
 
