@@ -371,7 +371,8 @@ def test_debug_on_with_servers_that_do_not_declare_logging(run):
         "mcpServers": {
             "plain": {"command": PY, "args": [SERVER, "stdio"]},
             "refuses": {"command": PY, "args": [HOSTILE, "stdio", "--setlevel", "fail", "--legacy"]},
-            "hangs": {"command": PY, "args": [HOSTILE, "stdio", "--setlevel", "hang", "--legacy"], "timeout": 3},
+            # its timeout bounds the hanging logging/setLevel; it must also cover a loaded machine starting the server
+            "hangs": {"command": PY, "args": [HOSTILE, "stdio", "--setlevel", "hang", "--legacy"], "timeout": 8},
             # 2026-07-28: the level travels on each request, so logging/setLevel is never sent
             "modern": {"command": PY, "args": [HOSTILE, "stdio", "--setlevel", "fail"]},
         }
