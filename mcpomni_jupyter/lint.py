@@ -1,33 +1,23 @@
-"""Warnings (not errors) about a server config, and what counts as a loopback host.
+"""Warnings (not errors) about a server config.
 
 A literal secret-looking token in ``headers`` (write it as ``${VAR}``), and
-credentials sent over plain ``http://`` to a host that is not loopback.
+credentials sent over plain ``http://`` to a host that is not loopback
+(``urls.is_loopback_url``).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
+
+from mcpomni_jupyter.urls import is_loopback_url
 
 if TYPE_CHECKING:
     from mcpomni_jupyter.config import ServerConfig
 
 _SECRETISH = re.compile(r"^(?:(?:bearer|token|basic)\s+)?[A-Za-z0-9_\-\.=+/]{20,}$", re.I)
 _SECRET_HEADER = re.compile(r"(authorization|token|key|secret|password|cookie)", re.I)
-
-
-def is_loopback(host: str | None) -> bool:
-    """Whether ``host`` is localhost or a loopback IP address (IPv6 may be bracketed)."""
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def lint(raw: dict[str, Any], server: ServerConfig) -> list[str]:
@@ -49,6 +39,6 @@ def lint(raw: dict[str, Any], server: ServerConfig) -> list[str]:
     if server.transport != "stdio" and server.url:
         parsed = urlparse(server.url)
         sends_credentials = bool(server.headers) or server.auth.method != "none"
-        if parsed.scheme == "http" and sends_credentials and not is_loopback(parsed.hostname):
+        if parsed.scheme == "http" and sends_credentials and not is_loopback_url(server.url):
             out.append(f"server {server.name!r}: credentials would be sent over plain http:// to {parsed.hostname}; use https://")
     return out
