@@ -15,10 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
-from urllib.parse import urlparse
 
 from mcpomni_jupyter.errors import ConfigError, did_you_mean
-from mcpomni_jupyter.lint import is_loopback
+from mcpomni_jupyter.urls import is_secure_url, split_url
 
 AUTH_METHODS = {"none", "oauth", "client_credentials", "identity_assertion", "bearer"}
 OAUTH_METHODS = ("oauth", "client_credentials", "identity_assertion")  # the methods an OAuth provider serves
@@ -101,16 +100,17 @@ def _string(value: Any, where: str) -> str | None:
 
 
 def _url(value: str | None, where: str, what: str) -> None:
-    """An https URL, or http to a loopback host (credentials go there)."""
-    if value is None:
-        return
-    try:
-        parsed = urlparse(value)
-        host = parsed.hostname
-    except ValueError:
-        parsed, host = None, None
-    if parsed is None or not host or not (parsed.scheme == "https" or (parsed.scheme == "http" and is_loopback(host))):
+    """An https URL, or http to a loopback host (credentials go there): ``urls.is_secure_url``."""
+    if value is not None and not is_secure_url(value):
         raise ConfigError(f"{where} must be {what}: an https:// URL (http:// only to localhost), got {value[:80]!r}")
+
+
+def _https_with_path(value: str) -> bool:
+    """A secure URL that is https (not loopback http) and has a path: a client metadata document's address."""
+    if not is_secure_url(value):
+        return False
+    parts = split_url(value)
+    return parts.scheme == "https" and parts.path not in ("", "/")
 
 
 def _scopes(value: Any, where: str) -> tuple[str, ...]:
@@ -177,7 +177,7 @@ def _check_method(method: str, values: dict[str, Any], where: str) -> None:
     _url(values.get("issuer"), f"{where}.issuer", "the authorization server's issuer URL")
     _url(values.get("idp_token_endpoint"), f"{where}.idp_token_endpoint", "the identity provider's token endpoint")
     metadata_url = values.get("client_metadata_url")
-    if metadata_url and (urlparse(metadata_url).scheme != "https" or urlparse(metadata_url).path in ("", "/")):
+    if metadata_url and not _https_with_path(metadata_url):
         raise ConfigError(f"{where}.client_metadata_url must be an https:// URL with a path (where the client metadata document is served)")
 
 

@@ -1,33 +1,44 @@
-"""Warnings (not errors) about a server config, and what counts as a loopback host.
+"""Warnings (not errors) about a server config.
 
 A literal secret-looking token in ``headers`` (write it as ``${VAR}``), and
-credentials sent over plain ``http://`` to a host that is not loopback.
+credentials sent over plain ``http://`` to a host that is not loopback
+(``urls.is_loopback_url``).  A header is secret by its name (``Authorization``,
+``X-Api-Key``, ``Cookie``...) or by the look of its value (a long run of
+token characters, ``Bearer ...``); a value that is a media type
+(``application/vnd.github.v3+json``) or a product token (``MyApp/1.2.3``, a
+User-Agent) is not secret by its look, though a header named as a secret
+still is.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
+
+from mcpomni_jupyter.urls import is_loopback_url
 
 if TYPE_CHECKING:
     from mcpomni_jupyter.config import ServerConfig
 
 _SECRETISH = re.compile(r"^(?:(?:bearer|token|basic)\s+)?[A-Za-z0-9_\-\.=+/]{20,}$", re.I)
 _SECRET_HEADER = re.compile(r"(authorization|token|key|secret|password|cookie)", re.I)
+# values that look like tokens but say what they are (RFC 9110): a media type (``Accept``) and a product (``User-Agent``)
+_MEDIA_TYPE = re.compile(
+    r"(?:application|audio|example|font|haptics|image|message|model|multipart|text|video)/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*", re.I
+)
+# a product's name is words (no digits: a random token's first 20 characters almost never are), its version numbers
+_PRODUCT = re.compile(r"[A-Za-z]{1,40}(?:[._-][A-Za-z]{1,40}){0,8}/v?[0-9]{1,9}(?:\.[0-9]{1,9}){0,5}(?:[-+][A-Za-z0-9.]{1,40})?")
 
 
-def is_loopback(host: str | None) -> bool:
-    """Whether ``host`` is localhost or a loopback IP address (IPv6 may be bracketed)."""
-    if not host:
+def looks_secret(name: str, value: str) -> bool:
+    """Whether header ``name: value`` looks like a literal credential (by its name, or by the look of its value)."""
+    if "${" in value or len(value) < 12:
         return False
-    if host == "localhost":
+    if _SECRET_HEADER.search(name):
         return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    text = value.strip()
+    return bool(_SECRETISH.match(text)) and not (_MEDIA_TYPE.fullmatch(text) or _PRODUCT.fullmatch(text))
 
 
 def lint(raw: dict[str, Any], server: ServerConfig) -> list[str]:
@@ -36,12 +47,7 @@ def lint(raw: dict[str, Any], server: ServerConfig) -> list[str]:
     headers = raw.get("headers")
     raw_headers: dict[str, Any] = headers if isinstance(headers, dict) else {}
     for key, value in raw_headers.items():
-        if (
-            isinstance(value, str)
-            and "${" not in value
-            and (_SECRET_HEADER.search(key) or _SECRETISH.match(value.strip()))
-            and len(value) >= 12
-        ):
+        if isinstance(value, str) and looks_secret(str(key), value):
             out.append(
                 f"server {server.name!r}: header {key!r} holds a literal secret; "
                 f"write it as ${{VAR}} and keep the value in .env or the environment"
@@ -49,6 +55,6 @@ def lint(raw: dict[str, Any], server: ServerConfig) -> list[str]:
     if server.transport != "stdio" and server.url:
         parsed = urlparse(server.url)
         sends_credentials = bool(server.headers) or server.auth.method != "none"
-        if parsed.scheme == "http" and sends_credentials and not is_loopback(parsed.hostname):
+        if parsed.scheme == "http" and sends_credentials and not is_loopback_url(server.url):
             out.append(f"server {server.name!r}: credentials would be sent over plain http:// to {parsed.hostname}; use https://")
     return out

@@ -273,8 +273,8 @@ def test_a_page_that_is_not_https_is_declined(url):
 def test_declined_links_in_a_real_call(run, shown, no_browser):
     mcp = connect(run, "legacy")
     for url, problem in [
-        ("http://example.com/login", "it is plain http to 'example.com'; only https, or http to this machine (localhost), is shown"),
-        ("javascript:alert(1)", "only https links are shown, and this one is 'javascript'"),
+        ("http://example.com/login", "it is plain http to 'example.com'; only https, or http to this machine (localhost), is allowed"),
+        ("javascript:alert(1)", "only https URLs are allowed, and this one is 'javascript'"),
         ("https://trusted.example@evil.example/", "its URL carries a user name or password before the host"),
     ]:
         cell = run(f"%mcp call q.open_link url={json.dumps(url)}")

@@ -2,8 +2,8 @@
 
 The server faces every local process and every web page the browser shows:
 
-- Loopback only: the host must be ``localhost``, an IPv4 loopback address
-  (``127.x.y.z``) or ``::1``; anything else (``0.0.0.0``, a LAN address, a
+- Loopback only (``urls.is_loopback_host``): the host must be ``localhost``,
+  an IPv4 loopback address (``127.x.y.z``) or ``::1``; anything else (``0.0.0.0``, a LAN address, a
   host name) is refused before anything is bound.
 - RFC 8252 section 8.3: for ``localhost`` the server binds *both*
   ``127.0.0.1`` and ``::1`` on the port, because a browser may resolve
@@ -40,6 +40,7 @@ import socket
 from dataclasses import dataclass
 
 from mcpomni_jupyter.errors import AuthError
+from mcpomni_jupyter.urls import LOOPBACK_NAME, is_loopback_host
 
 # errors that mean "this machine has no IPv6 loopback", not "the port is busy"
 _NO_IPV6 = {errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.EPROTONOSUPPORT}
@@ -91,17 +92,11 @@ def _response(status: int, title: str, message: str) -> bytes:
 def loopback_host(host: str) -> str:
     """``host`` as it goes in the redirect URI (``localhost``, ``127.0.0.1``, ``[::1]``); AuthError if not loopback."""
     name = host.strip().lower()
-    bare = name[1:-1] if name.startswith("[") and name.endswith("]") else name
-    if bare == "localhost":
-        return "localhost"
-    try:
-        address = ipaddress.ip_address(bare)
-    except ValueError:
-        address = None
-    if isinstance(address, ipaddress.IPv4Address) and address.is_loopback:
-        return str(address)
-    if isinstance(address, ipaddress.IPv6Address) and address == ipaddress.IPv6Address("::1"):
-        return "[::1]"
+    if is_loopback_host(name):
+        if name == LOOPBACK_NAME:
+            return name
+        address = ipaddress.ip_address(name.strip("[]"))
+        return str(address) if address.version == 4 else f"[{address}]"
     raise AuthError(
         f"OAuth callback host {host[:60]!r} is not a loopback address and would expose the callback beyond this "
         "machine: set %config MCPMagics.callback_host = 'localhost' (or '127.0.0.1' or '::1'); for a remote kernel, "

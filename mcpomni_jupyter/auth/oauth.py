@@ -25,7 +25,7 @@ import threading
 import webbrowser
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlparse, urlsplit
 
 from mcpomni_jupyter.auth.callback import UNKNOWN_STATE, CallbackServer, FlowRouter, RelayCallback
 from mcpomni_jupyter.auth.relay_route import Page, RelayRoutes
@@ -33,7 +33,7 @@ from mcpomni_jupyter.auth.state import AuthHost
 from mcpomni_jupyter.auth.tokens import FileTokenStorage
 from mcpomni_jupyter.defaults import AUTH_TIMEOUT, CALLBACK, CALLBACK_HOST, CALLBACK_PATH, CALLBACK_PORT, TOKEN_DIR
 from mcpomni_jupyter.errors import AuthError, ConfigError, ReauthorizationNeeded
-from mcpomni_jupyter.lint import is_loopback
+from mcpomni_jupyter.urls import why_not_secure
 
 
 @dataclass
@@ -51,18 +51,17 @@ class AuthOptions:
 
 def check_authorization_url(url: str, server: str) -> None:
     """Refuse an authorization URL the browser must not be sent to: only https, or http to a loopback host."""
-    try:
-        parsed = urlparse(url)
-        scheme, host = parsed.scheme.lower(), parsed.hostname or ""
-    except ValueError:
-        scheme, host = "", ""
-    clean = not any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url)
-    if clean and host and (scheme == "https" or (scheme == "http" and is_loopback(host))):
+    problem = why_not_secure(url)
+    if problem is None:
         return
-    shown = f"{scheme}://{host}"[:80] if scheme else url[:40]
+    try:
+        parts = urlsplit(url)  # only to name it
+        shown = f"{parts.scheme}://{parts.hostname or ''}"[:80] if parts.scheme else url[:40]
+    except ValueError:
+        shown = url[:40]
     raise AuthError(
         f"server {server!r}: refusing the authorization URL its authorization server published ({shown!r}): "
-        "it must be https (or http to localhost); ask the server's operator to fix its OAuth metadata"
+        f"{problem}; ask the server's operator to fix its OAuth metadata (https, or http to localhost)"
     )
 
 

@@ -14,17 +14,17 @@ acknowledgement (taken, or refused with the reason), never with the code.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from mcpomni_jupyter.auth.callback import RelayCallback
 from mcpomni_jupyter.defaults import RELAY_PATH
 from mcpomni_jupyter.errors import AuthError
+from mcpomni_jupyter.urls import is_loopback_url, split_url
 
 FIELDS = ("code", "state", "iss", "error", "error_description")
 MAX_FIELD = 4096  # longer than any code or state an authorization server sends
@@ -47,13 +47,8 @@ class Page:
 
     @property
     def loopback(self) -> bool:
-        host = urlsplit(self.origin).hostname or ""
-        if host == "localhost" or host.endswith(".localhost"):
-            return True
-        try:
-            return ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            return False
+        """Whether the page is served from this machine (``urls.is_loopback_url``: not ``*.localhost``)."""
+        return is_loopback_url(self.origin)
 
     @property
     def redirect_uri(self) -> str:
@@ -65,14 +60,14 @@ def parse_page(origin: Any, base_url: Any) -> Page | None:
     if not isinstance(origin, str) or not isinstance(base_url, str) or len(origin) > 512 or len(base_url) > 1024:
         return None
     try:
-        parts = urlsplit(origin)
-        port = parts.port  # raises for a bad port
+        parts = split_url(origin)  # no whitespace, control characters, backslash, bad port or bracket tricks
     except ValueError:
         return None
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or parts.fragment:
         return None
-    if parts.username is not None or parts.password is not None or any(ch.isspace() for ch in origin):
+    if parts.username is not None or parts.password is not None:
         return None
+    port = parts.port
     base = base_url if base_url.endswith("/") else base_url + "/"
     if not _BASE_URL.match(base) or "//" in base or "/../" in base or "/./" in base:
         return None

@@ -168,5 +168,38 @@ def test_lint_literal_secret_and_plain_http(monkeypatch):
     assert "server 'plain': credentials would be sent over plain http://" in result.warnings[1]
 
 
+def test_lint_knows_a_media_type_or_a_product_from_a_secret(monkeypatch):
+    """The guide's own GitHub example (``Accept: application/vnd.github.v3+json``) is not a literal secret."""
+    monkeypatch.setenv("GITHUB_TOKEN", "x" * 30)
+    harmless = {
+        "Accept": "application/vnd.github.v3+json",
+        "Content-Type": "application/json-patch+json",
+        "X-Media": "application/vnd.api+json",
+        "User-Agent": "MCPOmni-Connect/1.2.3",
+        "X-Client": "python-httpx/0.27.0",
+        "X-Agent": "Mozilla/5.0",
+        "X-Built-By": "mcpomni-jupyter/1.0.0-beta.2",
+        "Authorization": "Bearer ${GITHUB_TOKEN}",
+        "X-Short": "abc123",
+    }
+    secrets = {
+        "Authorization": "Bearer abc123def456ghi789jkl012",
+        "X-Github": "ghp_" + "a1B2c3D4e5" * 4,
+        "X-Openai": "sk-proj-" + "Zx9" * 10,
+        "X-Hex": "0123456789abcdef" * 4,
+        "X-Base64": "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQ/A==",
+        "X-Slash": "AbCdEf0123456789GhIj/KlMn",
+        "X-Digits-Then-Version": "abc123def456ghi789jkl/12",
+        "X-Not-A-Type": "notatype/abcdefghijklmnopqrstuvwxyz",
+        "X-Api-Key": "application/vnd.github.v3+json",  # named as a secret: its look does not matter
+        "Cookie": "session=abcdef0123456789",
+    }
+    result = parse_config({"gh": {"url": "https://api.github.com/mcp", "headers": harmless}})
+    assert result.warnings == []
+    result = parse_config({"gh": {"url": "https://api.github.com/mcp", "headers": secrets}})
+    flagged = [w.split("header ")[1].split(" holds")[0].strip("'") for w in result.warnings]
+    assert flagged == list(secrets), result.warnings
+
+
 def test_disabled_servers_are_kept_but_flagged():
     assert one({"s": {"command": "x", "disabled": True}}).disabled is True

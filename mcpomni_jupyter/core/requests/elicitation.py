@@ -4,9 +4,10 @@ Form mode: the requested schema is reduced to the keywords the spec allows
 (no ``$ref`` is ever followed, no ``pattern`` run: a regular expression and a
 default, both chosen by the server, could keep the loop thread busy for ever);
 defaults that fit their field fill an accepted answer's gaps (SEP-1034); an
-answer that does not fit is declined.  URL mode: only https, or http to this
-machine, without user info, whitespace or control characters, at most
-``URL_CHARS`` long; the host is shown in its ``xn--`` form too.
+answer that does not fit is declined.  URL mode: only a URL
+``urls.why_not_secure`` accepts (https, or http to this machine, without user
+info, whitespace or control characters, at most ``urls.URL_CHARS`` long); the
+host is shown in its ``xn--`` form too.
 """
 
 from __future__ import annotations
@@ -15,19 +16,17 @@ import asyncio
 import contextvars
 import copy
 import inspect
-import ipaddress
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from mcpomni_jupyter.core.session.serverlog import clip
+from mcpomni_jupyter.urls import split_url, why_not_secure
 
 ELICITATION_TIMEOUT = 600.0  # how long a question may wait for the person (or the notebook's handler)
 LINK_SHOW_TIMEOUT = 10.0  # how long the UI may take to show a link
 QUESTION_CHARS = 200  # of a question, quoted in the log and in hints
-URL_CHARS = 4_000  # a longer URL is declined
 MAX_FIELDS = 100  # of a question's schema; the rest are ignored
 MAX_OPTIONS = 500  # of an enum, oneOf or anyOf
 # the spec's keywords that are checked here; a ``pattern`` is left to the server: a regular expression and the
@@ -125,13 +124,6 @@ def check_answer(schema: dict[str, Any], content: Any) -> str | None:
 # ---------------------------------------------------------------------- links
 
 
-def _loopback(host: str) -> bool:
-    try:
-        return host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _shown_host(host: str) -> str:
     if host.isascii():
         return host
@@ -143,24 +135,10 @@ def _shown_host(host: str) -> str:
 
 def checked_link(server: str, message: str, url: str, elicitation_id: Any = None) -> tuple[Link | None, str]:
     """The ``Link`` for a URL a server wants opened, or None and why not: https, or http to this machine, only."""
-    if len(url) > URL_CHARS:
-        return None, f"its URL is longer than {URL_CHARS} characters"
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
-        return None, "its URL contains spaces or control characters"
-    try:
-        parts = urlsplit(url)
-        host, _ = parts.hostname or "", parts.port
-    except ValueError:
-        return None, "its URL is not valid"
-    scheme = parts.scheme.lower()
-    if scheme not in ("https", "http"):
-        return None, f"only https links are shown, and this one is {clip(scheme, 40)!r}" if scheme else "its URL has no scheme"
-    if not host:
-        return None, "its URL has no host"
-    if parts.username is not None or parts.password is not None:
-        return None, "its URL carries a user name or password before the host (a way to disguise where it leads)"
-    if scheme == "http" and not _loopback(host):
-        return None, f"it is plain http to {clip(host, 100)!r}; only https, or http to this machine (localhost), is shown"
+    problem = why_not_secure(url)
+    if problem is not None:
+        return None, problem
+    host = split_url(url).hostname or ""
     ident = clip(str(elicitation_id), 200) if elicitation_id is not None else None
     return Link(server, str(message), url, _shown_host(host), ident), ""
 
