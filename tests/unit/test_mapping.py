@@ -12,8 +12,8 @@ from mcp_types import CallToolResult, TextContent
 
 from mcpomni_jupyter.core.loop import LoopThread
 from mcpomni_jupyter.core.mapping import engine as mapping
-from mcpomni_jupyter.core.mapping.feed import LoopFeed
 from mcpomni_jupyter.core.mapping import frames
+from mcpomni_jupyter.core.mapping.feed import LoopFeed
 from mcpomni_jupyter.errors import ArgumentError, RequestTimeout, ToolCallError
 from mcpomni_jupyter.results import CallResult
 from mcpomni_jupyter.results.batch import MapResults, RowError
