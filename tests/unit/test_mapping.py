@@ -198,7 +198,10 @@ def test_wait_ticks_on_the_calling_thread():
     state = mapping.MapRun("s.t", 6)
     try:
         mapping.wait(
-            loop, mapping.run(LoopFeed(frames.plan([{}] * 6).rows), call, state, 2, False), state, lambda: threads.add(threading.current_thread())
+            loop,
+            mapping.run(LoopFeed(frames.plan([{}] * 6).rows), call, state, 2, False),
+            state,
+            lambda: threads.add(threading.current_thread()),
         )
     finally:
         loop.stop()
