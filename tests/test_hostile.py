@@ -359,7 +359,7 @@ def test_server_that_never_answers_initialize(run):
         started = time.monotonic()
         status = run("%mcp connect mute muteweb").value
         assert time.monotonic() - started < 15
-        assert status["mute"].state == "failed" and "did not answer the initialize request within 2 s" in status["mute"].error
+        assert status["mute"].state == "failed" and "did not answer server/discover or initialize within 2 s" in status["mute"].error
         assert status["muteweb"].state == "failed" and "within 2 s" in status["muteweb"].error
     finally:
         proc.kill()
