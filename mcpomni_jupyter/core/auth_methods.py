@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mcpomni_jupyter.auth.oauth import AuthOptions, open_browser
+from mcpomni_jupyter.auth.oauth import AuthOptions
 from mcpomni_jupyter.core.session.state import HOP_GRACE, STOP_BUDGET, State
 from mcpomni_jupyter.errors import ConfigError
 
@@ -57,13 +57,6 @@ class OAuthMethods:
     def opens_browser(self: MCPManager) -> bool:
         """Whether a waiting authorization opens a browser on the kernel's machine by itself (not through the relay)."""
         return self.oauth.options.open_browser and self.oauth.via() == "loopback"
-
-    def open_authorization_page(self: MCPManager, name: str) -> bool:
-        """Open the waiting authorization link of ``name`` in the browser again; False if none waits."""
-        url = self.connection(name).auth.url
-        if url:
-            open_browser(url)
-        return bool(url)
 
     def complete_auth(self: MCPManager, url: str) -> str:
         """The paste-box path: finish a waiting authorization from the URL the browser landed on."""

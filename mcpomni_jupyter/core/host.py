@@ -67,6 +67,15 @@ class UiPort:
 
         return m._background(restart())
 
+    def open_authorization_page(self, name: str) -> bool:
+        """Open the waiting authorization link of ``name`` in the browser again (a person's click); False if none waits."""
+        from mcpomni_jupyter.auth.oauth import open_browser
+
+        url = self._manager.connection(name).auth.url
+        if url:
+            open_browser(url)
+        return bool(url)
+
     def auth_outdated(self, name: str) -> bool:
         """Whether the authorization waiting for ``name`` comes back another way than the settings now say
         (``callback = "auto"`` chose the loopback callback before the notebook page was known)."""

@@ -124,7 +124,7 @@ class AuthorizeWidget(w.VBox):
                     self.message.value = "<small>Opened the authorization page in a new tab.</small>"
                 elif c.auth.via == "relay":
                     self.message.value = "<small>Open the link above in the browser this notebook runs in.</small>"
-                elif self.manager.open_authorization_page(self.name):
+                elif self.manager.ui.open_authorization_page(self.name):
                     self.message.value = "<small>Opened the authorization page; if no browser appeared, use the link.</small>"
             else:  # start (again): never wait here, the state shows progress; the page opens the link when it comes
                 self.manager.ui.authorize(self.name)

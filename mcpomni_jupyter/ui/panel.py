@@ -111,7 +111,7 @@ def _authorize_here(manager: Any, name: str, opened: bool) -> bool:
     c = manager.connection(name)
     if c.state is not State.AUTH_REQUIRED or not c.auth.url or manager.ui.auth_outdated(name):
         return False
-    return opened or c.auth.via == "relay" or manager.open_authorization_page(name)
+    return opened or c.auth.via == "relay" or manager.ui.open_authorization_page(name)
 
 
 def _error(error: str | None) -> str:
