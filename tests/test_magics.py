@@ -215,11 +215,12 @@ def test_completion_of_task_flags(run, shell):
         assert run("%mcp connect t").value["t"].state == "connected"
         complete = lambda line: shell.complete(None, line, len(line))[1]  # noqa: E731
         assert complete("%mcp call t.research ") == ["--background", "--task", "seconds=", "topic="]  # required
-        assert complete("%mcp call t.instant --") == ["--background", "--task"]  # optional
-        assert complete("%mcp call t.research topic=owls --task ") == ["--background", "seconds=", "topic="]
-        assert complete("%mcp call t.research --background --t") == ["--task"]
+        other = ["--json", "--out", "--server", "--timeout"]  # the rest of call's options, offered once a word starts with -
+        assert complete("%mcp call t.instant --") == sorted(["--background", "--task", *other])  # optional
+        assert complete("%mcp call t.research topic=owls --task ") == ["--background", "seconds="]  # given ones are not offered
+        assert complete("%mcp call t.research --background --t") == ["--task", "--timeout"]
         assert complete("%mcp call t.plain ") == ["text="]  # no task support: no task flags
-        assert complete("%mcp call t.plain --") == []
+        assert complete("%mcp call t.plain --") == other
 
 
 def test_config_traitlets(run, shell):

@@ -6,7 +6,7 @@ import sys
 from typing import Any
 
 from mcpomni_jupyter.errors import McpJupyterError
-from mcpomni_jupyter.magics.router import Context
+from mcpomni_jupyter.magics.command import Context
 from mcpomni_jupyter.redact import redact
 
 

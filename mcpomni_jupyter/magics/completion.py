@@ -1,14 +1,37 @@
-"""Tab completion of ``%mcp`` lines, driven by the command table's ``completes``."""
+"""Tab completion of ``%mcp`` lines, read from the command table: each command's ``Arg`` s and ``Option`` s.
+
+After an option that takes a value: its choices, or what it ``completes``
+to.  Otherwise: what the next positional argument completes to (servers,
+tools, prompts, URIs, commands, a tool's or a prompt's ``name=`` words), and
+the options not given yet when the word starts with ``-`` or no argument is
+left to give.  An option with an ``offer`` is completed only where it applies
+(``--task`` / ``--background``: a tool that can run as an MCP task), and then
+beside the ``name=`` words.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from mcpomni_jupyter.magics.router import ALIASES, commands
+from IPython.core.error import UsageError
+
+from mcpomni_jupyter.magics.command import Arg, Command, Option
+from mcpomni_jupyter.magics.parsing import tokenize
+from mcpomni_jupyter.magics.router import ALIASES, COMMANDS
 
 
-def _tool_or_prompt_names(manager: Any, kind: str) -> set[str]:
-    """``server.name`` for every item, and the bare name where only one server has it."""
+def _find(manager: Any, kind: str, spec: str) -> Any:
+    """The tool or prompt ``spec`` (``name`` or ``server.name``) of a connected server, or None."""
+    for c in manager.connections.values():
+        for item in getattr(c, kind):
+            if spec in (item.name, f"{c.name}.{item.name}"):
+                return item
+    return None
+
+
+def _names(manager: Any, kind: str) -> set[str]:
+    """``server.name`` for every tool or prompt, and the bare name where only one server has it."""
     counts: dict[str, int] = {}
     out = set()
     for c in manager.connections.values():
@@ -18,40 +41,25 @@ def _tool_or_prompt_names(manager: Any, kind: str) -> set[str]:
     return out | {name for name, n in counts.items() if n == 1}
 
 
-TASK_FLAGS = ("--task", "--background")
+def _argument_names(manager: Any, kind: str, positionals: list[str]) -> list[str]:
+    """The ``name=`` words of the tool's input schema or the prompt's arguments, less those given."""
+    item = _find(manager, kind, positionals[0]) if positionals else None
+    if item is None:
+        return []
+    if kind == "tools":
+        names = list((item.input_schema or {}).get("properties") or {})
+    else:
+        names = [a.name for a in (item.arguments or [])]
+    given = {word.partition("=")[0] for word in positionals[1:]}
+    return [f"{name}=" for name in names if name not in given]
 
 
-def _argument_names(manager: Any, kind: str, spec: str) -> list[str]:
-    """A tool's ``name=`` words (and ``--task`` / ``--background`` when it can run as a task), or a prompt's."""
-    for c in manager.connections.values():
-        for item in getattr(c, kind):
-            if spec in (item.name, f"{c.name}.{item.name}"):
-                if kind == "tools":
-                    names = [f"{p}=" for p in ((item.input_schema or {}).get("properties") or {})]
-                    support = getattr(getattr(item, "execution", None), "task_support", None)
-                    return names + list(TASK_FLAGS) if support in ("required", "optional") else names
-                return [f"{a.name}=" for a in (item.arguments or [])]
-    return []
+def _can_run_as_task(manager: Any, positionals: list[str]) -> bool:
+    item = _find(manager, "tools", positionals[0]) if positionals else None
+    return getattr(getattr(item, "execution", None), "task_support", None) in ("required", "optional")
 
 
-def _words(manager: Any, what: str, words: list[str], c: Any = None) -> list[str] | set[str]:
-    if what == "servers":
-        return manager.names
-    if what in ("tools", "prompts"):
-        return _tool_or_prompt_names(manager, what)
-    if what == "args":
-        kind = "tools" if words[0] in ("call",) else "prompts"
-        return [w for w in _argument_names(manager, kind, words[1]) if w not in words[2:]] if len(words) > 1 else []
-    if what == "uris":
-        return {str(r.uri) for c in manager.connections.values() for r in c.resources}
-    if what == "commands":
-        return list(commands())
-    if what == "options":
-        return [o for o in c.options if o not in words] if c is not None else []
-    return what.split("|")  # literal words
-
-
-OPTION_VALUES = {"--errors": ["collect", "raise"]}
+OFFERS: dict[str, Callable[[Any, list[str]], bool]] = {"tasks": _can_run_as_task}
 
 
 def _rows_variables(namespace: dict[str, Any]) -> list[str]:
@@ -66,37 +74,94 @@ def _rows_variables(namespace: dict[str, Any]) -> list[str]:
     return out
 
 
-def _option_words(c: Any, words: list[str], trailing: bool, namespace: dict[str, Any] | None) -> list[str] | None:
-    """Completions after an option of ``c`` (None: not after one)."""
-    before = words[-1] if trailing else (words[-2] if len(words) > 1 else "")
-    if before == "--from":
-        return _rows_variables(namespace or {})
-    if before in OPTION_VALUES:
-        return OPTION_VALUES[before]
-    if before in c.options:
-        return []  # a value the person types (a number, a name)
+def _arg_words(manager: Any, arg: Arg, positionals: list[str]) -> Iterable[str]:
+    """What the positional argument ``arg`` completes to."""
+    what = arg.completes
+    if arg.choices:
+        return arg.choices
+    if what == "servers":
+        return [name for name in manager.names if name not in positionals]
+    if what in ("tools", "prompts"):
+        return _names(manager, what)
+    if what in ("tool_args", "prompt_args"):
+        return _argument_names(manager, what.partition("_")[0] + "s", positionals)
+    if what == "uris":
+        return {str(r.uri) for c in manager.connections.values() for r in c.resources}
+    if what == "commands":
+        return [*COMMANDS, *ALIASES]
+    return []
+
+
+def _value_words(manager: Any, option: Option, namespace: dict[str, Any]) -> Iterable[str]:
+    """What the value of ``option`` completes to (nothing: a value the person types, a number, a name)."""
+    if option.choices:
+        return option.choices
+    if option.completes == "servers":
+        return manager.names
+    if option.completes == "rows":
+        return _rows_variables(namespace)
+    return []
+
+
+def _scan(c: Command, words: list[str]) -> tuple[list[str], set[str]] | None:
+    """The positional words and the options given so far (None: past ``--``, a command line of its own)."""
+    positionals: list[str] = []
+    given: set[str] = set()
+    it = iter(words)
+    for word in it:
+        if word == "--" and c.tail is not None:
+            return None
+        name, eq, _ = word.partition("=")
+        option = c.option(name) if word.startswith("-") else None
+        if option is None:
+            positionals.append(word)
+            continue
+        given.add(option.name)
+        if option.kind != "flag" and not eq:
+            next(it, None)  # its value
+    return positionals, given
+
+
+def _open_arg(c: Command, count: int) -> Arg | None:
+    """The argument the next positional word gives, after ``count`` of them (None: all are given)."""
+    for i, arg in enumerate(c.args):
+        if arg.count in ("many", "some") or i == count:
+            return arg
     return None
+
+
+def _candidates(manager: Any, c: Command, done: list[str], current: str, namespace: dict[str, Any]) -> Iterable[str]:
+    before = c.option(done[-1]) if done else None
+    if before is not None and before.kind != "flag":
+        return _value_words(manager, before, namespace)
+    scanned = _scan(c, done)
+    if scanned is None:
+        return []
+    positionals, given = scanned
+    options = [
+        o for o in c.options if (o.kind == "repeat" or o.name not in given) and (not o.offer or OFFERS[o.offer](manager, positionals))
+    ]
+    arg = _open_arg(c, len(positionals))
+    if current.startswith("-") or arg is None:
+        return [o.name for o in options]
+    return [*_arg_words(manager, arg, positionals), *(o.name for o in options if o.offer)]
 
 
 def complete(manager: Any, line: str, namespace: dict[str, Any] | None = None) -> list[str]:
     """Completions for the ``%mcp`` line typed so far (``namespace``: the notebook's, for ``--from VAR``)."""
-    words = line.split()
+    try:
+        words = tokenize(line)
+    except UsageError:
+        return []  # inside an open quote
     if words and words[0].lstrip("%") == "mcp":
         words = words[1:]
-    trailing = line.endswith(" ")
+    trailing = line[-1:].isspace()
     if not words or (len(words) == 1 and not trailing):
         prefix = words[0] if words else ""
-        return sorted(n for n in [*commands(), *ALIASES] if n.startswith(prefix))
-    name = ALIASES.get(words[0], words[0])
-    c = commands().get(name)
-    if c is None or not c.completes:
+        return sorted(n for n in [*COMMANDS, *ALIASES] if n.startswith(prefix))
+    c = COMMANDS.get(ALIASES.get(words[0], words[0]))
+    if c is None:
         return []
     current = "" if trailing else words[-1]
-    position = len(words) - (0 if trailing else 1)  # 1 is the first word after the command
-    what = c.completes[min(position, len(c.completes)) - 1]
-    words[0] = name
-    if c.options and position > 1:
-        values = _option_words(c, words, trailing, namespace)
-        if values is not None:
-            return sorted(w for w in values if w.startswith(current))
-    return sorted(w for w in _words(manager, what, words, c) if w.startswith(current))
+    done = words[1:] if trailing else words[1:-1]
+    return sorted({w for w in _candidates(manager, c, done, current, namespace or {}) if w.startswith(current)})

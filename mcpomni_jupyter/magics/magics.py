@@ -1,7 +1,8 @@
 """``%mcp`` / ``%%mcp``: the magics class, its settings, and our errors as one-line UsageErrors.
 
-A thin layer over the Python API: ``router`` finds the command, a handler in
-``servers``, ``calls`` or ``listings`` does it with the manager; errors of
+A thin layer over the Python API: ``router`` finds the command, its table
+(``command.py``) parses the line, and its handler in ``servers``, ``calls``,
+``listings`` or ``tasks`` does it with the manager; errors of
 ours (``errors.py``) and bad input become ``UsageError`` (one line, no
 traceback) and the kernel goes on.  Settings are traitlets (``%config
 MCPMagics.timeout = 30``) applied to the kernel's manager whenever it is made.
@@ -17,7 +18,8 @@ from traitlets import Bool, Enum, Float, Int, List, Unicode, observe
 
 from mcpomni_jupyter.defaults import AUTH_TIMEOUT, CALLBACK, CALLBACK_HOST, CALLBACK_PATH, CALLBACK_PORT, REQUEST_TIMEOUT, TOKEN_DIR
 from mcpomni_jupyter.errors import McpJupyterError
-from mcpomni_jupyter.magics.router import Context, dispatch, help_text
+from mcpomni_jupyter.magics.command import Context
+from mcpomni_jupyter.magics.router import dispatch, help_text
 
 
 @magics_class

@@ -1,15 +1,13 @@
-"""Parsing a ``%mcp`` line: tokens that keep quotes and brackets, ``k=v`` values as JSON, options.
+"""The words of a ``%mcp`` line: tokens that keep quotes and brackets, ``k=v`` values as JSON, option values.
 
-Every mistake is a ``UsageError`` (one line, no traceback): argparse's
-``error`` and ``exit`` are turned into one too, so a bad line never exits the
-kernel.
+The pieces ``command.py`` parses a line with; every mistake is a
+``UsageError`` (one line, no traceback), so a bad line never exits the kernel.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-from typing import Any, NoReturn
+from typing import Any
 
 from IPython.core.error import UsageError
 
@@ -85,63 +83,29 @@ def parse_kv(tokens: list[str]) -> dict[str, Any]:
     return out
 
 
-class Parser(argparse.ArgumentParser):
-    """argparse that raises UsageError instead of exiting the kernel."""
-
-    def __init__(self, name: str, description: str) -> None:
-        super().__init__(prog=f"%mcp {name}", description=description, add_help=False, allow_abbrev=False)
-        self.command = name
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"%mcp {self.command}: {message}; see %mcp help {self.command}")
-
-    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
-        raise UsageError(message or f"%mcp {self.command}: see %mcp help {self.command}")
-
-    def parse_tokens(self, tokens: list[str]) -> argparse.Namespace:
-        return self.parse_args([unquote(t) for t in tokens])
-
-
-def names_only(command: str, tokens: list[str]) -> list[str]:
-    """The words of a command that takes names and no options."""
-    for t in tokens:
-        if t.startswith("-"):
-            raise UsageError(f"%mcp {command}: unknown option {t}; see %mcp help {command}")
-    return [unquote(t) for t in tokens]
-
-
-def split_options(tokens: list[str], options: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
-    """Pull ``--opt VALUE`` / ``--opt=VALUE`` options out of a token list; the rest stay in order."""
-    rest: list[str] = []
-    found: dict[str, str] = {}
-    it = iter(tokens)
-    for token in it:
-        key, eq, value = token.partition("=")
-        if token.startswith("--") and eq and key in options:
-            found[key] = unquote(value)
-        elif token in options:
-            following = next(it, None)
-            if following is None:
-                raise UsageError(f"{token} needs a value")
-            found[token] = unquote(following)
-        elif token.startswith("--"):
-            raise UsageError(f"unknown option {token}; options here: {', '.join(options)}")
-        else:
-            rest.append(token)
-    return rest, found
-
-
-def seconds(found: dict[str, str], option: str = "--timeout") -> float | None:
-    """A positive number of seconds given with ``option``, or None."""
-    if option not in found:
-        return None
+def seconds(raw: str, where: str) -> float:
+    """A positive number of seconds (``--timeout 5``)."""
     try:
-        value = float(found[option])
+        value = float(raw)
     except ValueError:
-        raise UsageError(f"{option} takes seconds, got {found[option]!r}") from None
+        raise UsageError(f"{where} takes seconds, got {raw!r}") from None
     if not 0 < value < float("inf"):
-        raise UsageError(f"{option} must be a positive number of seconds")
+        raise UsageError(f"{where} must be a positive number of seconds, got {raw!r}")
     return value
+
+
+def whole_number(raw: str, where: str) -> int:
+    """A whole number, 0 or more (``--limit 5``)."""
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise UsageError(f"{where} takes a whole number (0 or more), got {raw!r}")
+    return int(raw)
+
+
+def variable(raw: str, where: str) -> str:
+    """The name of a Python variable (``--out VAR``, ``--from VAR``)."""
+    if not raw.isidentifier():
+        raise UsageError(f"{where} {raw!r}: give the name of a Python variable")
+    return raw
 
 
 def json_object(text: str, where: str) -> dict[str, Any]:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, Literal
 
 from IPython.core.error import UsageError
 
-from mcpomni_jupyter.magics.parsing import Parser, names_only, unquote
-from mcpomni_jupyter.magics.router import Command, Context
+from mcpomni_jupyter.magics.command import Arg, Command, Context, Option, Parsed
+from mcpomni_jupyter.magics.parsing import seconds
 
 
 def warn(lines: list[str]) -> None:
@@ -62,34 +62,18 @@ def status_panel(ctx: Context, names: list[str] | None = None) -> Any:
 # --------------------------------------------------------------------------- config
 
 
-def _load(ctx: Context, tokens: list[str], cell: str | None) -> Any:
-    paths = names_only("load", tokens)
-    if len(paths) > 1:
-        raise UsageError("%mcp load takes one PATH")
-    result = ctx.manager.load(paths[0] if paths else None)
+def _load(ctx: Context, args: Parsed, cell: str | None) -> Any:
+    result = ctx.manager.load(args["path"])
     warn(result.warnings)
     return ctx.manager.status(*[s.name for s in result.servers])
 
 
-def _config(ctx: Context, tokens: list[str], cell: str | None) -> Any:
-    if tokens:
-        raise UsageError(f"%%mcp config takes no arguments (got {' '.join(tokens)!r}); the config is the cell body")
+def _config(ctx: Context, args: Parsed, cell: str | None) -> Any:
     if cell is None or not cell.strip():
         raise UsageError('%%mcp config takes the config as the cell body, e.g. {"mcpServers": {"name": {...}}}')
     result = ctx.manager.add_servers(cell)
     warn(result.warnings)
     return ctx.manager.status(*[s.name for s in result.servers])
-
-
-ADD = Parser("add", "Add an HTTP server (NAME URL) or a stdio server (NAME -- COMMAND [ARG...]).")
-ADD.add_argument("name")
-ADD.add_argument("url", nargs="?")
-ADD.add_argument("--transport", choices=["sse", "streamable_http", "http", "stdio"])
-ADD.add_argument("-H", "--header", action="append", default=[], metavar="'K: V'")
-ADD.add_argument("--auth", choices=["none", "oauth", "client_credentials"])
-ADD.add_argument("--env", action="append", default=[], metavar="K=V")
-ADD.add_argument("--cwd")
-ADD.add_argument("--timeout", type=float)
 
 
 def _pairs(items: list[str], sep: str, what: str, example: str) -> dict[str, str]:
@@ -102,153 +86,156 @@ def _pairs(items: list[str], sep: str, what: str, example: str) -> dict[str, str
     return out
 
 
-def _add(ctx: Context, tokens: list[str], cell: str | None) -> Any:
-    command_line: list[str] = []
-    if "--" in tokens:
-        i = tokens.index("--")
-        tokens, command_line = tokens[:i], [unquote(t) for t in tokens[i + 1 :]]
-        if not command_line:
-            raise UsageError("%mcp add NAME -- COMMAND [ARG...]: give the command after --")
-    args = ADD.parse_tokens(tokens)
-    headers = _pairs(args.header, ":", "header", "-H 'Name: value'")
-    env = _pairs(args.env, "=", "--env", "--env KEY=value")
+def _add(ctx: Context, args: Parsed, cell: str | None) -> Any:
+    command_line, name, url, transport, timeout = args["command"], args["name"], args["url"], args["transport"], args["timeout"]
+    headers = _pairs(args["header"], ":", "header", "-H 'Name: value'")
+    env = _pairs(args["env"], "=", "--env", "--env KEY=value")
+    if command_line == []:
+        raise UsageError("%mcp add NAME -- COMMAND [ARG...]: give the command after --")
     if command_line:
-        if args.url:
+        if url:
             raise UsageError("%mcp add: give a URL or '-- COMMAND', not both")
         server = ctx.manager.add(
-            args.name, command=command_line[0], args=command_line[1:], transport=args.transport, env=env, cwd=args.cwd, timeout=args.timeout
+            name, command=command_line[0], args=command_line[1:], transport=transport, env=env, cwd=args["cwd"], timeout=timeout
         )
     else:
-        if not args.url:
+        if not url:
             raise UsageError("%mcp add NAME URL, or %mcp add NAME -- COMMAND [ARG...]")
-        if env or args.cwd:
+        if env or args["cwd"]:
             raise UsageError("--env and --cwd are for stdio servers (%mcp add NAME -- COMMAND)")
-        server = ctx.manager.add(args.name, args.url, transport=args.transport, headers=headers, auth=args.auth, timeout=args.timeout)
+        server = ctx.manager.add(name, url, transport=transport, headers=headers, auth=args["auth"], timeout=timeout)
     from mcpomni_jupyter.lint import lint
 
     warn(lint({"headers": headers}, server))
     return ctx.manager.status(server.name)
 
 
-def _remove(ctx: Context, tokens: list[str], cell: str | None) -> Any:
-    names = names_only("remove", tokens)
-    if not names:
-        raise UsageError("%mcp remove NAME")
-    for name in names:
+def _remove(ctx: Context, args: Parsed, cell: str | None) -> Any:
+    for name in args["names"]:
         ctx.manager.remove(name)
     return ctx.manager.status()
 
 
 # --------------------------------------------------------------------------- lifecycle
 
-CONNECT = Parser("connect", "Connect the named servers (all configured when none named), concurrently.")
-CONNECT.add_argument("names", nargs="*")
-CONNECT.add_argument("--wait", action="store_true")
 
-
-def _connect(ctx: Context, tokens: list[str], cell: str | None) -> Any:
-    args = CONNECT.parse_tokens(tokens)
-    if not args.names and not ctx.manager.names:
+def _connect(ctx: Context, args: Parsed, cell: str | None) -> Any:
+    names, wait = args["names"], args["wait"]
+    if not names and not ctx.manager.names:
         raise UsageError("no servers configured: use %mcp load, %%mcp config or %mcp add first")
-    if args.wait:
+    if wait:
         # show the Authorize widgets first: the wait below is for the person to use them
-        ctx.manager.connect(*args.names)
-        show_authorization(ctx, [r.name for r in ctx.manager.status(*args.names) if r.state == "auth required"])
-    table = ctx.manager.connect(*args.names, wait=args.wait)
-    report_failures(ctx, table, authorize=not args.wait)
+        ctx.manager.connect(*names)
+        show_authorization(ctx, [r.name for r in ctx.manager.status(*names) if r.state == "auth required"])
+    table = ctx.manager.connect(*names, wait=wait)
+    report_failures(ctx, table, authorize=not wait)
     return status_panel(ctx, [row.name for row in table])
 
 
-def _disconnect(ctx: Context, tokens: list[str], cell: str | None) -> Any:
-    return ctx.manager.disconnect(*names_only("disconnect", tokens))
+def _disconnect(ctx: Context, args: Parsed, cell: str | None) -> Any:
+    return ctx.manager.disconnect(*args["names"])
 
 
-def _connections(ctx: Context, tokens: list[str], cell: str | None) -> Any:
-    names = names_only("connections", tokens)
-    for name in names:
+def _connections(ctx: Context, args: Parsed, cell: str | None) -> Any:
+    for name in args["names"]:
         ctx.manager.connection(name)  # unknown names are an error
-    return status_panel(ctx, names)
+    return status_panel(ctx, args["names"])
 
 
-def _refresh(ctx: Context, tokens: list[str], cell: str | None) -> Any:
-    table = ctx.manager.refresh(*names_only("refresh", tokens))
+def _refresh(ctx: Context, args: Parsed, cell: str | None) -> Any:
+    table = ctx.manager.refresh(*args["names"])
     print_notices(ctx, [row.name for row in table])
     report_failures(ctx, table)
     return table
 
 
-def _auth(ctx: Context, tokens: list[str], cell: str | None) -> Any:
-    words = names_only("auth", tokens)
-    if not words or len(words) > 2:
-        raise UsageError("%mcp auth NAME, or %mcp auth NAME PASTED_URL to finish with the URL the browser landed on")
-    if len(words) == 2:
-        print(ctx.manager.complete_auth(words[1]))
-        ctx.manager.connect(words[0], wait=True)
-        return ctx.manager.status(words[0])
-    ctx.manager.authorize(words[0])
+def _auth(ctx: Context, args: Parsed, cell: str | None) -> Any:
+    name, pasted = args["name"], args["pasted_url"]
+    if pasted is not None:
+        print(ctx.manager.complete_auth(pasted))
+        ctx.manager.connect(name, wait=True)
+        return ctx.manager.status(name)
+    ctx.manager.authorize(name)
     from mcpomni_jupyter.ui.authorize import AuthorizeWidget
 
-    return AuthorizeWidget(ctx.manager, words[0])
+    return AuthorizeWidget(ctx.manager, name)
 
 
-def _logout(ctx: Context, tokens: list[str], cell: str | None) -> Any:
-    names = names_only("logout", tokens)
-    if len(names) != 1:
-        raise UsageError("%mcp logout NAME")
-    forgot = ctx.manager.logout(names[0])
-    print(f"forgot the stored tokens of {names[0]}" if forgot else f"nothing was stored for {names[0]}; it is disconnected")
+def _logout(ctx: Context, args: Parsed, cell: str | None) -> Any:
+    name = args["name"]
+    forgot = ctx.manager.logout(name)
+    print(f"forgot the stored tokens of {name}" if forgot else f"nothing was stored for {name}; it is disconnected")
 
 
-SERVERS = ("servers",) * 8  # every word is a server name
-COMMANDS = [
-    Command("load", "%mcp load [PATH]", "read servers_config.json or .mcp.json (or PATH); .env feeds ${VAR}", _load),
-    Command(
-        "config",
-        "%%mcp config   (cell body: a config in any accepted format)",
-        "add the servers of a config written in the cell",
-        _config,
-        cell_body=True,
+def _names(help: str, count: Literal["many", "some"] = "many") -> tuple[Arg, ...]:
+    return (Arg("names", "NAME", help, count=count, completes="servers", missing="name the server (see %mcp status)"),)
+
+
+SERVER = Arg("name", "NAME", "the server", completes="servers", missing="name the server (see %mcp status)")
+ADD_OPTIONS = (
+    Option("--transport", "the transport (else chosen from the URL or the command)", choices=("sse", "streamable_http", "http", "stdio")),
+    Option("--header", "an HTTP header; ${VAR} takes it from the environment", kind="repeat", metavar="'K: V'", short="-H"),
+    Option(
+        "--auth",
+        "how it authenticates: none, oauth (a person signs in) or client_credentials",
+        choices=("none", "oauth", "client_credentials"),
     ),
+    Option("--env", "an environment variable of the stdio server", kind="repeat", metavar="K=V"),
+    Option("--cwd", "the stdio server's working directory", metavar="DIR"),
+    Option("--timeout", "seconds its requests may take (else MCPMagics.timeout)", metavar="S", convert=seconds),
+)
+COMMANDS = [
+    Command(
+        "load",
+        "read servers_config.json or .mcp.json (or PATH); .env feeds ${VAR}",
+        _load,
+        args=(Arg("path", "PATH", "the config file (else servers_config.json or .mcp.json in the cwd)", count="optional"),),
+    ),
+    Command("config", "add the servers of a config written in the cell", _config, cell="a config in any accepted format", cell_only=True),
     Command(
         "add",
-        "%mcp add NAME URL [--transport sse|streamable_http] [-H 'K: V']... [--auth oauth] [--timeout S]\n"
-        "%mcp add NAME [--env K=V]... [--cwd DIR] [--timeout S] -- COMMAND [ARG...]",
-        "add one server",
+        "add one server: an HTTP one (NAME URL) or a stdio one (NAME -- COMMAND [ARG...])",
         _add,
-        parser=ADD,
+        args=(
+            Arg(
+                "name",
+                "NAME",
+                "the name you call it by",
+                missing="name the server: %mcp add NAME URL, or %mcp add NAME -- COMMAND [ARG...]",
+            ),
+            Arg("url", "URL", "an HTTP server's URL", count="optional"),
+        ),
+        options=ADD_OPTIONS,
+        tail=Arg("command", "COMMAND [ARG...]", "a stdio server's command line"),
+        notes=("-H and --auth are for HTTP servers, --env and --cwd for stdio ones.",),
     ),
-    Command("remove", "%mcp remove NAME", "disconnect and forget a server", _remove, completes=SERVERS),
+    Command("remove", "disconnect and forget a server", _remove, args=_names("the servers", "some")),
     Command(
         "connect",
-        "%mcp connect [NAME...] [--wait]",
         "connect servers concurrently (all when none named); --wait also waits for authorizations",
         _connect,
-        completes=SERVERS,
-        parser=CONNECT,
+        args=_names("the servers (else every configured one)"),
+        options=(Option("--wait", "also wait until each authorization is done (or has failed)", kind="flag"),),
     ),
-    Command("disconnect", "%mcp disconnect [NAME...]", "close connections (all when none named)", _disconnect, completes=SERVERS),
+    Command("disconnect", "close connections (all when none named)", _disconnect, args=_names("the servers (else every one)")),
     Command(
         "connections",
-        "%mcp connections [NAME...]   (alias: status)",
         "the live status panel of every (or the named) server",
         _connections,
-        completes=SERVERS,
+        args=_names("the servers (else every one)"),
+        aliases=("status",),
     ),
     Command(
         "refresh",
-        "%mcp refresh [NAME...]",
         "re-list capabilities; reconnect servers that are down; re-authenticate if tokens died",
         _refresh,
-        completes=SERVERS,
+        args=_names("the servers (else every connected one)"),
     ),
     Command(
         "auth",
-        "%mcp auth NAME [PASTED_URL]",
         "start or resume OAuth for a server: Authorize button, link and paste box",
         _auth,
-        completes=("servers",),
+        args=(SERVER, Arg("pasted_url", "PASTED_URL", "the URL the browser landed on, to finish by hand", count="optional")),
     ),
-    Command(
-        "logout", "%mcp logout NAME", "disconnect and forget the stored tokens and client registration", _logout, completes=("servers",)
-    ),
+    Command("logout", "disconnect and forget the stored tokens and client registration", _logout, args=(SERVER,)),
 ]

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from IPython.core.error import UsageError
+from mcpomni_jupyter.magics.command import Arg, Command, Context, Option, Parsed
 
-from mcpomni_jupyter.magics.parsing import seconds
-from mcpomni_jupyter.magics.router import Command, Context
+TASK_OPTIONS = (
+    Option("--task", "run it as an MCP task (for a tool whose taskSupport is optional); blocks like any call", kind="flag", offer="tasks"),
+    Option(
+        "--background",
+        "start it as an MCP task and return at once: a TaskJob with a live status line (job.result() later)",
+        kind="flag",
+        offer="tasks",
+    ),
+)
 
-FLAGS = ("--task", "--background")
 
-
-def pop_flags(tokens: list[str]) -> tuple[list[str], set[str]]:
-    """``tokens`` without the task flags, and which were given."""
-    return [t for t in tokens if t not in FLAGS], {t for t in tokens if t in FLAGS}
-
-
-def background(ctx: Context, tool: str, arguments: dict[str, Any], found: dict[str, str]) -> Any:
+def background(ctx: Context, tool: str, arguments: dict[str, Any], *, server: str | None, timeout: float | None) -> Any:
     """Start ``tool`` as a background task and show its live status line; returns the ``TaskJob``."""
-    job = ctx.manager.start(tool, arguments, server=found.get("--server"), timeout=seconds(found))
+    job = ctx.manager.start(tool, arguments, server=server, timeout=timeout)
     if ctx.widgets:
         from mcpomni_jupyter.ui.tasks import show_line
 
@@ -29,10 +29,8 @@ def background(ctx: Context, tool: str, arguments: dict[str, Any], found: dict[s
     return job
 
 
-def _tasks(ctx: Context, tokens: list[str], cell: str | None) -> Any:
-    if len(tokens) > 1:
-        raise UsageError("%mcp tasks [NAME]: name one server, or none for all")
-    table = ctx.manager.tasks(tokens[0] if tokens else None)
+def _tasks(ctx: Context, args: Parsed, cell: str | None) -> Any:
+    table = ctx.manager.tasks(args["server"])
     if ctx.widgets:
         from mcpomni_jupyter.ui.tasks import TasksPanel
 
@@ -43,9 +41,8 @@ def _tasks(ctx: Context, tokens: list[str], cell: str | None) -> Any:
 COMMANDS = [
     Command(
         "tasks",
-        "%mcp tasks [NAME]",
         "MCP tasks: ours (--background jobs) and those the servers keep, with Cancel for running ones",
         _tasks,
-        completes=("servers",),
+        args=(Arg("server", "NAME", "one server (else every one)", count="optional", completes="servers"),),
     ),
 ]

@@ -1,11 +1,11 @@
-"""Parsing a %mcp line: tokens, k=v values, options (no shell, no server)."""
+"""The words of a %mcp line: tokens, k=v values, option values (no shell, no server)."""
 
 from __future__ import annotations
 
 import pytest
 from IPython.core.error import UsageError
 
-from mcpomni_jupyter.magics.parsing import json_object, names_only, parse_kv, parse_value, seconds, split_options, tokenize, unquote
+from mcpomni_jupyter.magics.parsing import json_object, parse_kv, parse_value, seconds, tokenize, unquote, variable, whole_number
 
 
 def test_tokens_keep_quotes_and_brackets():
@@ -40,19 +40,19 @@ def test_unquote_keeps_backslashes():
     assert unquote('"say \\"hi\\""') == 'say "hi"'
 
 
-def test_options():
-    rest, found = split_options(["t", "--out", "r", "--timeout=5", "k=v"], ("--out", "--timeout"))
-    assert rest == ["t", "k=v"] and found == {"--out": "r", "--timeout": "5"}
-    assert seconds(found) == 5.0
-    with pytest.raises(UsageError, match="unknown option --nope"):
-        split_options(["--nope"], ("--out",))
-    with pytest.raises(UsageError, match="needs a value"):
-        split_options(["--out"], ("--out",))
-    for bad in ("0", "-1", "inf", "nan", "soon"):
-        with pytest.raises(UsageError):
-            seconds({"--timeout": bad})
-    with pytest.raises(UsageError, match="unknown option"):
-        names_only("connect", ["a", "-x"])
+def test_option_values():
+    assert seconds("5", "--timeout") == 5.0 and seconds("0.25", "--timeout") == 0.25
+    for bad in ("0", "-1", "inf", "nan", "soon", ""):
+        with pytest.raises(UsageError, match="--timeout"):
+            seconds(bad, "--timeout")
+    assert whole_number("0", "--limit") == 0 and whole_number("16", "--limit") == 16
+    for bad in ("-1", "1.5", "lots", "", "٣", "9" * 5000):
+        with pytest.raises(UsageError, match="--limit takes a whole number"):
+            whole_number(bad, "--limit")
+    assert variable("rows_2", "--from") == "rows_2"
+    for bad in ("a b", "1x", "x.y", ""):
+        with pytest.raises(UsageError, match="give the name of a Python variable"):
+            variable(bad, "--from")
 
 
 def test_json_objects():
