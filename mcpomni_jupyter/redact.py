@@ -57,11 +57,6 @@ def add_secret(value: str | None) -> None:
         _ordered = sorted(_secrets, key=len, reverse=True)
 
 
-def is_secret(value: str) -> bool:
-    with _lock:
-        return value in _secrets
-
-
 def _mask_query(match: re.Match[str]) -> str:
     query = _QUERY_PAIR.sub(lambda m: f"{m.group(1)}={MASK}", match.group(2))
     return match.group(1) + (query if "=" in match.group(2) else MASK)

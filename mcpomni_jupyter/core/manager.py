@@ -36,8 +36,8 @@ from mcpomni_jupyter.core.session.session import PreCall
 from mcpomni_jupyter.core.session.state import HOP_GRACE, SHUTDOWN_TIMEOUT, STOP_BUDGET, STOP_GRACE, State
 from mcpomni_jupyter.core.tasks.methods import TaskMethods
 from mcpomni_jupyter.defaults import REQUEST_TIMEOUT
-from mcpomni_jupyter.errors import ConfigError, ToolCallError
-from mcpomni_jupyter.redact import add_secret, redact
+from mcpomni_jupyter.errors import ConfigError
+from mcpomni_jupyter.redact import add_secret
 from mcpomni_jupyter.results import (
     CallResult,
     LogList,
@@ -45,6 +45,7 @@ from mcpomni_jupyter.results import (
     ReadResult,
     StatusTable,
 )
+from mcpomni_jupyter.results.results import checked
 
 
 class MCPManager(ListingMethods, OAuthMethods, RequestMethods, MapMethods, AppMethods, TaskMethods):
@@ -246,7 +247,7 @@ class MCPManager(ListingMethods, OAuthMethods, RequestMethods, MapMethods, AppMe
         """
         context = contextvars.copy_context() if progress is not None else None
         coro = self._ops.call(tool, {**(arguments or {}), **kwargs}, server, timeout, progress, context, task=task)
-        return _checked(self._run(coro, self._budget(timeout), f"the call to {tool!r}", tick), raise_on_error)
+        return checked(self._run(coro, self._budget(timeout), f"the call to {tool!r}", tick), raise_on_error)
 
     async def acall(
         self,
@@ -263,7 +264,7 @@ class MCPManager(ListingMethods, OAuthMethods, RequestMethods, MapMethods, AppMe
         context = contextvars.copy_context()
         caller = Caller(asyncio.get_running_loop(), context)  # a server's question can be answered in a form
         coro = self._ops.call(tool, {**(arguments or {}), **kwargs}, server, timeout, progress, context, caller, task=task)
-        return _checked(await self.loop.arun(coro), raise_on_error)
+        return checked(await self.loop.arun(coro), raise_on_error)
 
     def read(self, uri: str, *, server: str | None = None, timeout: float | None = None) -> ReadResult:
         """Read a resource; the server is found from the listed resources when not named."""
@@ -351,14 +352,6 @@ class MCPManager(ListingMethods, OAuthMethods, RequestMethods, MapMethods, AppMe
         self.ui_host = host
         self.requests.form_handler = host.form
         self.requests.link_handler = host.link
-
-
-def _checked(result: CallResult, raise_on_error: bool) -> CallResult:
-    if raise_on_error and result.is_error:
-        text = (result.text or "").strip()
-        first = text.splitlines()[0] if text else "error"
-        raise ToolCallError(redact(f"tool {result.server}.{result.tool} returned an error: {first[:500]}"), result)
-    return result
 
 
 def _shutdown(ops: Operations, loop: LoopThread, oauth: OAuthCoordinator) -> None:

@@ -17,12 +17,16 @@ from mcpomni_jupyter.results.content import esc
 
 PREVIEW_ROWS = 20
 MESSAGE_CHARS = 500
+REDACTED_CHARS = 20  # times the limit: the prefix of a line that is redacted before it is cut
 
 
 def one_line(text: str, limit: int = MESSAGE_CHARS) -> str:
-    """The first line of ``text``, redacted and cut: what a row's error says."""
+    """The first line of ``text``, redacted, then cut (a secret cut in half would escape redaction): what a row's error says.
+
+    Only a generous prefix is redacted (a huge line costs no more than that): a secret cut at its end lies far past the cut.
+    """
     first = (text or "").strip().splitlines()
-    return redact(first[0][:limit] if first else "error")
+    return redact(first[0][: REDACTED_CHARS * limit])[:limit] if first else "error"
 
 
 def kind_of(value: Any) -> str:

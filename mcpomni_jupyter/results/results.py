@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from mcpomni_jupyter.errors import ToolCallError
+from mcpomni_jupyter.redact import redact
 from mcpomni_jupyter.results.content import (
     Budget,
     blob_text,
@@ -23,6 +25,15 @@ from mcpomni_jupyter.results.content import (
     save,
     source_size,
 )
+
+
+def checked(result: CallResult, raise_on_error: bool) -> CallResult:
+    """``result``; or, for a tool's error result when ``raise_on_error``, a ``ToolCallError`` whose message is its first line, redacted."""
+    if raise_on_error and result.is_error:
+        text = (result.text or "").strip()
+        first = text.splitlines()[0] if text else "error"
+        raise ToolCallError(redact(f"tool {result.server}.{result.tool} returned an error: {first[:500]}"), result)
+    return result
 
 
 def to_json(value: Any) -> str:

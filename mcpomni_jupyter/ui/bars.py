@@ -11,13 +11,13 @@ output an executed notebook keeps is the final line, not the first.
 from __future__ import annotations
 
 import html
-import re
 from typing import Any
 
 import ipywidgets as w
 
+from mcpomni_jupyter.text import printable
+
 WIDTH = 10  # characters of the text bar
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # a server's message must not move a terminal's cursor
 STYLE_COLOURS = {"success": "#1a7f37", "danger": "#cf222e", "warning": "#9a6700", "info": "#0969da", "": "#0969da"}
 
 
@@ -25,13 +25,6 @@ def text_bar(fraction: float) -> str:
     """``━━━━━─────`` for ``fraction``."""
     filled = round(max(0.0, min(1.0, fraction)) * WIDTH)
     return "━" * filled + "─" * (WIDTH - filled)
-
-
-def duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}:{secs:02d} min" if minutes < 60 else f"{minutes // 60}:{minutes % 60:02d}:{secs:02d} h"
 
 
 class BarWidget(w.HBox):
@@ -66,7 +59,7 @@ class BarWidget(w.HBox):
     def line(self) -> str:
         """The bar in text: ``label ━━━━━━━━━━ 100% info``, or ``label info`` while the fraction is unknown (as tqdm)."""
         bar = "" if self.fraction is None else f" {text_bar(self.fraction)} {round(100 * self.fraction):3d}%"
-        return _CONTROL.sub(" ", f"{self.label}{bar} {self.info}").rstrip()
+        return printable(f"{self.label}{bar} {self.info}").rstrip()  # a server's message must not move a terminal's cursor
 
     def __repr__(self) -> str:
         return self.line()

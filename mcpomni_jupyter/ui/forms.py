@@ -18,6 +18,7 @@ from typing import Any
 import ipywidgets as w
 
 from mcpomni_jupyter.core.requests.elicitation import Caller, check_answer, question_schema, schema_defaults
+from mcpomni_jupyter.text import printable
 
 MESSAGE_CHARS = 2_000
 
@@ -118,7 +119,7 @@ class ElicitationForm(w.VBox):
         fields = ", ".join(self.fields) or "no fields"
         state = "answered" if self.status.value else "answer it in the notebook"
         text = f"{self.server} asks: {self.question}\n  a form ({fields}); {state}"
-        return "".join(ch if ch.isprintable() or ch == "\n" else " " for ch in text)
+        return printable(text, keep="\n")
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         data = super()._repr_mimebundle_(**kwargs) or {}

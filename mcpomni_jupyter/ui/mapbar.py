@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mcpomni_jupyter.ui.bars import BarWidget, duration
+from mcpomni_jupyter.text import duration
+from mcpomni_jupyter.ui.bars import BarWidget
 
 OUTCOMES = {"success": "done", "error": "stopped by an error", "interrupted": "interrupted"}
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import time
 
-from mcpomni_jupyter.ui.bars import BarWidget, duration
+from mcpomni_jupyter.text import duration
+from mcpomni_jupyter.ui.bars import BarWidget
 from mcpomni_jupyter.ui.links import show_pending
 
 SHOW_AFTER = 1.0

@@ -18,10 +18,16 @@ from mcpomni_jupyter.ui.bars import STYLE_COLOURS
 
 COLOURS = {"completed": "success", "failed": "danger", "cancelled": "warning"}
 RUNNING = ("starting", "working", "input_required")
+MAX_LINES = 4  # live lines of one job; an older one stops following it
 
 
 class TaskLine(w.HBox):
-    """``server.tool task 1a2b…: working · step 2 of 3 · 4.1 s  [Cancel]``, kept up to date."""
+    """``server.tool task 1a2b…: working · step 2 of 3 · 4.1 s  [Cancel]``, kept up to date.
+
+    A line listens to its job's run until the job ends or the line is closed;
+    a job shown more than ``MAX_LINES`` times lets its oldest lines go (they
+    keep their last text and say where the job is followed now).
+    """
 
     def __init__(self, job: Any) -> None:
         self.job = job
@@ -30,7 +36,30 @@ class TaskLine(w.HBox):
         self.button.on_click(lambda _: self._cancel())
         super().__init__([self.text, self.button])
         self.refresh()
-        job.run.listeners.append(lambda run: self.refresh())
+        if job.status in RUNNING:
+            live = [f.__self__ for f in job.run.listeners if isinstance(getattr(f, "__self__", None), TaskLine)]
+            for old in live[: max(0, len(live) - MAX_LINES + 1)]:
+                old.detach(" · followed in a newer output")
+            job.run.listeners.append(self.heard)
+
+    def heard(self, run: Any) -> None:
+        self.refresh()
+        if run.done:  # nothing more will change
+            self.detach()
+
+    def detach(self, note: str = "") -> None:
+        """Stop following the job (its last text stays, with ``note``)."""
+        try:
+            self.job.run.listeners.remove(self.heard)
+        except ValueError:
+            return
+        if note:
+            self.text.value += html.escape(note)
+            self.button.layout.display = "none"
+
+    def close(self) -> None:
+        self.detach()
+        super().close()
 
     def _cancel(self) -> None:
         self.button.disabled = True

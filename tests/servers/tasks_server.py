@@ -15,9 +15,12 @@ task's elicitation on its own stream), ``tasks/list`` and ``tasks/cancel``.
 The SDK's server has no tasks support: a middleware answers the task
 requests before the SDK's handlers (and their result sieve) see them.
 
-Tools: ``research`` (required; completes after ``seconds``), ``instant``
-(optional; completes at once, for the benchmark), ``fails`` (required; ends
-``failed``), ``ask`` (required; needs input), ``slow`` (required; runs until
+Tools: ``research`` (required; completes after ``seconds``, suggesting a
+``poll_ms`` poll interval), ``instant`` (optional; completes at once, for the
+benchmark), ``fails`` (required; ends ``failed``), ``ask`` (required; needs
+input, then works on for ``then`` seconds; its question names its task in
+``_meta``, as the spec has it; ``kind=malformed|sampling|unknown``: another
+input request, 2026-07-28), ``slow`` (required; runs until
 cancelled), ``odd_id`` (required; answers with a hostile task id) and
 ``plain`` (no task support).  For the client's 2026-07-28 call path:
 ``who`` (no task support) asks its question the 2026-07-28 way, as an
@@ -36,7 +39,6 @@ import asyncio
 import datetime
 import sys
 import uuid
-import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -44,13 +46,15 @@ from typing import Any
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.shared.exceptions import MCPError
-from mcp_types import InputRequiredResult
+from mcp.shared.message import ServerMessageMetadata
+from mcp_types import ElicitRequest, ElicitRequestFormParams, ElicitResult, InputRequiredResult
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 sys.path.insert(0, str(Path(__file__).parent))
 from basic import ask_form, legacy_only, refuse_discover
 
 EXTENSION = "io.modelcontextprotocol/tasks"
+RELATED = "io.modelcontextprotocol/related-task"
 SUPPORT = {
     "research": "required",
     "instant": "optional",
@@ -78,6 +82,7 @@ class Job:
         self.result: dict[str, Any] | None = None
         self.error: dict[str, Any] | None = None
         self.question: dict[str, Any] | None = None  # an elicitation/create params, while input_required
+        self.request: dict[str, Any] | None = None  # the input request (2026-07-28 inputRequests), while input_required
         self.answer: asyncio.Future[dict[str, Any]] | None = None
         self.done = asyncio.Event()
         self.runner: asyncio.Task[None] | None = None
@@ -97,18 +102,28 @@ class Job:
         task["pollIntervalMs" if modern else "pollInterval"] = self.poll_ms
         return task
 
-    async def ask(self, message: str, schema: dict[str, Any]) -> dict[str, Any]:
+    async def ask(self, message: str, schema: dict[str, Any], request: dict[str, Any] | None = None) -> dict[str, Any]:
         self.question = {"mode": "form", "message": message, "requestedSchema": schema}
+        self.request = request or {"method": "elicitation/create", "params": self.question}
         self.answer = asyncio.get_running_loop().create_future()
         self.set("input_required", "waiting for your answer")
         try:
             return await self.answer
         finally:
-            self.question = None
+            self.question = self.request = None
             self.set("working", "thanks; continuing")
 
 
 JOBS: dict[str, Job] = {}
+# ask kind=...: an input request (2026-07-28) other than a well-formed question
+ODD_REQUESTS = {
+    "malformed": {"method": "elicitation/create", "params": {"mode": "form", "message": 5}},
+    "sampling": {
+        "method": "sampling/createMessage",
+        "params": {"messages": [{"role": "user", "content": {"type": "text", "text": "a colour?"}}], "maxTokens": 10},
+    },
+    "unknown": {"method": "colours/pick", "params": {}},
+}
 
 
 def text(value: str, error: bool = False) -> dict[str, Any]:
@@ -132,7 +147,8 @@ async def body(job: Job) -> dict[str, Any]:
         raise MCPError(code=-32603, message="the backend <b>exploded</b>")
     if job.tool == "ask":
         schema = {"type": "object", "properties": {"colour": {"type": "string", "enum": ["red", "blue"]}}, "required": ["colour"]}
-        answer = await job.ask(f"Which colour for {args.get('topic', '?')}?", schema)
+        answer = await job.ask(f"Which colour for {args.get('topic', '?')}?", schema, ODD_REQUESTS.get(args.get("kind", "")))
+        await asyncio.sleep(float(args.get("then", 0)))  # working on after the answer
         if answer.get("action") != "accept":
             return text(f"no colour: {answer.get('action')}")
         return text(f"colour: {(answer.get('content') or {}).get('colour')}")
@@ -180,7 +196,7 @@ def declares_tasks(params: dict[str, Any]) -> bool:
 
 async def call_tool(ctx: Any, params: dict[str, Any], modern: bool, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
     name, arguments = params["name"], params.get("arguments") or {}
-    poll_ms = 0 if name == "instant" else 50
+    poll_ms = 0 if name == "instant" else int(arguments.get("poll_ms", 50))
     wants_task = declares_tasks(params) if modern else isinstance(params.get("task"), dict)
     if name == "odd_answer" and arguments.get("kind") != "task_schema":
         if modern and arguments.get("kind") == "type":
@@ -211,8 +227,8 @@ async def task_request(ctx: Any, method: str, params: dict[str, Any], modern: bo
             out["result"] = job.result
         elif modern and job.status == "failed":
             out["error"] = job.error
-        elif modern and job.status == "input_required" and job.question is not None:
-            out["inputRequests"] = {f"q-{job.id[:8]}": {"method": "elicitation/create", "params": job.question}}
+        elif modern and job.status == "input_required" and job.request is not None:
+            out["inputRequests"] = {f"q-{job.id[:8]}": job.request}
         return out
     if method == "tasks/update" and modern:
         for response in (params.get("inputResponses") or {}).values():
@@ -229,9 +245,11 @@ async def task_request(ctx: Any, method: str, params: dict[str, Any], modern: bo
     if method == "tasks/result" and not modern:
         while not job.done.is_set():
             if job.question is not None and job.answer is not None and not job.answer.done():
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    answer = await ctx.session.elicit(job.question["message"], job.question["requestedSchema"], ctx.request_id)
+                answer = await ctx.session.send_request(  # the question names its task (the spec's related-task _meta)
+                    ElicitRequest(params=ElicitRequestFormParams.model_validate({**job.question, "_meta": {RELATED: {"taskId": job.id}}})),
+                    ElicitResult,
+                    metadata=ServerMessageMetadata(related_request_id=ctx.request_id),
+                )
                 job.answer.set_result(answer.model_dump(by_alias=True, exclude_none=True))
                 continue
             waiter = asyncio.ensure_future(job.done.wait())
@@ -279,8 +297,8 @@ def build() -> MCPServer:
     server = MCPServer("tasks", instructions="Task tools for mcpomni_jupyter's tests.")
 
     @server.tool()
-    def research(topic: str, seconds: float = 0.3) -> str:
-        """Research a topic for a while (a task: required)."""
+    def research(topic: str, seconds: float = 0.3, poll_ms: int = 50) -> str:
+        """Research a topic for a while (a task: required; pollInterval poll_ms)."""
         return "only as a task"
 
     @server.tool()
@@ -294,8 +312,8 @@ def build() -> MCPServer:
         return "only as a task"
 
     @server.tool()
-    def ask(topic: str) -> str:
-        """Ask the person a question (a task: required)."""
+    def ask(topic: str, then: float = 0, kind: str = "") -> str:
+        """Ask the person a question, then work on for ``then`` seconds (a task: required; ``kind``: see ODD_REQUESTS)."""
         return "only as a task"
 
     @server.tool()

@@ -64,3 +64,16 @@ def test_server_config_repr_and_secret_values():
     for secret in ("pw-123456", "from-env-value", "ghp-abcdef"):
         assert secret not in shown
     assert "GITHUB_PAT" in shown and "MODE" in shown
+
+
+def test_a_rows_error_line_is_redacted_before_it_is_cut():
+    """A secret that straddles the cut is masked whole, not cut in half (which ``redact`` could no longer recognise)."""
+    from mcpomni_jupyter.results.batch import one_line
+
+    secret = "Zq7-row-error-secret-9XkP"
+    add_secret(secret)
+    for cut in range(1, len(secret)):
+        line = one_line("x" * (40 - cut) + secret + " more\nsecond line", limit=40)
+        assert len(line) <= 40 and not any(secret[:n] in line for n in range(4, len(secret) + 1)), line
+    assert one_line("token=abcdefghijklmnop", limit=12) == "token=***"
+    assert one_line("") == "error" and one_line("a\nb") == "a"

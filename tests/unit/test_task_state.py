@@ -249,3 +249,44 @@ def test_an_sdk_without_the_session_envelope_is_one_clear_error():
 
     with pytest.raises(McpJupyterError, match=r"tasks/get: .*no session envelope.*pip install 'mcp~=2.3'.*without --task"):
         asyncio.run(tasks.send(Bare(), "tasks/get", {"taskId": "t1"}))
+
+
+# ---------------------------------------------------------------------- input requests (2026-07-28), what is shown
+
+
+def test_answered_input_requests_stay_bounded():
+    """A server sending new input request keys on every poll never grows what we remember past one answer's worth."""
+    import asyncio
+
+    from mcpomni_jupyter.core.tasks.inputs import MAX_REQUESTS, answer_requests
+
+    c = connection(MODERN, True)  # no callbacks: every question is declined, and answered so
+    run = TaskRun("t", "job")
+    answered: set[str] = set()
+    for poll in range(50):
+        run.input_requests = {f"k{poll}-{i}": {"method": "elicitation/create", "params": {}} for i in range(40)}
+        responses = asyncio.run(answer_requests(c, run, answered))
+        assert len(answered) <= MAX_REQUESTS
+    assert list(responses.values()) == [{"action": "decline"}] * MAX_REQUESTS  # declined, and answered so
+    assert asyncio.run(answer_requests(c, run, answered)) == {}  # still outstanding: not asked again
+
+
+def job_with(message: str):
+    import concurrent.futures
+    from types import SimpleNamespace
+
+    from mcpomni_jupyter.core.tasks.methods import TaskJob
+
+    run = TaskRun("s", "tool")
+    run.update(parse_task({"taskId": "t-1", "status": "working", "statusMessage": message}, "s"))
+    return TaskJob(SimpleNamespace(_task_view=None), None, run, concurrent.futures.Future())  # type: ignore[arg-type]
+
+
+def test_a_jobs_text_forms_are_redacted():
+    from mcpomni_jupyter.redact import add_secret
+
+    add_secret("hunter2-secret-value")
+    job = job_with("using hunter2-secret-value and token=abcdef123456")
+    bundle = job._repr_mimebundle_()
+    for text in (repr(job), job.line(), bundle["text/plain"], bundle["text/html"]):
+        assert "hunter2" not in text and "abcdef123456" not in text and "***" in text, text

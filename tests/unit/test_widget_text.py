@@ -52,3 +52,37 @@ def test_elicitation_form_text_form():
     text = form._repr_mimebundle_()["text/plain"]
     assert text == "s asks: Who are you? [2J\n  a form (name, age); answer it in the notebook"
     assert "VBox" not in text
+
+
+def test_task_lines_stop_listening_when_replaced_closed_or_done():
+    import concurrent.futures
+
+    from mcpomni_jupyter.core.tasks.methods import TaskJob
+    from mcpomni_jupyter.core.tasks.run import TaskRun, parse_task
+    from mcpomni_jupyter.redact import add_secret
+    from mcpomni_jupyter.ui.tasks import MAX_LINES, TaskLine
+
+    add_secret("sw0rdfish-secret")
+    run = TaskRun("s", "tool")
+    run.update(parse_task({"taskId": "t-1", "status": "working", "statusMessage": "key sw0rdfish-secret"}, "s"))
+    job = TaskJob(SimpleNamespace(_task_view=None), None, run, concurrent.futures.Future())
+    lines = [TaskLine(job) for _ in range(10)]  # the job displayed again and again
+    assert len(run.listeners) == MAX_LINES
+    assert "followed in a newer output" in lines[0].text.value and lines[0].button.layout.display == "none"
+    for line in lines:  # every form of the line is redacted, the HTML as the text
+        assert "sw0rdfish" not in line.text.value and "sw0rdfish" not in repr(line) and "***" in repr(line)
+        assert "sw0rdfish" not in str(line._repr_mimebundle_())
+    lines[-1].close()
+    assert len(run.listeners) == MAX_LINES - 1
+    run.finish("completed", None)  # nothing more will change: every line lets go
+    assert run.listeners == [] and "completed" in lines[-2].text.value
+    assert TaskLine(job) and run.listeners == []  # a finished job's line does not listen at all
+
+
+def test_printable_and_duration():
+    from mcpomni_jupyter.text import duration, printable
+
+    assert printable("a\x1b[2Jb\nc\u202ed\x00") == "a [2Jb c d "
+    assert printable("line 1\nline\t2", keep="\n") == "line 1\nline 2"
+    assert printable("plain") == "plain"
+    assert [duration(s) for s in (4.14, 125, 3725)] == ["4.1 s", "2:05 min", "1:02:05 h"]

@@ -129,17 +129,22 @@ class ServerRequests:
     # ------------------------------------------------------------------ elicitation
 
     async def elicit(self, connection: Connection, context: Any, params: Any) -> Any:
+        from mcpomni_jupyter.core.tasks.inputs import asker, asking
+
+        run, caller = asker(connection, context)  # a task's question goes to its job's cell only
         if getattr(params, "mode", None) == "url" or getattr(params, "requested_schema", None) is None:
-            return await self._link(connection, params)
-        caller = connection.interactive_callers[-1] if connection.interactive_callers else None
+            with asking(run):
+                return await self._link(connection, params, caller)
         question = clip(str(params.message), QUESTION_CHARS)
         schema = question_schema(params.requested_schema)
         if self.elicitation_handler is not None:  # the notebook's code wins, in blocking and awaited calls alike
-            result = await self._by_code(connection, self.elicitation_handler, caller, params, schema)
+            with asking(run):
+                result = await self._by_code(connection, self.elicitation_handler, caller, params, schema)
             return self._checked(connection, schema, result, question, "the notebook's handler")
         if caller is not None and self.form_handler is not None:
             connection.record("request", f"elicitation: {question}")
-            result = await self.form_handler(caller, connection.name, params, self.elicitation_timeout)
+            with asking(run, form=True):  # the form needs the kernel's thread: job.result() there fails at once
+                result = await self.form_handler(caller, connection.name, params, self.elicitation_timeout)
             return self._checked(connection, schema, result, question, "the form")
         return self._declined(
             connection,
@@ -195,7 +200,7 @@ class ServerRequests:
         connection.record("request", f"elicitation {question!r}: {who} answered accept")
         return answer
 
-    async def _link(self, connection: Connection, params: Any) -> Any:
+    async def _link(self, connection: Connection, params: Any, caller: Caller | None) -> Any:
         """URL mode: a checked link shown to the person in the calling cell; ``accept`` once it is shown."""
         from mcp_types import ElicitResult
 
@@ -209,7 +214,6 @@ class ServerRequests:
             return self._declined(
                 connection, f"declined the server's request to open a page on {link.host}: there is no notebook display to show the link on"
             )
-        caller = connection.interactive_callers[-1] if connection.interactive_callers else None
         try:
             shown = await asyncio.wait_for(self.link_handler(caller, link), LINK_SHOW_TIMEOUT)
         except Exception:  # noqa: BLE001 - a display that fails (or hangs) declines; the server is never left waiting

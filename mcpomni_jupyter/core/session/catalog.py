@@ -83,10 +83,6 @@ class Catalog:
         self.kept.clear()
         self.tools, self.resources, self.templates, self.prompts = [], [], [], []
 
-    @property
-    def relisting(self) -> bool:
-        return any(not task.done() for task in self._relisting.values())
-
     async def list(self, which: tuple[str, ...] = KINDS, strict: bool = True, cache_mode: str = "use") -> None:
         """(Re)list what the server offers; ``strict=False``: a failure is a warning, the list stays empty.
 

@@ -19,15 +19,16 @@ from typing import TYPE_CHECKING, Any
 
 from mcpomni_jupyter.core.session.errormap import is_schema_error, schema_error
 from mcpomni_jupyter.core.session.serverlog import clip
-from mcpomni_jupyter.core.tasks.run import TaskRun, TaskState, checked_id, parse_task
+from mcpomni_jupyter.core.tasks.run import TERMINAL, TaskRun, TaskState, checked_id, parse_task
 from mcpomni_jupyter.core.tasks.wire import CURRENT, call_result, create, follow_within, get, sdk, send
-from mcpomni_jupyter.errors import McpJupyterError, ServerError
+from mcpomni_jupyter.errors import LookupFailed, McpJupyterError, ServerError
 
 if TYPE_CHECKING:
     from mcpomni_jupyter.core.session.connection import Connection
 
 MAX_LISTED = 500  # tasks taken from a server's tasks/list
 MAX_PAGES = 10
+INVALID_PARAMS = -32602  # the JSON-RPC error of tasks/get for a task id the server does not know
 
 OnProgress = Callable[[float, "float | None", "str | None"], Awaitable[Any]]
 
@@ -132,16 +133,34 @@ async def attach(connection: Connection, run: TaskRun) -> Any:
 
 
 async def status(connection: Connection, task_id: str) -> TaskState:
-    """One ``tasks/get``."""
-    return await connection.request(lambda c: get(c.session, task_id, connection.name), "tasks/get")
+    """One ``tasks/get``; a task the server does not know (``-32602``, as the spec has it) is ``LookupFailed``."""
+    try:
+        return await connection.request(lambda c: get(c.session, task_id, connection.name), "tasks/get")
+    except ServerError as exc:
+        if exc.code != INVALID_PARAMS:
+            raise
+        raise LookupFailed(
+            f"server {connection.name!r} has no task {clip(task_id, 40)!r} (it may have expired); %mcp tasks {connection.name} lists its tasks"
+        ) from None
 
 
 async def cancel(connection: Connection, run: TaskRun, timeout: float) -> None:
-    """``tasks/cancel``, waited for (a person's Cancel, ``job.cancel()``); the run ends ``cancelled``."""
+    """``tasks/cancel``, waited for (a person's Cancel, ``job.cancel()``); the run ends ``cancelled``.
+
+    A refusal because the task had already ended is no error: the run ends as the server says it did.
+    """
     if run.task_id is None or run.done:
         return
     task_id = checked_id(run.task_id, connection.name)
-    await connection.request(lambda c: send(c.session, "tasks/cancel", {"taskId": task_id}, timeout=timeout), "tasks/cancel")
+    try:
+        await connection.request(lambda c: send(c.session, "tasks/cancel", {"taskId": task_id}, timeout=timeout), "tasks/cancel")
+    except ServerError:
+        state = await status(connection, task_id)
+        if state.status not in TERMINAL:
+            raise
+        run.update(state)
+        connection.record("task", f"tasks/cancel for {run.label} (task {run.shown_id}) refused: it had already ended {state.status}")
+        return
     run.finish("cancelled", "cancelled by the notebook")
     connection.record("task", f"tasks/cancel sent for {run.label} (task {run.shown_id})")
 

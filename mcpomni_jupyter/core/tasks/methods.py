@@ -15,6 +15,7 @@ import asyncio
 import concurrent.futures
 import contextvars
 import html
+import threading
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -25,11 +26,13 @@ from mcpomni_jupyter.core.requests.elicitation import Caller
 from mcpomni_jupyter.core.session.state import HOP_GRACE
 from mcpomni_jupyter.core.tasks import calls as taskcall
 from mcpomni_jupyter.core.tasks import wire as tasks
-from mcpomni_jupyter.core.tasks.run import ID_CHARS, TaskRun
-from mcpomni_jupyter.errors import ArgumentError, RequestTimeout, ToolCallError
+from mcpomni_jupyter.core.tasks.run import ID_CHARS, TaskRun, usable_id
+from mcpomni_jupyter.errors import ArgumentError, McpJupyterError, RequestTimeout
 from mcpomni_jupyter.redact import redact
 from mcpomni_jupyter.results import CallResult
+from mcpomni_jupyter.results.results import checked
 from mcpomni_jupyter.results.tables import Table
+from mcpomni_jupyter.text import duration
 
 if TYPE_CHECKING:
     from mcpomni_jupyter.core.manager import MCPManager
@@ -68,9 +71,17 @@ class TaskJob:
         ``raise_on_error`` is False), ``ServerError`` for a failed task,
         ``TaskCancelled``, or ``RequestTimeout`` when it is still running (it
         keeps running; an interrupt of this wait leaves it running too).
+
+        A job's question is answered in a form under the cell that started it,
+        and a form needs the kernel's thread, which this wait holds: so when
+        the job asks (or has asked) a question there, ``result()`` on that
+        thread does not wait for an answer that cannot come; it raises
+        ``McpJupyterError`` at once, and the job keeps waiting for the answer.
+        Answer the form once the cell has ended, then call ``.result()``
+        again; or ``await job``, which leaves the kernel free for the form.
         """
         try:
-            raw = self._future.result(timeout)
+            raw = self._wait(timeout)
         except concurrent.futures.TimeoutError:
             if self._future.done():
                 raise
@@ -78,17 +89,51 @@ class TaskJob:
                 f"{self.run.label} (task {self.run.shown_id}) is still {self.status} after {timeout:g} s; it keeps running: "
                 "call .result() again later, or .cancel() it"
             ) from None
-        return _checked(CallResult(raw, server=self.server, tool=self.tool), raise_on_error)
+        return checked(CallResult(raw, server=self.server, tool=self.tool), raise_on_error)
+
+    def _wait(self, timeout: float | None) -> Any:
+        """The future's result; on the thread the job's form needs, a question for that form ends the wait (``result``)."""
+        caller = self.run.caller
+        try:
+            blocks_form = caller is not None and asyncio.get_running_loop() is caller.loop
+        except RuntimeError:  # no loop runs on this thread: the form's loop is free
+            blocks_form = False
+        if not blocks_form:
+            return self._future.result(timeout)
+        woken = threading.Event()
+
+        def heard(run: TaskRun) -> None:
+            if run.in_form:
+                woken.set()
+
+        self.run.listeners.append(heard)
+        self._future.add_done_callback(lambda _: woken.set())
+        try:
+            if not self.run.in_form:
+                woken.wait(timeout)
+        finally:
+            self.run.listeners.remove(heard)
+        if not self._future.done() and self.run.in_form:
+            raise McpJupyterError(
+                f"{self.run.label} (task {self.run.shown_id}) is waiting for your answer in the form under the cell that started it, "
+                "which cannot show while this cell holds the kernel: answer it once this cell ends, then call .result() again, "
+                "or use `await job` (the kernel stays free for the form)"
+            )
+        return self._future.result(0)
 
     def __await__(self) -> Any:
         return self._aresult().__await__()
 
     async def _aresult(self) -> CallResult:
         raw = await asyncio.shield(asyncio.wrap_future(self._future))  # an interrupt of this wait leaves the job running
-        return _checked(CallResult(raw, server=self.server, tool=self.tool), True)
+        return checked(CallResult(raw, server=self.server, tool=self.tool), True)
 
     def cancel(self, timeout: float = CANCEL_WAIT) -> str:
-        """Ask the server to cancel the task (``tasks/cancel``); returns the status after it (``cancelled``)."""
+        """Ask the server to cancel the task (``tasks/cancel``); returns the status after it.
+
+        ``cancelled``; or, when the task had already ended (the server refuses
+        to cancel it), how it ended: ``completed`` or ``failed``.
+        """
         if self.run.task_id is None and not self._future.done():
             self._future.cancel()  # still being created: the creation is cancelled (and tasks/cancel sent if it landed)
             return self.status
@@ -101,7 +146,8 @@ class TaskJob:
         return self._manager.loop.submit(taskcall.cancel(self._connection, self.run, CANCEL_WAIT))
 
     def line(self) -> str:
-        return f"{self.run.label} task {self.run.shown_id}: {self.run.line()} · {duration(self.elapsed)}"
+        """``server.tool task 1a2b…: working · step 2 of 3 · 4.1 s``, redacted (the repr, the live line, the HTML)."""
+        return redact(f"{self.run.label} task {self.run.shown_id}: {self.run.line()} · {duration(self.elapsed)}")
 
     def __repr__(self) -> str:
         return f"<MCP task {self.line()}>"
@@ -112,19 +158,8 @@ class TaskJob:
         if view is not None:
             data.update(view(self)._repr_mimebundle_(**kwargs) or {})
         data["text/plain"] = repr(self)
-        data["text/html"] = f"<pre style='margin:0'>{html.escape(redact(self.line()))}</pre>"
+        data["text/html"] = f"<pre style='margin:0'>{html.escape(self.line())}</pre>"
         return data
-
-
-def duration(seconds: float) -> str:
-    return f"{seconds:.1f} s" if seconds < 60 else f"{int(seconds) // 60}:{int(seconds) % 60:02d} min"
-
-
-def _checked(result: CallResult, raise_on_error: bool) -> CallResult:
-    if raise_on_error and result.is_error:
-        first = ((result.text or "").strip().splitlines() or ["error"])[0]
-        raise ToolCallError(redact(f"tool {result.server}.{result.tool} returned an error: {first[:500]}"), result)
-    return result
 
 
 @dataclass
@@ -204,12 +239,15 @@ class TaskMethods:
         )
         tasks.as_task(connection, spec, True)
         run = TaskRun(connection.name, spec.name, timeout)
-        run.caller = _caller()
+        run.background, run.caller = True, _caller()
         return self._launch(connection, run, _job(connection, spec.name, arguments, run))
 
     def task(self: MCPManager, server: str, task_id: str, *, timeout: float | None = None) -> TaskJob:
-        """The task ``task_id`` of ``server`` (one of ours, or one the server keeps, e.g. after a kernel restart), followed."""
-        if not isinstance(task_id, str) or not task_id or len(task_id) > ID_CHARS or not task_id.isprintable():
+        """The task ``task_id`` of ``server`` (one of ours, or one the server keeps, e.g. after a kernel restart), followed.
+
+        Raises ``LookupFailed`` when the server has no such task.
+        """
+        if not usable_id(task_id):
             raise ArgumentError(f"task(): give the task id as %mcp tasks {server} lists it (a string of at most {ID_CHARS} characters)")
         for job in reversed(self.jobs):
             if job.server == server and job.task_id == task_id:
@@ -217,9 +255,10 @@ class TaskMethods:
         connection = self._run(resolve.ready(self.connection(server), self.settings.timeout), self._budget(), f"connecting {server!r}")
         if not tasks.offers_tasks(connection):
             raise ArgumentError(f"server {server!r} does not offer MCP tasks; it has no task {task_id[:40]!r}")
+        state = self._run(taskcall.status(connection, task_id), self._budget(), f"asking {server!r} for its task")
         run = TaskRun(connection.name, "(task)", timeout)
-        run.task_id = task_id
-        run.caller = _caller()
+        run.update(state)
+        run.background, run.caller = True, _caller()
         return self._launch(connection, run, taskcall.attach(connection, run))
 
     def tasks(self: MCPManager, server: str | None = None) -> TaskList:
@@ -247,10 +286,6 @@ class TaskMethods:
         table = TaskList(rows)
         table.notes = notes
         return table
-
-    def cancel_task(self: MCPManager, server: str, task_id: str) -> str:
-        """Cancel the task ``task_id`` of ``server`` (ours or not); returns its status after."""
-        return self.task(server, task_id).cancel()
 
     def _connections(self: MCPManager) -> dict[str, Connection]:
         return self._ops.registry.snapshot()

@@ -17,6 +17,7 @@ from typing import Any
 
 from mcpomni_jupyter.core.session.serverlog import clip
 from mcpomni_jupyter.errors import ServerError
+from mcpomni_jupyter.text import printable
 
 STATUSES = ("working", "input_required", "completed", "failed", "cancelled")
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
@@ -41,9 +42,14 @@ class TaskState:
     input_requests: dict[str, Any] | None = None  # 2026-07-28: what an input_required task asks
 
 
+def usable_id(value: Any) -> bool:
+    """Whether ``value`` can be a task id: a printable string of 1 to ``ID_CHARS`` characters."""
+    return isinstance(value, str) and 0 < len(value) <= ID_CHARS and value.isprintable()
+
+
 def checked_id(value: Any, server: str) -> str:
-    """A task id from ``server``, if usable: a printable string of 1 to ``ID_CHARS`` characters."""
-    if not isinstance(value, str) or not value or len(value) > ID_CHARS or not value.isprintable():
+    """A task id from ``server``, if usable (``usable_id``)."""
+    if not usable_id(value):
         shown = clip(repr(value), 60)
         raise ServerError(
             f"server {server!r} sent an unusable task id ({shown}: it must be a printable string of at most {ID_CHARS} "
@@ -60,8 +66,7 @@ def _text(value: Any, limit: int = 64) -> str | None:
     """A server's short text, cut at ``limit`` and on one printable line (no escape sequences for a terminal)."""
     if not isinstance(value, str) or not value:
         return None
-    text = clip(value, limit)
-    return text if text.isprintable() else "".join(ch if ch.isprintable() else " " for ch in text)
+    return printable(clip(value, limit))
 
 
 def parse_task(raw: Any, server: str) -> TaskState:
@@ -106,8 +111,10 @@ class TaskRun:
         self.inline_error: dict[str, Any] | None = None
         self.input_requests: dict[str, Any] | None = None
         self.progress: tuple[float | None, float | None] = (None, None)
-        self.caller: Any = None  # where a question is answered in a form (a background job's cell), if anywhere
-        self.answering = False  # a question of this task is being put to the person
+        self.background = False  # a job (start, task): its questions go to its own cell only, never to another call's
+        self.caller: Any = None  # where a background job's question is answered in a form (its cell), if anywhere
+        self.answering = False  # a question of this task is being put to the person (or the notebook's handler)
+        self.in_form = False  # ... in a form, which needs the kernel's thread free
         self.known = threading.Event()  # set once the server answered: a task id, a result, or an error
         self.listeners: list[Callable[[TaskRun], Any]] = []
         self.on_status: Callable[..., Any] | None = None  # progress(value, total, message): the calling cell's bar
@@ -165,9 +172,10 @@ class TaskRun:
         if not self.done:
             self.fail(error) if isinstance(error, Exception) else self.finish("cancelled", "interrupted")
 
-    def waiting_input(self, on: bool) -> None:
-        if self.answering != on:
-            self.answering = on
+    def waiting_input(self, on: bool, form: bool = False) -> None:
+        """A question of this task is being asked (``form``: in a form, which needs the kernel's thread), or no longer."""
+        if (self.answering, self.in_form) != (on, on and form):
+            self.answering, self.in_form = on, on and form
             self.changed()
 
     def on_progress(self, value: float, total: float | None, message: str | None) -> None:

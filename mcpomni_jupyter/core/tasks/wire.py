@@ -29,6 +29,7 @@ import time
 from typing import TYPE_CHECKING, Any, Literal
 
 from mcpomni_jupyter.core.session.serverlog import clip
+from mcpomni_jupyter.core.tasks.inputs import Unanswerable, answer_requests, questions_open
 from mcpomni_jupyter.core.tasks.run import TERMINAL, TaskRun, TaskState, parse_task
 from mcpomni_jupyter.errors import LookupFailed, McpJupyterError, RequestTimeout, ServerError, TaskCancelled
 
@@ -40,7 +41,6 @@ MIN_POLL = 0.05  # seconds between polls, at least (after the first), whatever t
 MAX_POLL = 30.0  # and at most
 DEFAULT_POLL = 1.0  # when the server suggests nothing
 CANCEL_TIMEOUT = 5.0  # for tasks/cancel after an interrupt or a timeout
-DEFAULT_TTL_MS: int | None = None  # the ttl we ask for (2025-11-25): the server's default
 
 _SDK: Any = None
 
@@ -152,8 +152,7 @@ def call_result(raw: Any, what: str) -> Any:
 
 async def create(connection: Connection, session: Any, tool: str, arguments: dict[str, Any], run: TaskRun, limit: float | None) -> Any:
     """2025-11-25: ``tools/call`` with ``params.task``; returns a ``CallToolResult`` if the server ran it at once, else None."""
-    task: dict[str, Any] = {} if DEFAULT_TTL_MS is None else {"ttl": DEFAULT_TTL_MS}
-    params = {"name": tool, "arguments": arguments, "task": task}
+    params = {"name": tool, "arguments": arguments, "task": {}}  # no ttl asked for: the server's default
 
     async def on_progress(value: float, total: float | None, message: str | None) -> None:
         run.on_progress(value, total, message)
@@ -170,21 +169,21 @@ async def get(session: Any, task_id: str, server: str, limit: float | None = Non
     return parse_task(await send(session, "tasks/get", {"taskId": task_id}, timeout=limit), server)
 
 
-def cancel_later(session: Any, run: TaskRun, connection: Connection | None = None) -> None:
-    """Send ``tasks/cancel`` without waiting (an interrupt must not wait on the server); the log says how it went."""
+def cancel_later(session: Any, run: TaskRun, connection: Connection | None = None, reason: str = "cancelled by the notebook") -> None:
+    """Send ``tasks/cancel`` without waiting (an interrupt must not wait on the server); the run ends ``cancelled``, for ``reason``."""
     if run.task_id is None or run.status in TERMINAL:
         return
 
     async def body() -> None:
         try:
             await asyncio.wait_for(send(session, "tasks/cancel", {"taskId": run.task_id}), CANCEL_TIMEOUT)
-            line, level = f"tasks/cancel sent for {run.label} (task {run.shown_id})", "info"
+            line, level = f"tasks/cancel sent for {run.label} (task {run.shown_id}): {reason}", "info"
         except Exception as exc:  # noqa: BLE001 - best effort: the server may be gone
             line, level = f"tasks/cancel for {run.label} (task {run.shown_id}) failed: {clip(str(exc), 200)}", "warning"
         if connection is not None:
             connection.record("task", line, level)
 
-    run.finish("cancelled", "cancelled by the notebook")
+    run.finish("cancelled", reason)
     task = asyncio.get_running_loop().create_task(body())
     _cancels.add(task)
     task.add_done_callback(_cancels.discard)
@@ -199,51 +198,51 @@ def _delay(run: TaskRun, first: bool) -> float:
 
 
 async def _answer_inputs(connection: Connection, session: Any, run: TaskRun, answered: set[str]) -> None:
-    """2026-07-28: answer the task's ``inputRequests`` (questions, roots, sampling) through ``tasks/update``."""
-    from mcpomni_jupyter.core.tasks.inputs import answer_requests
+    """2026-07-28: answer the task's ``inputRequests`` (questions, roots, sampling) through ``tasks/update``.
 
-    responses = await answer_requests(connection, run, answered)
+    A request that cannot be answered at all (no declining answer exists) cancels the task: the server is never left waiting.
+    """
+    try:
+        responses = await answer_requests(connection, run, answered)
+    except Unanswerable as exc:
+        cancel_later(session, run, connection, clip(str(exc), 200))
+        raise TaskCancelled(f"{run.label} (task {run.shown_id}) was cancelled: {clip(str(exc), 200)}; tasks/cancel was sent") from None
     if responses:
         await send(session, "tasks/update", {"taskId": run.task_id, "inputResponses": responses})
 
 
 async def follow(connection: Connection, session: Any, run: TaskRun) -> Any:
-    """Poll until the task ends; return its ``CallToolResult`` (raise ``ServerError`` / ``TaskCancelled`` otherwise)."""
+    """Poll until the task ends; return its ``CallToolResult`` (raise ``ServerError`` / ``TaskCancelled`` otherwise).
+
+    A question the server sends meanwhile that names this task (2025-11-25, on
+    ``tasks/result``) is this task's: ``inputs.asker`` sends it to the job's own cell.
+    """
     assert run.task_id is not None
     modern = connection.is_modern
     payload: asyncio.Task[dict[str, Any]] | None = None  # 2025-11-25: tasks/result, which carries the server's questions
-    answered: set[str] = set()
-    first, pushed = True, False
+    answered: set[str] = set()  # 2026-07-28: keys of input requests answered, while still outstanding
+    first = True
     try:
-        while run.status not in TERMINAL:
-            if run.status == "input_required":
-                if modern:
-                    await _answer_inputs(connection, session, run, answered)
-                elif payload is None:
-                    payload = asyncio.ensure_future(send(session, "tasks/result", {"taskId": run.task_id}))
-                    run.waiting_input(True)
-                    if run.caller is not None:  # a background job: its cell's form may answer the question
-                        connection.interactive_callers.append(run.caller)
-                        pushed = True
-            if payload is not None and payload.done():
-                break
-            delay = _delay(run, first)
-            first = False
-            if payload is not None:
-                await asyncio.wait({payload}, timeout=max(delay, MIN_POLL))
-                if payload.done():
+        with questions_open(connection, run):
+            while run.status not in TERMINAL:
+                if run.status == "input_required":
+                    if modern:
+                        await _answer_inputs(connection, session, run, answered)
+                    elif payload is None:
+                        payload = asyncio.ensure_future(send(session, "tasks/result", {"taskId": run.task_id}))
+                if payload is not None and payload.done():
                     break
-            elif delay:
-                await asyncio.sleep(delay)
-            run.update(await get(session, run.task_id, connection.name))
-        return await _outcome(session, run, modern, payload)
-    except asyncio.CancelledError:
-        cancel_later(session, run, connection)
-        raise
+                delay = _delay(run, first)
+                first = False
+                if payload is not None:
+                    await asyncio.wait({payload}, timeout=max(delay, MIN_POLL))
+                    if payload.done():
+                        break
+                elif delay:
+                    await asyncio.sleep(delay)
+                run.update(await get(session, run.task_id, connection.name))
+            return await _outcome(session, run, modern, payload)
     finally:
-        run.waiting_input(False)
-        if pushed:
-            connection.interactive_callers.remove(run.caller)
         if payload is not None and not payload.done():
             payload.cancel()
 
@@ -276,19 +275,22 @@ async def _outcome(session: Any, run: TaskRun, modern: bool, payload: asyncio.Ta
 
 
 async def follow_within(connection: Connection, session: Any, run: TaskRun, limit: float | None) -> Any:
-    """``follow`` bounded by ``limit`` seconds from the start of the call; a timeout cancels the task."""
-    if limit is None:
-        return await follow(connection, session, run)
-    left = max(limit - (time.monotonic() - run.started), 0.0)
+    """``follow`` bounded by ``limit`` seconds from the start of the call; a timeout or an interrupt cancels the task, saying which."""
+    deadline = asyncio.timeout(None if limit is None else max(limit - (time.monotonic() - run.started), 0.0))
     try:
-        async with asyncio.timeout(left):
+        async with deadline:
             return await follow(connection, session, run)
     except TimeoutError:
-        cancel_later(session, run, connection)
+        if limit is None or not deadline.expired():
+            raise  # a timeout of something inside, not of this task
+        cancel_later(session, run, connection, f"timed out after {limit:g} s")
         raise RequestTimeout(
             f"{run.label} (task {run.shown_id}) did not finish within {limit:g} s; tasks/cancel was sent; "
             "raise the limit with --timeout, or run it with --background"
         ) from None
+    except asyncio.CancelledError:
+        cancel_later(session, run, connection)
+        raise
 
 
 # ---------------------------------------------------------------------- 2026-07-28: the claim on task answers
