@@ -273,13 +273,12 @@ def test_answered_input_requests_stay_bounded():
 
 def job_with(message: str):
     import concurrent.futures
-    from types import SimpleNamespace
 
     from mcpomni_jupyter.core.tasks.methods import TaskJob
 
     run = TaskRun("s", "tool")
     run.update(parse_task({"taskId": "t-1", "status": "working", "statusMessage": message}, "s"))
-    return TaskJob(SimpleNamespace(_task_view=None), None, run, concurrent.futures.Future())  # type: ignore[arg-type]
+    return TaskJob(SimpleNamespace(ui_host=SimpleNamespace(task_view=None)), None, run, concurrent.futures.Future())  # type: ignore[arg-type]
 
 
 def test_a_jobs_text_forms_are_redacted():
