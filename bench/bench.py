@@ -32,6 +32,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import user_call  # bench/user_call.py: %mcp call / %mcp map against a plain mcp.Client of the user's own
+
 SERVER = [str(Path(__file__).resolve().parent.parent / "tests" / "servers" / "basic.py"), "stdio"]
 TINY = [str(Path(__file__).resolve().parent / "tiny_server.py")]  # no SDK import: starts in ~30 ms
 WAITING = [*TINY, "--delay", "0.5"]  # the same, its start waiting 0.5 s: not CPU-bound
@@ -911,7 +913,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (under a minute)")
     parser.add_argument("--json", metavar="OUT", help="also write the figures as JSON")
     parser.add_argument("--memory-child", choices=["raw", "ours"], help=argparse.SUPPRESS)
-    parser.add_argument("--only", choices=["map", "tasks", "protocols"], help="run one measurement and print its rows")
+    parser.add_argument(
+        "--only",
+        choices=["map", "tasks", "protocols", "user-call", "user-map"],
+        help="run one measurement and print its rows (user-call / user-map: bench/user_call.py, what a user runs)",
+    )
     args = parser.parse_args()
     if args.memory_child:  # a measurement in a fresh process
         print(json.dumps(child_memory(args.memory_child)))
@@ -931,9 +937,10 @@ def main() -> None:
         ("connect", lambda: bench_connect(1 if q else 3)),
         ("map", lambda: bench_map(3 if q else 6)),
         ("tasks", lambda: bench_tasks(40 if q else 150)),
+        ("user-call", lambda: user_call.bench_call(100 if q else 300)),  # only with --only (bench/user_call.py)
+        ("user-map", lambda: user_call.bench_map(3 if q else 8)),
     ]
-    if args.only:
-        steps = [step for step in steps if step[0] == args.only]
+    steps = [step for step in steps if step[0] == args.only] if args.only else [s for s in steps if not s[0].startswith("user-")]
     for name, step in steps:
         print(f"{name} ...", file=sys.stderr, flush=True)
         results[name] = step()
@@ -942,6 +949,8 @@ def main() -> None:
         "map": lambda: map_rows(results["map"]),
         "tasks": lambda: tasks_rows(results["tasks"]),
         "protocols": lambda: protocol_rows(results["protocols"]),
+        "user-call": lambda: user_call.call_rows(results["user-call"]),
+        "user-map": lambda: user_call.map_rows(results["user-map"]),
     }
     text = report(results) if not args.only else markdown([("Metric", "Value", "Bar", "OK"), *only_rows[args.only]()]) + "\n"
     print(text)
