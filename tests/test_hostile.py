@@ -454,9 +454,12 @@ def test_stop_never_swallows_a_cancellation():
     asyncio.run(asyncio.wait_for(scenario(), 30))
 
 
-def _restart(server, *extra: str) -> None:
+def _restart(server, *extra: str, while_down=None) -> None:
+    """Restart the test server on its port; ``while_down()`` runs while nothing listens there."""
     server.proc.terminate()
     server.proc.wait(10)
+    if while_down is not None:
+        while_down()
     server.proc = subprocess.Popen(
         [PY, SERVER, "streamable-http", str(server.port), *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -488,16 +491,28 @@ def test_expired_session_is_renewed_once_then_backed_off(run):
 
 
 def test_a_2026_server_restarting_needs_no_session(run):
-    """2026-07-28 is stateless: a server restart between two calls is invisible."""
+    """2026-07-28 is stateless: a server restart between two calls is invisible.
+
+    A request made while the server is down (here a call; in a notebook, as often
+    as not, the background re-list when the listen stream drops) fails alone, with
+    one line: it used to end the whole transport, and the first call after the
+    restart failed.
+    """
     from conftest import HttpServer
 
     server = HttpServer("streamable-http")
     try:
         run(f"%mcp add web {server.url}")
         assert run("%mcp connect web").value["web"].protocol == "2026-07-28"
-        assert run("%mcp call web.echo text=one").value.text == "one"
-        _restart(server)
-        assert run("%mcp call web.echo text=two").value.text == "two"
+        cell = run("%mcp call web.echo text=one")
+        assert cell.ok, cell.error
+        assert cell.value.text == "one"
+        down = []
+        _restart(server, while_down=lambda: down.append(run("%mcp call web.echo text=nobody")))
+        assert "cannot reach" in usage_error(down[0]), down[0].error
+        cell = run("%mcp call web.echo text=two")
+        assert cell.ok, cell.error
+        assert cell.value.text == "two"
         from mcpomni_jupyter.core.kernel import get_manager
 
         assert not [e for e in get_manager().connection("web").log.snapshot() if e.kind == "session"]

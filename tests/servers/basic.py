@@ -8,7 +8,8 @@
 ``Authorization: Bearer T``; ``--header K=V`` likewise requires a custom header.
 ``--crash-at-start`` exits before speaking MCP; ``--name`` changes the
 server's name (and prefixes nothing: several servers share tool names on
-purpose, for the ambiguity tests).
+purpose, for the ambiguity tests).  ``--restarts`` (HTTP) stops the server at
+a line on stdin and serves a new one on the same port at the next.
 """
 
 from __future__ import annotations
@@ -330,24 +331,36 @@ def main() -> None:
     parser.add_argument("--crash-at-start", action="store_true")
     parser.add_argument("--legacy", action="store_true", help="an older server: the initialize handshake only")
     parser.add_argument("--pin", metavar="VERSION", help="an older server of that revision (implies --legacy)")
+    parser.add_argument("--restarts", action="store_true", help="restart on each line on stdin (see serve_restarting)")
     args = parser.parse_args()
     if args.crash_at_start:
         print("fatal: cannot start (on purpose)", file=sys.stderr, flush=True)
         sys.exit(2)
-
-    server = build(args.name)
     if args.pin:
         args.legacy = True
         pin_version(args.pin)
-    if args.legacy:
-        legacy_only(server)
     if args.transport == "stdio":
+        server = build(args.name)
+        if args.legacy:
+            legacy_only(server)
         server.run("stdio")
         return
 
     import uvicorn
+
+    if args.restarts:
+        asyncio.run(serve_restarting(lambda: http_app(args), args.port))
+        return
+    uvicorn.run(http_app(args), host="127.0.0.1", port=args.port, log_level="warning", lifespan="on", timeout_graceful_shutdown=1)
+
+
+def http_app(args: argparse.Namespace) -> Any:
+    """A new server (nothing remembered) as an ASGI app, requiring the token and headers asked for."""
     from starlette.responses import JSONResponse
 
+    server = build(args.name)
+    if args.legacy:
+        legacy_only(server)
     if args.transport == "sse":
         app = server.sse_app(host="127.0.0.1")
     else:
@@ -372,7 +385,32 @@ def main() -> None:
                     return
         await app(scope, receive, send)
 
-    uvicorn.run(guarded, host="127.0.0.1", port=args.port, log_level="warning", lifespan="on", timeout_graceful_shutdown=1)
+    return guarded
+
+
+async def serve_restarting(make_app: Any, port: int) -> None:
+    """Serve on ``port``; at each line on stdin stop (every connection closed), print "down", and at the next serve
+    a new server again and print "up" once listening.  A restart without a new process (whose imports take seconds)."""
+    import uvicorn
+
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str] = asyncio.Queue()
+    loop.add_reader(sys.stdin.fileno(), lambda: lines.put_nowait(sys.stdin.readline()))
+    while True:
+        config = uvicorn.Config(make_app(), host="127.0.0.1", port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=1)
+        server = uvicorn.Server(config)
+        serving = asyncio.ensure_future(server.serve())
+        while not server.started and not serving.done():
+            await asyncio.sleep(0.01)
+        print("up", flush=True)
+        line = await lines.get()
+        server.should_exit = True
+        await serving
+        if not line:
+            return  # stdin closed: the test is done
+        print("down", flush=True)
+        if not await lines.get():
+            return
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from mcpomni_jupyter.auth.state import AuthState
 from mcpomni_jupyter.config import ServerConfig
 from mcpomni_jupyter.core.aio import end_task, wait_event
 from mcpomni_jupyter.core.session.catalog import Catalog
-from mcpomni_jupyter.core.session.errormap import map_error
+from mcpomni_jupyter.core.session.errormap import is_contained, map_error
 from mcpomni_jupyter.core.session.listen import Listener
 from mcpomni_jupyter.core.session.notifications import announces_changes, on_log, on_message
 from mcpomni_jupyter.core.session.recovery import SessionRecovery
@@ -375,7 +375,7 @@ class Connection:
         if isinstance(exc, McpJupyterError):
             return with_context(exc, self.name)
         error = map_error(exc, self.config, self.stderr_tail() if self.config.transport == "stdio" else "", self.http_status)
-        if isinstance(error, ServerConnectionError) and self._task is not None and not self._task.done():
+        if isinstance(error, ServerConnectionError) and not is_contained(exc) and self._task is not None and not self._task.done():
             # the server went away: let the owner task settle the state before we report
             await asyncio.wait({self._task}, timeout=SETTLE_GRACE)
             if self.error:

@@ -8,10 +8,14 @@ do (as httpx's ``map_httpcore_exceptions`` does for httpcore).
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from mcpomni_jupyter.config import ServerConfig
 from mcpomni_jupyter.errors import AuthError, McpJupyterError, RequestTimeout, ServerConnectionError, ServerError
 from mcpomni_jupyter.redact import redact, redact_url
+
+CONTAINED_KEY = "mcpomni_jupyter.contained"  # in a JSON-RPC error's data: a transport error that failed one request
+CONTAINED_CHARS = 500  # such an error's message is cut here
 
 
 def _leaves(exc: BaseException) -> list[BaseException]:
@@ -102,12 +106,47 @@ def _sdk_error(exc: BaseException, server: ServerConfig, hint: str) -> McpJupyte
         return AuthError(f"server {name!r}: OAuth failed: {redact(str(exc))}; run %mcp auth {name} to try again")
     if isinstance(exc, MCPError):
         code = exc.error.code
+        if code == CONNECTION_CLOSED and (contained := _contained(exc, server)) is not None:
+            return contained
         if code == CONNECTION_CLOSED:
             return ServerConnectionError(f"server {name!r} closed the connection{hint}; run %mcp connect {name} to restart it")
         if code == REQUEST_TIMEOUT:
             return RequestTimeout(f"server {name!r} did not answer in time and the request was cancelled; raise --timeout")
         return ServerError(f"server {name!r}: {redact(exc.error.message)}", code)
     return None
+
+
+def contained_error(exc: BaseException, server: ServerConfig) -> dict[str, Any]:
+    """The JSON-RPC error object that fails one request whose POST hit transport error ``exc``.
+
+    Its message is ``map_error``'s sentence without the server's name, and its
+    data says which of our errors it stands for; ``map_error`` turns it back.
+    """
+    from mcp_types import CONNECTION_CLOSED
+
+    error = map_error(exc, server)
+    kind = "timeout" if isinstance(error, RequestTimeout) else "connection"
+    text = str(error).removeprefix(f"server {server.name!r}: ")
+    return {"code": CONNECTION_CLOSED, "message": text, "data": {CONTAINED_KEY: kind}}
+
+
+def is_contained(exc: BaseException) -> bool:
+    """Whether ``exc`` is a request's own transport failure (``contained_error``): the connection lives on."""
+    from mcp import MCPError
+
+    error = root_error(exc)
+    data = error.error.data if isinstance(error, MCPError) else None
+    return isinstance(data, dict) and CONTAINED_KEY in data
+
+
+def _contained(exc: Any, server: ServerConfig) -> McpJupyterError | None:
+    """Our error back from ``contained_error``'s JSON-RPC error (a server that sends one only names itself)."""
+    data = exc.error.data
+    kind = data.get(CONTAINED_KEY) if isinstance(data, dict) else None
+    if kind not in ("timeout", "connection"):
+        return None
+    text = f"server {server.name!r}: {' '.join(redact(str(exc.error.message)).split())[:CONTAINED_CHARS]}"
+    return RequestTimeout(text) if kind == "timeout" else ServerConnectionError(text)
 
 
 SCHEMA_PHRASES = (

@@ -36,8 +36,9 @@ class Listener:
         self.uris: set[str] = set()
         self.honored: Any = None  # the filter the server agreed to (SubscriptionFilter)
         self._task: asyncio.Task[None] | None = None
-        self._acked: asyncio.Event | None = None
+        self._tried: asyncio.Event | None = None  # set once the first attempt is acknowledged or has failed
         self._error: BaseException | None = None
+        self._drops = 0  # drops since the stream was last open: the pause before re-opening grows with them
 
     @property
     def active(self) -> bool:
@@ -46,7 +47,7 @@ class Listener:
     async def start(self) -> None:
         """Open the stream (a task of its own: the listen context is entered and exited there)."""
         await self.stop()
-        self._acked, self._error = asyncio.Event(), None
+        self._tried, self._error = asyncio.Event(), None
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"mcp-listen:{self._connection.name}")
 
     def cancel(self) -> None:
@@ -64,8 +65,8 @@ class Listener:
         """Add (or drop) ``uri`` and re-open the stream with the new filter; LookupFailed if not honored."""
         (self.uris.add if on else self.uris.discard)(uri)
         await self.start()
-        assert self._acked is not None and self._task is not None
-        acked = asyncio.ensure_future(self._acked.wait())
+        assert self._tried is not None and self._task is not None
+        acked = asyncio.ensure_future(self._tried.wait())
         try:
             await asyncio.wait({acked, self._task}, timeout=ACK_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -78,23 +79,29 @@ class Listener:
     async def _run(self) -> None:
         from mcp import MCPError
         from mcp.client.subscriptions import ListenNotSupportedError, SubscriptionLost
+        from mcp_types import CONNECTION_CLOSED
 
         c = self._connection
-        for attempt in range(10_000):
+        for _ in range(10_000):
             try:
                 await self._listen_once()
                 return  # the server closed the stream gracefully: it has nothing more to say
             except (ListenNotSupportedError, MCPError) as exc:
                 self._error = exc
-                c.record("listen", f"subscriptions/listen is not available ({exc}); list changes arrive only when re-listed", "warning")
-                return
+                if not (isinstance(exc, MCPError) and exc.error.code == CONNECTION_CLOSED):
+                    c.record("listen", f"subscriptions/listen is not available ({exc}); list changes arrive only when re-listed", "warning")
+                    return
+                # the stream could not be opened (the server is restarting, say): like a drop
             except (SubscriptionLost, TimeoutError) as exc:
                 self._error = exc
-                delay = RELISTEN_DELAYS[min(attempt, len(RELISTEN_DELAYS) - 1)]
-                c.record("listen", f"the subscriptions/listen stream dropped ({exc}); re-opening it in {delay:g} s", "warning")
-                await asyncio.sleep(delay)
-                await c.catalog.list(strict=False)  # no replay: what changed meanwhile is fetched again
-                c.notify()
+            if self._tried is not None:
+                self._tried.set()  # a subscription waiting for the first answer has it: not honored
+            delay = RELISTEN_DELAYS[min(self._drops, len(RELISTEN_DELAYS) - 1)]
+            self._drops += 1
+            c.record("listen", f"the subscriptions/listen stream dropped ({self._error}); re-opening it in {delay:g} s", "warning")
+            await asyncio.sleep(delay)
+            await c.catalog.list(strict=False)  # no replay: what changed meanwhile is fetched again
+            c.notify()
 
     async def _listen_once(self) -> None:
         client = self._connection.client
@@ -107,7 +114,8 @@ class Listener:
             resource_subscriptions=sorted(self.uris),
         ) as subscription:
             self.honored = subscription.honored
-            if self._acked is not None:
-                self._acked.set()
+            self._drops = 0  # open again: the next drop waits the shortest pause
+            if self._tried is not None:
+                self._tried.set()
             async for _event in subscription:  # the events reach the message handler through the SDK's tee
                 pass

@@ -90,7 +90,10 @@ async def _sse(server: ServerConfig, wire: Wire) -> AsyncIterator[Any]:
 async def _streamable_http(server: ServerConfig, wire: Wire) -> AsyncIterator[Any]:
     from mcp.client.streamable_http import streamable_http_client
 
-    client = async_client(headers=dict(server.headers), timeout=http_timeout(server), auth=wire.auth, event_hooks=_hooks(wire))
+    from mcpomni_jupyter.core.session.resend import resending_client
+
+    # a POST that fails on the wire is resent when safe, else fails its request alone (not the transport)
+    client = resending_client(server, headers=dict(server.headers), timeout=http_timeout(server), auth=wire.auth, event_hooks=_hooks(wire))
     async with client, streamable_http_client(server.url or "", http_client=client) as streams:
         yield streams
 
