@@ -214,10 +214,10 @@ def test_completion_of_task_flags(run, shell):
         assert run(f"%mcp add t -- {PY} {tasks_server} stdio{era}").ok
         assert run("%mcp connect t").value["t"].state == "connected"
         complete = lambda line: shell.complete(None, line, len(line))[1]  # noqa: E731
-        assert complete("%mcp call t.research ") == ["--background", "--task", "seconds=", "topic="]  # required
+        assert complete("%mcp call t.research ") == ["--background", "--task", "poll_ms=", "seconds=", "topic="]  # required
         other = ["--json", "--out", "--server", "--timeout"]  # the rest of call's options, offered once a word starts with -
         assert complete("%mcp call t.instant --") == sorted(["--background", "--task", *other])  # optional
-        assert complete("%mcp call t.research topic=owls --task ") == ["--background", "seconds="]  # given ones are not offered
+        assert complete("%mcp call t.research topic=owls --task ") == ["--background", "poll_ms=", "seconds="]  # given ones are not offered
         assert complete("%mcp call t.research --background --t") == ["--task", "--timeout"]
         assert complete("%mcp call t.plain ") == ["text="]  # no task support: no task flags
         assert complete("%mcp call t.plain --") == other
