@@ -25,12 +25,13 @@ def mcp(run):
 
 def test_results_come_back_in_input_order(mcp):
     # the first rows take longest, so they finish last
-    rows = [{"seconds": round(0.3 - i * 0.03, 2)} for i in range(10)]
+    rows = [{"seconds": round(1.0 - i * 0.08, 2)} for i in range(10)]
     out = mcp.map("s.sleep", rows, concurrency=10)
     assert isinstance(out, MapResults) and all(isinstance(r, CallResult) for r in out)
     assert [r.text for r in out] == [f"slept {row['seconds']}" for row in rows]
     assert out.tool == "s.sleep" and out.done == 10 and not out.interrupted
-    assert out.elapsed < 1.5  # concurrently: about the longest call, not the sum (1.65 s)
+    # concurrently: about the longest call (1 s), far from the sum (6.4 s); the margin absorbs a loaded machine
+    assert out.elapsed < 4.0
 
 
 def test_row_errors_are_collected_and_errors_raise_stops(mcp):

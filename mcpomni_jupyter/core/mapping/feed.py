@@ -56,6 +56,7 @@ class ThreadFeed:
 
     def __init__(self, rows: Iterator[Row], window: int, check: Check | None = None) -> None:
         self._rows, self._window, self._check = rows, window, check
+        self._low = window // 2  # the reader is woken when the buffer falls to this, not at every row taken
         self._buffer: deque[Item] = deque()
         self._lock = threading.Lock()
         self._room = threading.Event()  # set while the buffer has room
@@ -99,7 +100,7 @@ class ThreadFeed:
             with self._lock:
                 if self._buffer:
                     item = self._buffer.popleft()
-                    if len(self._buffer) < self._window:
+                    if len(self._buffer) <= self._low:  # refill in batches: one wake-up of the reader per half window
                         self._room.set()
                     return item
                 self._arrived.clear()
