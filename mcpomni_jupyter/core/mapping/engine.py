@@ -3,7 +3,7 @@
 ``run`` works on the loop thread: ``concurrency`` workers share one feed of
 rows (``feed.py``) and each takes the next row only when it is free, so at
 most ``concurrency`` rows are ever running, and at most ``concurrency`` more
-read ahead by the reader thread of a person's iterator — a generator of a
+(``feed.READ_AHEAD``: 64, or the concurrency if larger) read ahead by the reader thread of a person's iterator — a generator of a
 million rows is never materialised (the outcomes are kept, the inputs are
 not); rows read ahead when the run ends are reported as not started.  A row's error is collected as a ``RowError``, or, with
 ``errors="raise"``, stops the run and is raised.  ``wait`` is the kernel's
