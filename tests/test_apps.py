@@ -47,6 +47,27 @@ def test_a_calls_app_is_read_with_its_policy_and_asked_permissions(manager):
     assert manager.app_for(manager.call("apps.plain", {})) is None  # no app: the text result alone
 
 
+def test_a_tools_app_is_read_once_until_the_lists_change(manager, monkeypatch):
+    """The ui:// resource (up to 5 MB) is not read again at every call: kept until the server's lists are read again."""
+    from mcpomni_jupyter.core.session.session import Session
+
+    reads: list[str] = []
+    original = Session.read_resource
+
+    async def counting(self, uri, *, timeout):
+        reads.append(uri)
+        return await original(self, uri, timeout=timeout)
+
+    monkeypatch.setattr(Session, "read_resource", counting)
+    manager.enable_apps()
+    add_apps(manager)
+    first = manager.app_for(manager.call("apps.counter", {"start": 1}))
+    again = manager.app_for(manager.call("apps.counter", {"start": 2}))
+    assert first is again and reads == ["ui://counter/app.html"]
+    manager.refresh("apps")  # listed again: the app may have changed
+    assert manager.app_for(manager.call("apps.counter", {"start": 3})) is not first and len(reads) == 2
+
+
 def test_an_apps_requests_go_to_its_server_within_visibility(manager):
     manager.enable_apps()
     add_apps(manager)
