@@ -12,6 +12,7 @@ from typing import Any
 from mcpomni_jupyter._version import __version__ as __version__
 
 __all__ = [
+    "ApprovalDenied",
     "ArgumentError",
     "AuthError",
     "AuthorizationDenied",
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 from mcpomni_jupyter.errors import (
+    ApprovalDenied,
     ArgumentError,
     AuthError,
     AuthorizationDenied,

@@ -82,6 +82,10 @@ class TaskCancelled(McpJupyterError):
     """An MCP task that ended ``cancelled`` (by us or by the server)."""
 
 
+class ApprovalDenied(McpJupyterError, PermissionError):
+    """A tool call the approval policy refused (a ``deny`` rule), or that the person (or the handler) denied."""
+
+
 class ToolCallError(McpJupyterError):
     """A tool that answered with ``isError``; ``.result`` holds what it returned."""
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from mcpomni_jupyter.auth.oauth import OAuthCoordinator
 from mcpomni_jupyter.config import LoadResult, ServerConfig, load_file, parse_config, parse_server, parse_text, server_entry
+from mcpomni_jupyter.core.agents.methods import AgentMethods
 from mcpomni_jupyter.core.apps.methods import AppMethods
 from mcpomni_jupyter.core.auth_methods import OAuthMethods
 from mcpomni_jupyter.core.host import UiHost, UiPort
@@ -48,7 +49,7 @@ from mcpomni_jupyter.results import (
 from mcpomni_jupyter.results.results import checked
 
 
-class MCPManager(ListingMethods, OAuthMethods, RequestMethods, MapMethods, AppMethods, TaskMethods):
+class MCPManager(ListingMethods, OAuthMethods, RequestMethods, MapMethods, AppMethods, TaskMethods, AgentMethods):
     """Every configured MCP server of this kernel, and what you can do with them."""
 
     def __init__(self, loop: LoopThread | None = None, timeout: float = REQUEST_TIMEOUT) -> None:
@@ -61,6 +62,7 @@ class MCPManager(ListingMethods, OAuthMethods, RequestMethods, MapMethods, AppMe
         self.call_checks: list[PreCall] = []  # run before every tool call goes out, whoever makes it (add_call_check)
         self.ui_host = UiHost()  # what the UI registered (register_ui): forms, links, progress views
         self.ui = UiPort(self)  # what the widgets do through the manager: buttons, the relay bridge, apps' requests
+        self.install_approval()  # what a model may run: the first pre-call check
         self.closed = False
         self._finalizer = weakref.finalize(self, _shutdown, self._ops, self._loop, self.oauth)
         atexit.register(_shutdown_at_exit, weakref.ref(self))  # a weak reference: managers can be collected
@@ -352,6 +354,7 @@ class MCPManager(ListingMethods, OAuthMethods, RequestMethods, MapMethods, AppMe
         self.ui_host = host
         self.requests.form_handler = host.form
         self.requests.link_handler = host.link
+        self.approval.asker = host.approve
 
 
 def _shutdown(ops: Operations, loop: LoopThread, oauth: OAuthCoordinator) -> None:

@@ -113,7 +113,14 @@ class Operations:
             connection.interactive_callers.append(caller)
         try:
             return await connection.live().call_tool(
-                spec.name, arguments, timeout=timeout or self.settings.timeout, progress=progress, task=task, origin=origin, context=context
+                spec.name,
+                arguments,
+                timeout=timeout or self.settings.timeout,
+                progress=progress,
+                task=task,
+                origin=origin,
+                context=context,
+                caller=caller,
             )
         finally:
             if caller is not None:

@@ -32,6 +32,7 @@ from mcp_types import (
     ListRootsRequest,
     SamplingMessage,
     TextContent,
+    ToolAnnotations,
 )
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
@@ -39,12 +40,12 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 def build(name: str) -> MCPServer:
     server = MCPServer(name, instructions="A server for mcpomni_jupyter's tests.")
 
-    @server.tool()
+    @server.tool(annotations=ToolAnnotations(read_only_hint=True))
     def echo(text: str) -> str:
         """Return the text unchanged."""
         return text
 
-    @server.tool()
+    @server.tool(annotations=ToolAnnotations(read_only_hint=True))
     def add(a: float, b: float) -> float:
         """Add two numbers."""
         return a + b

@@ -67,6 +67,7 @@ class ToolCall:
     arguments: dict[str, Any]
     spec: Any
     origin: Origin
+    caller: Any = None  # a top-level-await call's Caller (its loop and cell), where the person can be asked; else None
 
 
 PreCall = Callable[[ToolCall], "Awaitable[None] | None"]  # raises (an McpJupyterError) to refuse the call
@@ -157,6 +158,7 @@ class Session:
         origin: Origin = "person",
         context: contextvars.Context | None = None,
         run: TaskRun | None = None,
+        caller: Any = None,
     ) -> CallResult:
         """``tools/call`` of ``name`` (listed by this server), by the one policy; a ``CallResult`` (errors are raised).
 
@@ -164,14 +166,15 @@ class Session:
         ``progress(value, total, message)`` hears progress notifications and a
         task's status, in ``context`` when given (the calling cell's);
         ``task=True`` asks for a task where the tool's ``taskSupport`` is
-        optional; ``run`` is a background job's ``TaskRun`` to report into.
+        optional; ``run`` is a background job's ``TaskRun`` to report into;
+        ``caller`` is where the pre-call checks may ask the person (a top-level-await call's cell).
         A map row (``origin="map"``) asks for no progress notifications.
         """
         connection = self.connection
         spec = connection.catalog.tool(name)
         try:
             if self.checks:
-                await self._check(ToolCall(connection.name, name, arguments, spec, origin))
+                await self._check(ToolCall(connection.name, name, arguments, spec, origin, caller))
             # a map row or a background job asks for no progress notifications (each shows its own progress)
             on_progress = None if origin in ("map", "job") else _relay(connection, name, progress, context)
             if run is not None or as_task(connection, spec, task):

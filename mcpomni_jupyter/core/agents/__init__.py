@@ -1,0 +1,1 @@
+"""The connected servers' tools for models: names and schemas for providers, the approval policy, model calls, tool search."""

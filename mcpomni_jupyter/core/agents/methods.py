@@ -1,0 +1,82 @@
+"""The agents part of the manager's Python API: the approval policy and the tools as models see them.
+
+A base class of ``MCPManager`` (each method typed against it).  The approval
+policy is one of the manager's pre-call checks, installed when the manager
+is made (``install_approval``); the provider adapters (pydantic-ai,
+OpenAI, Anthropic, LangChain) build on ``amodel_tools`` and
+``core.agents.calls.call_for_model``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from mcpomni_jupyter.core.agents.approval import ApprovalPolicy
+from mcpomni_jupyter.core.agents.naming import ModelTool, ToolFilter, model_tools
+from mcpomni_jupyter.errors import ArgumentError
+
+if TYPE_CHECKING:
+    from mcpomni_jupyter.core.manager import MCPManager
+    from mcpomni_jupyter.core.session.session import ToolCall
+
+
+def server_names(servers: str | Iterable[str] | None) -> list[str] | None:
+    """``servers`` as a list of names (``"a,b"`` or a list), or None for every connected server."""
+    if servers is None:
+        return None
+    if isinstance(servers, str):
+        return [s.strip() for s in servers.split(",") if s.strip()]
+    names = list(servers)
+    if not all(isinstance(n, str) for n in names):
+        raise ArgumentError("servers= takes server names: a list, or one string 'a,b'")
+    return names
+
+
+class AgentMethods:
+    """Approval and model tools; mixed into ``MCPManager`` (each method typed against it)."""
+
+    approval: ApprovalPolicy
+
+    def install_approval(self: MCPManager) -> None:
+        """Make the approval policy and install it as a pre-call check (the manager's constructor calls this)."""
+        self.approval = ApprovalPolicy()
+        policy, registry = self.approval, self.registry
+
+        async def approval_check(call: ToolCall) -> None:
+            await policy.check(call, registry.get(call.server).record)
+
+        self.call_checks.append(approval_check)
+
+    def set_approval(self: MCPManager, rules: Mapping[str, str] | None = None, *, replace: bool = True) -> ApprovalPolicy:
+        """What a model may run: ``{"SERVER.TOOL glob": "allow" | "ask" | "deny"}`` (``replace=False`` adds to the rules).
+
+        A ``deny`` rule holds for every call, a person's too; ``allow`` and
+        ``ask`` concern a model's calls (the most specific rule wins).  With no
+        rule, a tool annotated ``readOnlyHint: true`` is allowed and any other
+        asked about.  ``set_approval()`` clears the rules.
+        """
+        self.approval.set_rules(rules, replace)
+        return self.approval
+
+    def set_approval_handler(self: MCPManager, handler: Callable[..., Any] | None) -> None:
+        """Answer ``ask`` from code: ``handler(server, tool, arguments)`` -> truthy to allow (may be async); None removes it."""
+        if handler is not None and not callable(handler):
+            raise ArgumentError(f"set_approval_handler() takes a function (server, tool, arguments) -> bool, not {type(handler).__name__}")
+        self.approval.handler = handler
+
+    async def amodel_tools(self: MCPManager, servers: str | Iterable[str] | None = None, *, tools: ToolFilter = None) -> list[ModelTool]:
+        """The tools of ``servers`` (every connected one when None) as models see them: provider-valid unique names,
+        schemas as sent; ``tools`` narrows them (``SERVER.TOOL`` globs, or a function)."""
+        names = server_names(servers)
+        if names is None:
+            entries = await self.loop.arun(self._ops.listing("tools", None))
+        else:
+            entries = []
+            for name in names:
+                entries += await self.loop.arun(self._ops.listing("tools", name))
+        return model_tools(((c.name, t) for c, t in entries), tools)
+
+    def model_tools(self: MCPManager, servers: str | Iterable[str] | None = None, *, tools: ToolFilter = None) -> list[ModelTool]:
+        """``amodel_tools`` for a blocking cell."""
+        return self._run(self.amodel_tools(servers, tools=tools), self._budget(), "listing the tools")
