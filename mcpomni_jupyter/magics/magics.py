@@ -14,6 +14,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
+from traitlets import Any as AnyTrait
 from traitlets import Bool, Enum, Float, Int, List, Unicode, observe
 
 from mcpomni_jupyter.defaults import AUTH_TIMEOUT, CALLBACK, CALLBACK_HOST, CALLBACK_PATH, CALLBACK_PORT, REQUEST_TIMEOUT, TOKEN_DIR
@@ -53,6 +54,19 @@ class MCPMagics(Magics):
         help="What an MCP App may be granted of the permissions it asks for (none by default).",
     ).tag(config=True)
 
+    model = AnyTrait(
+        None, allow_none=True, help="The model %%mcp ask uses: any pydantic-ai model string ('openai:gpt-5.1', 'anthropic:...', ...)."
+    ).tag(config=True)
+    model_base_url = Unicode(
+        "", help="An OpenAI-compatible server for the model (Ollama, vLLM, llama.cpp), e.g. http://localhost:11434/v1"
+    ).tag(config=True)
+    history_tokens = Int(50_000, help="How many tokens of the conversation %%mcp ask sends (the oldest turns are dropped).").tag(
+        config=True
+    )
+    tool_search_over = Int(40, help="Past this many tools, a model first gets a search tool over them instead of all of them.").tag(
+        config=True
+    )
+
     AUTH_TRAITS = ("callback", "callback_host", "callback_port", "callback_path", "token_dir", "open_browser", "auth_timeout")
     _manager: Any = None  # (a class default: %config applies settings before __init__ has run)
 
@@ -87,7 +101,15 @@ class MCPMagics(Magics):
             manager.set_log_level(self.log_level)
         manager.enable_apps(self.apps and self.shell is not None and _can_show_widgets(self.shell))
         manager.app_permissions = tuple(self.app_permissions)
+        self._agent_settings(manager)
         install(manager)
+
+    def _agent_settings(self, manager: Any) -> None:
+        settings = manager.agent_settings
+        settings.model = self.model or None
+        settings.base_url = self.model_base_url or None
+        settings.history_tokens = self.history_tokens
+        settings.tool_search_over = self.tool_search_over
 
     def _live(self) -> Any:
         """The manager if one exists already (a settings change must not create one)."""
@@ -113,6 +135,27 @@ class MCPMagics(Magics):
         if self._live() is not None:
             self.adopt(self._live())
 
+    @observe("model", "model_base_url", "history_tokens", "tool_search_over")
+    def _agents_changed(self, change: Any) -> None:
+        if change["name"] in ("history_tokens", "tool_search_over") and change["new"] < 1:
+            raise UsageError(f"MCPMagics.{change['name']} must be a positive number")
+        if self._live() is not None:
+            self._agent_settings(self._live())
+
+    def context(self) -> Context:
+        """What a command handler gets."""
+        assert self.shell is not None
+        return Context(self.manager, self.shell.user_ns, _can_show_widgets(self.shell), self.log_level, self.last)
+
+    async def ask_cell(self, line: str, cell: str) -> Any:
+        """An awaited ``%%mcp ask`` cell (the input transformer writes the call): the kernel stays free for the Approve row."""
+        from mcpomni_jupyter.magics.agents import ask_cell
+
+        ctx = self.context()
+        if ctx.widgets:
+            _bridge(ctx.manager)
+        return await ask_cell(ctx, line, cell)
+
     @observe("log_level")
     def _log_level_changed(self, change: Any) -> None:
         if self._live() is not None:
@@ -125,7 +168,7 @@ class MCPMagics(Magics):
         if "{" in line or "$" in line:
             line = self.shell.var_expand(line, depth=2)
         try:
-            ctx = Context(self.manager, self.shell.user_ns, _can_show_widgets(self.shell), self.log_level, self.last)
+            ctx = self.context()
             if ctx.widgets:
                 _bridge(ctx.manager)
             return dispatch(ctx, line, cell)

@@ -10,13 +10,16 @@ OpenAI, Anthropic, LangChain) build on ``amodel_tools`` and
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mcpomni_jupyter.core.agents.approval import ApprovalPolicy
+from mcpomni_jupyter.core.agents.conversation import HISTORY_TOKENS, AskResult, Conversation
 from mcpomni_jupyter.core.agents.naming import ModelTool, ToolFilter, model_tools
 from mcpomni_jupyter.errors import ArgumentError
 
 if TYPE_CHECKING:
+    from mcpomni_jupyter.core.agents.ask import AskView
     from mcpomni_jupyter.core.manager import MCPManager
     from mcpomni_jupyter.core.session.session import ToolCall
 
@@ -33,14 +36,28 @@ def server_names(servers: str | Iterable[str] | None) -> list[str] | None:
     return names
 
 
+@dataclass
+class AgentSettings:
+    """What an ask uses unless told otherwise (``%config MCPMagics.model`` and friends)."""
+
+    model: Any = None  # a pydantic-ai model string, or a Model
+    base_url: str | None = None  # an OpenAI-compatible local server (Ollama, vLLM, llama.cpp)
+    history_tokens: int = HISTORY_TOKENS
+    tool_search_over: int = 40  # past this many tools, a model first gets a search tool
+
+
 class AgentMethods:
-    """Approval and model tools; mixed into ``MCPManager`` (each method typed against it)."""
+    """Approval, model tools and asks; mixed into ``MCPManager`` (each method typed against it)."""
 
     approval: ApprovalPolicy
+    agent_settings: AgentSettings
+    conversation: Conversation
 
     def install_approval(self: MCPManager) -> None:
         """Make the approval policy and install it as a pre-call check (the manager's constructor calls this)."""
         self.approval = ApprovalPolicy()
+        self.agent_settings = AgentSettings()
+        self.conversation = Conversation()
         policy, registry = self.approval, self.registry
 
         async def approval_check(call: ToolCall) -> None:
@@ -80,3 +97,32 @@ class AgentMethods:
     def model_tools(self: MCPManager, servers: str | Iterable[str] | None = None, *, tools: ToolFilter = None) -> list[ModelTool]:
         """``amodel_tools`` for a blocking cell."""
         return self._run(self.amodel_tools(servers, tools=tools), self._budget(), "listing the tools")
+
+    async def aask(
+        self: MCPManager,
+        text: str,
+        *,
+        model: Any = None,
+        servers: str | Iterable[str] | None = None,
+        tools: ToolFilter = None,
+        new: bool = False,
+        prompt: tuple[str, dict[str, Any]] | None = None,
+        attach: Iterable[str] = (),
+        view: AskView | None = None,
+    ) -> AskResult:
+        """A model answers ``text`` with the connected servers' tools; the conversation carries on (``new=True`` starts over).
+
+        Awaited in a cell, a tool call that needs approval shows its Approve / Deny row there.
+        """
+        from mcpomni_jupyter.core.agents.ask import AskOptions, run_ask
+
+        settings = self.agent_settings
+        if new:
+            self.conversation.clear()
+        self.conversation.limit = settings.history_tokens
+        options = AskOptions(model or settings.model, settings.base_url, server_names(servers), tools, prompt, list(attach))
+        return await run_ask(self, self.conversation, text, options, view)
+
+    def ask(self: MCPManager, text: str, *, tick: Callable[[], Any] | None = None, **options: Any) -> AskResult:
+        """``aask`` for a blocking cell: runs on the loop thread (a tool call that needs approval is asked of the handler)."""
+        return self.loop.run(self.aask(text, **options), None, "the ask", tick)

@@ -1,0 +1,133 @@
+"""The live view of an ask under its cell: the answer as Markdown as it streams, each tool call a collapsed step.
+
+One display (``text/markdown`` with a ``text/plain`` twin) updated in place,
+so a saved notebook keeps the answer and its steps as text.  Everything in
+it came from a model or a server: the answer is Markdown with HTML and
+images neutralised outside code (``<`` escaped, ``![`` defused: an image
+would load a URL by itself), a step's arguments and result preview are
+redacted, bounded and shown in code fences longer than any backtick run in
+them.  Updates are throttled (``INTERVAL``) except the first text, which
+shows at once; from another thread (a blocking ask runs on the loop thread)
+the view only marks itself changed and ``tick()`` on the kernel's thread
+shows it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import threading
+import time
+from typing import Any
+
+from mcpomni_jupyter.core.agents.ask import AskView
+from mcpomni_jupyter.core.agents.conversation import PREVIEW_CHARS, AskResult, ToolStep
+from mcpomni_jupyter.redact import redact
+
+INTERVAL = 0.1  # seconds between two updates of the display while text streams
+ANSWER_CHARS = 200_000  # of the answer shown (the returned value holds all of it)
+_ICONS = {"running": "⏳", "ok": "✅", "error": "⚠️", "denied": "⛔"}
+_FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})", re.MULTILINE)
+
+
+def _fence(text: str) -> str:
+    ticks = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, ticks + 1)
+    return f"{fence}\n{text}\n{fence}"
+
+
+def _defuse(text: str) -> str:
+    """Outside code: no raw HTML, no image that loads by itself."""
+    out = []
+    for i, piece in enumerate(re.split(r"(`+[^`]*`+)", text)):
+        out.append(piece if i % 2 else piece.replace("&", "&amp;").replace("<", "&lt;").replace("![", "!\\["))
+    return "".join(out)
+
+
+def safe_markdown(text: str) -> str:
+    """A model's Markdown with HTML and images neutralised outside fenced and inline code."""
+    lines, inside, marker = [], False, ""
+    for line in text.splitlines(keepends=True):
+        match = _FENCE.match(line)
+        if match and (not inside or (match.group(2)[0] * 3 == marker[:3] and len(match.group(2)) >= len(marker))):
+            inside, marker = (not inside), (match.group(2) if not inside else "")
+            lines.append(line)
+        else:
+            lines.append(line if inside else _defuse(line))
+    return "".join(lines)
+
+
+def step_markdown(step: ToolStep) -> str:
+    took = f" · {step.seconds:.2f} s" if step.seconds is not None else ""
+    summary = html.escape(f"{_ICONS.get(step.status, '')} {step.name} · {step.status}{took}")
+    args = redact(json.dumps(step.arguments, ensure_ascii=False, indent=1, default=str))[: PREVIEW_CHARS * 4]
+    body = f"arguments:\n\n{_fence(args)}\n"
+    if step.preview:
+        body += f"\nresult:\n\n{_fence(step.preview)}\n"
+    return f"<details><summary>{summary}</summary>\n\n{body}\n</details>\n"
+
+
+class AskCellView(AskView):
+    """The cell's view of one ask."""
+
+    def __init__(self, live: bool = True) -> None:
+        self.chunks: list[str] = []
+        self.steps: list[ToolStep] = []
+        self.status = ""
+        self.live = live  # a front end that updates a display in place; else the view shows once, at the end
+        self.handle: Any = None
+        self.changed = False
+        self.first_text_at: float | None = None  # when the first text was shown (the bench reads it)
+        self._last = 0.0
+
+    def text(self, delta: str) -> None:
+        self.chunks.append(delta)
+        self._changed(first=self.first_text_at is None)
+
+    def step(self, step: ToolStep) -> None:
+        if step not in self.steps:
+            self.steps.append(step)
+        self._changed(first=True)
+
+    def finish(self, result: AskResult | None, error: str | None = None) -> None:
+        self.status = error or ""
+        self.render()
+        if result is not None:
+            result.shown = True  # the cell showed the answer: its value need not show it again
+
+    def tick(self) -> None:
+        """On the kernel's thread: show what changed."""
+        if self.changed and self.live:
+            self.render()
+
+    def _changed(self, first: bool) -> None:
+        self.changed = True
+        if self.live and threading.current_thread() is threading.main_thread() and (first or time.monotonic() - self._last >= INTERVAL):
+            self.render()
+
+    def markdown(self) -> str:
+        answer = "".join(self.chunks)
+        shown = safe_markdown(redact(answer[:ANSWER_CHARS]))
+        if len(answer) > ANSWER_CHARS:
+            shown += f"\n\n*[cut: {len(answer) - ANSWER_CHARS} more characters; the returned value's .output holds all]*"
+        parts = [step_markdown(s) for s in self.steps] + [shown]
+        if self.status:
+            parts.append(f"\n*{html.escape(self.status)}*")
+        return "\n".join(parts)
+
+    def plain(self) -> str:
+        lines = [f"[{s.status}] {s.line()}" for s in self.steps]
+        return "\n".join([*lines, redact("".join(self.chunks)), self.status]).strip()
+
+    def render(self) -> None:
+        self.changed, self._last = False, time.monotonic()
+        from IPython.display import display
+
+        bundle = {"text/markdown": self.markdown(), "text/plain": self.plain()}
+        if self.first_text_at is None and self.chunks:
+            self.first_text_at = time.monotonic()
+        if self.handle is None:
+            self.handle = display(bundle, raw=True, display_id=True)
+        else:
+            self.handle.update(bundle, raw=True)
