@@ -1,0 +1,1 @@
+"""Agents: the connected servers' tools for models (search, toolsets, approval)."""
