@@ -6,8 +6,10 @@ camelCase and digits, and also kept joined: ``readFile`` -> ``read``,
 ``file``, ``readfile``), its title (``title`` and ``annotations.title``) and
 its description, the name weighing most.  A tool whose name is the query
 (ignoring case and separators) gets a large bonus, one whose name starts with
-it a smaller one; a query word also matches the words it begins (``calc``
-finds ``calculate``) at half weight.  ``SERVER.words`` searches that server's
+it a smaller one; a query word of three letters or more also matches the
+words it begins (``calc`` finds ``calculate``) at half weight, never more
+than the word itself would weigh (the joined name words are only matched
+whole).  ``SERVER.words`` searches that server's
 tools only (``fs.read``; ``fs.`` alone lists them by name).  Ties are broken by
 server, then name, so the order is deterministic.
 
