@@ -204,8 +204,9 @@ class ToolsNamespace:
     def __init__(self, manager: MCPManager) -> None:
         self._manager = manager
 
-    def __call__(self, server: str | None = None) -> Any:
-        return self._manager.list_tools(server)
+    def __call__(self, server: str | None = None, *, everything: bool = False, search: str | None = None, limit: int = 20) -> Any:
+        """The tools, as ``mcp.list_tools`` (``search="read file"``: the best ``limit`` for those words)."""
+        return self._manager.list_tools(server, everything=everything, search=search, limit=limit)
 
     def _servers(self) -> dict[str, str]:
         return {identifier(name): name for name in self._manager.names}

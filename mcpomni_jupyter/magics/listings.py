@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from IPython.core.error import UsageError
+
 from mcpomni_jupyter.magics.command import Arg, Command, Context, Option, Parsed
 from mcpomni_jupyter.magics.debuglog import set_debug
 from mcpomni_jupyter.magics.parsing import whole_number
@@ -12,7 +14,12 @@ SERVER = Arg("server", "NAME", "one server (else every connected one)", count="o
 
 
 def _tools(ctx: Context, args: Parsed, cell: str | None) -> Any:
-    return ctx.manager.list_tools(args["server"], everything=args["all"])
+    if args["search"] is None:
+        if args["limit"] is not None:
+            raise UsageError("%mcp tools: --limit goes with --search TEXT (it keeps the N best matches); see %mcp help tools")
+        return ctx.manager.list_tools(args["server"], everything=args["all"])
+    limit = 20 if args["limit"] is None else args["limit"]
+    return ctx.manager.list_tools(args["server"], everything=args["all"], search=args["search"], limit=limit)
 
 
 def _resources(ctx: Context, args: Parsed, cell: str | None) -> Any:
@@ -44,8 +51,13 @@ COMMANDS = [
         "the tools of one or every connected server, as a table",
         _tools,
         args=(SERVER,),
-        options=(Option("--all", "also the tools only an MCP App may call", kind="flag"),),
+        options=(
+            Option("--all", "also the tools only an MCP App may call", kind="flag"),
+            Option("--search", "only the tools that best match TEXT, best first ('SERVER.TEXT' searches one server)", metavar="TEXT"),
+            Option("--limit", "with --search: at most N tools (default 20)", metavar="N", convert=whole_number),
+        ),
         aliases=("ls",),
+        notes=("--search ranks names above titles above descriptions; quote several words: --search 'read file'.",),
     ),
     Command("resources", "the resources of one or every connected server", _resources, args=(SERVER,)),
     Command("templates", "the resource templates of one or every connected server", _templates, args=(SERVER,)),

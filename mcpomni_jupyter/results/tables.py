@@ -109,14 +109,17 @@ class ToolInfo:
 
 
 class ToolList(Table):
-    """The tools of the connected servers; items are ``ToolInfo``."""
+    """The tools of the connected servers; items are ``ToolInfo``, built from (connection or server name, tool) pairs."""
 
     headers = ["server", "name", "arguments", "description"]
     empty = "no tools"
 
     def __init__(self, pairs: list[tuple[Any, Any]] = ()) -> None:  # type: ignore[assignment]
         super().__init__(
-            ToolInfo(c.name, t.name, t.description, dict(t.input_schema or {}), t) if not isinstance(t, ToolInfo) else t for c, t in pairs
+            t
+            if isinstance(t, ToolInfo)
+            else ToolInfo(c if isinstance(c, str) else c.name, t.name, t.description, dict(t.input_schema or {}), t)
+            for c, t in pairs
         )
 
     @property

@@ -31,6 +31,7 @@ SAMPLES = {
     "--header": ("'K: V'", "K: V"),
     "--env": ("K=V", "K=V"),
     "--cwd": ("/tmp", "/tmp"),
+    "--search": ("'read file'", "read file"),
 }
 TABLE = sorted(COMMANDS.values(), key=lambda c: c.name)
 OPTIONS = [(c, o) for c in TABLE for o in c.options]
@@ -85,7 +86,7 @@ def test_the_table_has_the_documented_commands_and_options():
     assert names["call"] == {"--json", "--server", "--out", "--timeout", "--task", "--background"}
     assert names["map"] == {"--from", "--concurrency", "--errors", "--columns", "--out", "--timeout", "--server"}
     assert names["add"] == {"--transport", "--header", "--auth", "--env", "--cwd", "--timeout"}
-    assert names["connect"] == {"--wait"} and names["tools"] == {"--all"} and names["log"] == {"--limit"}
+    assert names["connect"] == {"--wait"} and names["tools"] == {"--all", "--search", "--limit"} and names["log"] == {"--limit"}
     assert ALIASES == {"status": "connections", "ls": "tools"}
     assert {o.name for c, o in OPTIONS if o.kind not in ("flag",) and not o.choices} <= set(SAMPLES)
 
@@ -193,7 +194,7 @@ def test_completion_knows_these(manager):
     assert complete(manager, "%mcp map s.t --errors ") == ["collect", "raise"]
     assert complete(manager, "%mcp map s.t --from ", {"rows": [{}], "frame": iter([]), "n": 3, "_hidden": []}) == ["frame", "rows"]
     assert complete(manager, "%mcp connect --") == ["--wait"]
-    assert complete(manager, "%mcp tools --") == ["--all"]
+    assert complete(manager, "%mcp tools --") == ["--all", "--limit", "--search"]
     assert {"--header", "--env", "--transport"} <= set(complete(manager, "%mcp add n -"))
     assert complete(manager, "%mcp add n -- ") == []
     assert complete(manager, "%mcp add n -- python --") == []  # the server's own command line
@@ -202,7 +203,7 @@ def test_completion_knows_these(manager):
     assert complete(manager, "%mcp help ca") == ["call"]
     assert set(complete(manager, "%mcp help ")) == {*COMMANDS, *ALIASES}
     assert complete(manager, "%mcp sta") == ["status"]
-    assert complete(manager, "%mcp ls --") == ["--all"]  # an alias completes as its command
+    assert complete(manager, "%mcp ls --a") == ["--all"]  # an alias completes as its command
     assert complete(manager, '%mcp call s.t text="open ') == []  # inside a quote: nothing to offer
 
 
