@@ -35,7 +35,10 @@ def test_a_step_fences_its_text_longer_than_any_backtick_run_and_escapes_its_sum
     ("cell", "expected"),
     [
         ("%%mcp ask\nhello\n", "await get_ipython().magics_manager.registry['MCPMagics'].ask_cell('ask', 'hello\\n')\n"),
-        ("%%mcp ask --new --model test\nq", "await get_ipython().magics_manager.registry['MCPMagics'].ask_cell('ask --new --model test', 'q')\n"),
+        (
+            "%%mcp ask --new --model test\nq",
+            "await get_ipython().magics_manager.registry['MCPMagics'].ask_cell('ask --new --model test', 'q')\n",
+        ),
     ],
 )
 def test_an_ask_cell_becomes_an_awaited_call(cell, expected):

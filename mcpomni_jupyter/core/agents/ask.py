@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mcpomni_jupyter.core.agents.conversation import PREVIEW_CHARS, AskResult, Conversation, ToolStep
+from mcpomni_jupyter.core.agents.discovery import tool_search
 from mcpomni_jupyter.core.agents.models import make_model, require
 from mcpomni_jupyter.redact import redact
 
@@ -53,6 +54,7 @@ class AskOptions:
     tools: Any = None
     prompt: tuple[str, dict[str, Any]] | None = None  # a server's prompt that opens the turn
     attach: list[str] = field(default_factory=list)  # resource URIs whose text goes with the prompt
+    search_over: int = 40  # past this many tools, the model first gets a search tool (``discovery``)
     instructions: str = INSTRUCTIONS
 
 
@@ -115,9 +117,11 @@ async def run_ask(
     view = view or AskView()
     model = make_model(options.model, options.base_url)
     toolset = manager.toolset(options.servers, tools=options.tools)
-    names = {t.name: t.qualified for t in await manager.amodel_tools(options.servers, tools=options.tools)}
+    offered = await manager.amodel_tools(options.servers, tools=options.tools)
+    names = {t.name: t.qualified for t in offered}
     history, prompt = await _opening(manager, text, options)
-    agent = agent_mod.Agent(model, toolsets=[toolset], instructions=options.instructions)
+    capabilities = [tool_search(manager, options.servers, tools=options.tools)] if len(offered) > options.search_over else []
+    agent = agent_mod.Agent(model, toolsets=[toolset], instructions=options.instructions, capabilities=capabilities)
     result = AskResult("", model=getattr(model, "model_name", str(options.model)))
     steps: dict[str | None, tuple[ToolStep, float]] = {}
     chunks: list[str] = []

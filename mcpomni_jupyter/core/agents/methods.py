@@ -120,9 +120,18 @@ class AgentMethods:
         if new:
             self.conversation.clear()
         self.conversation.limit = settings.history_tokens
-        options = AskOptions(model or settings.model, settings.base_url, server_names(servers), tools, prompt, list(attach))
+        options = AskOptions(
+            model or settings.model, settings.base_url, server_names(servers), tools, prompt, list(attach), settings.tool_search_over
+        )
         return await run_ask(self, self.conversation, text, options, view)
 
     def ask(self: MCPManager, text: str, *, tick: Callable[[], Any] | None = None, **options: Any) -> AskResult:
         """``aask`` for a blocking cell: runs on the loop thread (a tool call that needs approval is asked of the handler)."""
         return self.loop.run(self.aask(text, **options), None, "the ask", tick)
+
+    def tool_search(self: MCPManager, servers: str | Iterable[str] | None = None, *, tools: ToolFilter = None) -> Any:
+        """pydantic-ai's ``ToolSearch`` capability with the ranking ``%mcp tools --search`` uses, for your own ``Agent``:
+        ``Agent(model, toolsets=[mcp.toolset()], capabilities=[mcp.tool_search()])`` shows the model a search tool, not every tool."""
+        from mcpomni_jupyter.core.agents.discovery import tool_search
+
+        return tool_search(self, server_names(servers), tools=tools)
