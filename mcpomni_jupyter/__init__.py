@@ -25,6 +25,7 @@ __all__ = [
     "RowError",
     "ServerConnectionError",
     "ServerError",
+    "SkillRefused",
     "TaskCancelled",
     "ToolCallError",
     "get_manager",
@@ -43,6 +44,7 @@ from mcpomni_jupyter.errors import (
     RequestTimeout,
     ServerConnectionError,
     ServerError,
+    SkillRefused,
     TaskCancelled,
     ToolCallError,
 )
