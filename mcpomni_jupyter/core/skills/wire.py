@@ -137,14 +137,17 @@ async def read_file(connection: Connection, entry: SkillEntry, file: SkillFile, 
         raise refuse(connection, entry, f"skill {entry.server}.{entry.name} refused: reading {file.uri} gave no contents for it")
     content = contents[0]
     text, blob = getattr(content, "text", None), getattr(content, "blob", None)
-    if isinstance(text, str):
-        if len(text) > file.size:  # more characters than bytes declared: too long whatever its encoding
-            verify_or_refuse(connection, entry, file, text[: file.size + 1].encode())
+    if isinstance(text, str) and len(text) <= file.size:  # more characters than bytes declared: too long in any encoding
         data = text.encode()
     elif isinstance(blob, str) and len(blob) <= 4 * (file.size // 3 + 1):  # base64 of at most the declared size
         data = base64.b64decode(blob)
-    else:
-        data = b"\0" * (file.size + 1)  # not there or over the declared size: fails the size check
+    else:  # not there, or over the declared size: not encoded, hashed or decoded
+        raise refuse(
+            connection,
+            entry,
+            f"skill {entry.server}.{entry.name} refused: {file.uri} is more than the {file.size} bytes its entry declares; "
+            f"it may have changed since it was listed: run %mcp skills {entry.server} and load it again",
+        )
     verify_or_refuse(connection, entry, file, data)
     return data
 
