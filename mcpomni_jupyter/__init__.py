@@ -26,6 +26,7 @@ __all__ = [
     "RowError",
     "ServerConnectionError",
     "ServerError",
+    "SkillRefused",
     "TaskCancelled",
     "ToolCallError",
     "get_manager",
@@ -45,6 +46,7 @@ from mcpomni_jupyter.errors import (
     RequestTimeout,
     ServerConnectionError,
     ServerError,
+    SkillRefused,
     TaskCancelled,
     ToolCallError,
 )

@@ -11,6 +11,7 @@
      +-- RequestTimeout             a request got no answer in time (the server was told to cancel it)
      +-- ToolCallError              a tool answered with an error result (Python API only; magics return it)
      +-- ServerError                the server answered a request with a JSON-RPC error
+     +-- SkillRefused               a skill that failed a check (its digest, size or frontmatter): not loaded
 
 Errors carry their context, as httpx's carry the request: ``.server`` (the
 server's name) and ``.tool`` (the tool or prompt) where there is one, set by
@@ -76,6 +77,10 @@ class ServerError(McpJupyterError):
     def __init__(self, message: str, code: int | None = None, *, server: str | None = None, tool: str | None = None):
         super().__init__(message, server=server, tool=tool)
         self.code = code
+
+
+class SkillRefused(McpJupyterError):
+    """A skill (``io.modelcontextprotocol/skills``) whose entry or files failed a check: it is not loaded."""
 
 
 class TaskCancelled(McpJupyterError):

@@ -35,6 +35,7 @@ from mcpomni_jupyter.core.requests.methods import RequestMethods
 from mcpomni_jupyter.core.session.connection import Connection
 from mcpomni_jupyter.core.session.session import PreCall
 from mcpomni_jupyter.core.session.state import HOP_GRACE, SHUTDOWN_TIMEOUT, STOP_BUDGET, STOP_GRACE, State
+from mcpomni_jupyter.core.skills.methods import SkillMethods
 from mcpomni_jupyter.core.tasks.methods import TaskMethods
 from mcpomni_jupyter.defaults import REQUEST_TIMEOUT
 from mcpomni_jupyter.errors import ConfigError
@@ -49,7 +50,7 @@ from mcpomni_jupyter.results import (
 from mcpomni_jupyter.results.results import checked
 
 
-class MCPManager(ListingMethods, OAuthMethods, RequestMethods, MapMethods, AppMethods, TaskMethods, AgentMethods):
+class MCPManager(ListingMethods, OAuthMethods, RequestMethods, MapMethods, AppMethods, TaskMethods, AgentMethods, SkillMethods):
     """Every configured MCP server of this kernel, and what you can do with them."""
 
     def __init__(self, loop: LoopThread | None = None, timeout: float = REQUEST_TIMEOUT) -> None:

@@ -85,7 +85,7 @@ class Arg:
     metavar: str  # "[SERVER.]TOOL"
     help: str
     count: ArgCount = "one"
-    completes: str = ""  # "servers", "tools", "prompts", "uris", "commands", "tool_args", "prompt_args"
+    completes: str = ""  # "servers", "tools", "prompts", "skills", "uris", "commands", "tool_args", "prompt_args"
     choices: tuple[str, ...] = ()
     raw: bool = False  # kept as written, quotes and all (k=v, whose values are JSON when they parse)
     missing: str = ""  # what to say when it is not given

@@ -2,7 +2,7 @@
 
 After an option that takes a value: its choices, or what it ``completes``
 to.  Otherwise: what the next positional argument completes to (servers,
-tools, prompts, URIs, commands, a tool's or a prompt's ``name=`` words), and
+tools, prompts, skills already listed, URIs, commands, a tool's or a prompt's ``name=`` words), and
 the options not given yet when the word starts with ``-`` or no argument is
 left to give.  An option with an ``offer`` is completed only where it applies
 (``--task`` / ``--background``: a tool that can run as an MCP task), and then
@@ -39,6 +39,16 @@ def _names(manager: Any, kind: str) -> set[str]:
             counts[item.name] = counts.get(item.name, 0) + 1
             out.add(f"{c.name}.{item.name}")
     return out | {name for name, n in counts.items() if n == 1}
+
+
+def _skill_names(manager: Any) -> list[str]:
+    """Server names, and ``server.name`` for the skills listed so far (completing never asks a server)."""
+    from mcpomni_jupyter.core.skills.wire import held
+
+    out = list(manager.names)
+    for c in manager.connections.values():
+        out.extend(f"{c.name}.{e.name}" for e in held(c) or ())
+    return out
 
 
 def _argument_names(manager: Any, kind: str, positionals: list[str]) -> list[str]:
@@ -85,6 +95,8 @@ def _arg_words(manager: Any, arg: Arg, positionals: list[str]) -> Iterable[str]:
         return _names(manager, what)
     if what in ("tool_args", "prompt_args"):
         return _argument_names(manager, what.partition("_")[0] + "s", positionals)
+    if what == "skills":
+        return _skill_names(manager)
     if what == "uris":
         return {str(r.uri) for c in manager.connections.values() for r in c.resources}
     if what == "commands":

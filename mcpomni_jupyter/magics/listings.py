@@ -1,4 +1,4 @@
-"""``%mcp`` commands that show things: tools, resources, templates, prompts, log, debug."""
+"""``%mcp`` commands that show things: tools, resources, templates, prompts, skills, log, debug."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from IPython.core.error import UsageError
 
 from mcpomni_jupyter.magics.command import Arg, Command, Context, Option, Parsed
 from mcpomni_jupyter.magics.debuglog import set_debug
-from mcpomni_jupyter.magics.parsing import whole_number
+from mcpomni_jupyter.magics.parsing import variable, whole_number
 
 SERVER = Arg("server", "NAME", "one server (else every connected one)", count="optional", completes="servers")
 
@@ -32,6 +32,15 @@ def _templates(ctx: Context, args: Parsed, cell: str | None) -> Any:
 
 def _prompts(ctx: Context, args: Parsed, cell: str | None) -> Any:
     return ctx.manager.prompts(args["server"])
+
+
+def _skills(ctx: Context, args: Parsed, cell: str | None) -> Any:
+    """A server's name (or nothing) lists; anything else names one skill, whose instructions are loaded and shown."""
+    name = args["skill"]
+    value = ctx.manager.skills(name) if name is None or name in ctx.manager.names else ctx.manager.skill(name)
+    if args["out"] is not None:
+        ctx.user_ns[args["out"]] = value
+    return value
 
 
 def _log(ctx: Context, args: Parsed, cell: str | None) -> Any:
@@ -62,6 +71,25 @@ COMMANDS = [
     Command("resources", "the resources of one or every connected server", _resources, args=(SERVER,)),
     Command("templates", "the resource templates of one or every connected server", _templates, args=(SERVER,)),
     Command("prompts", "the prompts of one or every connected server", _prompts, args=(SERVER,)),
+    Command(
+        "skills",
+        "the skills of one or every connected server (name, description), or one skill's instructions",
+        _skills,
+        args=(
+            Arg(
+                "skill",
+                "SERVER|SERVER.NAME",
+                "a server: its skills; SERVER.NAME (or a path, or a skill:// URI): that skill, loaded and checked",
+                count="optional",
+                completes="skills",
+            ),
+        ),
+        options=(Option("--out", "also store the result in this notebook variable", metavar="VAR", convert=variable),),
+        notes=(
+            "A listing reads no skill file. Loading one reads its SKILL.md and checks it against the listed entry",
+            "(declared size, sha256 digest, frontmatter); a skill that fails a check is refused with one line.",
+        ),
+    ),
     Command(
         "log",
         "notifications, server log messages and stderr received",

@@ -84,6 +84,27 @@ def auth_config(scenario: str, context: dict, url: str) -> dict:
     return auth
 
 
+def skills(manager: MCPManager, scenario: str) -> None:
+    """Where the server offers skills: list them, then (as a person would, one at a time) load each listed one.
+
+    The no-prefetch scenario checks that listing reads no skill file, so there the client only lists.
+    """
+    from mcpomni_jupyter.core.skills.wire import offers_skills
+    from mcpomni_jupyter.errors import SkillRefused
+
+    if not offers_skills(manager.connection("test")):
+        return
+    listed = manager.skills("test")
+    print(listed)
+    if scenario == "sep-2640-client-no-prefetch":
+        return
+    for skill in listed:
+        try:
+            print(f"loaded {manager.skill(skill.uri, server='test').name}")
+        except SkillRefused as exc:
+            print(f"refused: {exc}")
+
+
 def main() -> int:
     url = sys.argv[-1]
     scenario = os.environ.get("MCP_CONFORMANCE_SCENARIO", "")
@@ -107,6 +128,7 @@ def main() -> int:
                 return 1
             if scenario == "initialize":
                 return 0
+            skills(manager, scenario)
             calls = context.get("toolCalls") or context.get("tool_calls")
             if calls:
                 for call in calls:

@@ -52,11 +52,17 @@ def map_error(exc: BaseException, server: ServerConfig, stderr_tail: str = "", h
         return exc
     if isinstance(exc, httpx2.HTTPStatusError):
         return _status_error(exc.response.status_code, server)
-    if http_status is not None and http_status >= 400 and isinstance(exc, MCPError):
+    if http_status is not None and http_status >= 400 and isinstance(exc, MCPError) and not _servers_own(exc, http_status):
         # streamable HTTP turns an HTTP error into a JSON-RPC one; the status was seen by a hook
         return _status_error(http_status, server)
     hint = f" (stderr: {stderr_tail})" if stderr_tail else ""
     return _http_error(exc, server) or _sdk_error(exc, server, hint) or _os_error(exc, server, hint)
+
+
+def _servers_own(exc: Any, status: int) -> bool:
+    """Whether an error at HTTP ``status`` is the server's own JSON-RPC error (a 2026-07-28 server answers
+    invalid params with 400 and the error in the body), not the SDK's stand-in for a bare HTTP error."""
+    return status not in (401, 403, 404) and exc.error.message != "Server returned an error response"
 
 
 def _status_error(code: int, server: ServerConfig) -> McpJupyterError:
