@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from mcpomni_jupyter.core.agents.conversation import PREVIEW_CHARS, AskResult, Conversation, ToolStep
 from mcpomni_jupyter.core.agents.discovery import tool_search
 from mcpomni_jupyter.core.agents.models import make_model, require
+from mcpomni_jupyter.core.agents.skilltool import skill_toolset
 from mcpomni_jupyter.redact import redact
 
 if TYPE_CHECKING:
@@ -121,7 +122,11 @@ async def run_ask(
     names = {t.name: t.qualified for t in offered}
     history, prompt = await _opening(manager, text, options)
     capabilities = [tool_search(manager, options.servers, tools=options.tools)] if len(offered) > options.search_over else []
-    agent = agent_mod.Agent(model, toolsets=[toolset], instructions=options.instructions, capabilities=capabilities)
+    toolsets = [toolset]
+    skills = await skill_toolset(manager, options.servers, set(names))
+    if skills is not None:
+        toolsets.append(skills)
+    agent = agent_mod.Agent(model, toolsets=toolsets, instructions=options.instructions, capabilities=capabilities)
     result = AskResult("", model=getattr(model, "model_name", str(options.model)))
     steps: dict[str | None, tuple[ToolStep, float]] = {}
     chunks: list[str] = []
