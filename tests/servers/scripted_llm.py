@@ -28,7 +28,9 @@ that says so.
 
 For the tests: ``POST /_script`` (a JSON list) loads a new script and
 clears the record; ``GET /_requests`` returns every request received since
-(``path``, ``headers``, ``body``, ``time``); ``GET /_status`` the counts.
+(``path``, ``headers``, ``body``, ``time``); ``GET /_status`` the counts
+(turns ``served``, sequence turns ``remaining``, unused ``rules``,
+``requests`` received, responses a stall is ``holding`` open).
 """
 
 from __future__ import annotations
@@ -172,13 +174,21 @@ class Script:
         return reply
 
     def status(self) -> dict[str, int]:
-        return {"served": self.served, "remaining": len(self.sequence), "rules": len(self.rules), "requests": len(self.requests)}
+        counts = {"served": self.served, "remaining": len(self.sequence), "rules": len(self.rules)}
+        return {**counts, "requests": len(self.requests), "holding": len(HOLDING)}
+
+
+HOLDING: set[int] = set()  # the requests a stalling turn holds open, by id(request), for /_status
 
 
 async def until_gone(request: Request) -> None:
     """Wait until the client goes away (the body was read: what comes next is the disconnect)."""
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
+    HOLDING.add(id(request))
+    try:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+    finally:
+        HOLDING.discard(id(request))
 
 
 async def sse(events: Iterator[Event], done_line: bool, stall: Request | None) -> AsyncIterator[bytes]:
@@ -209,40 +219,44 @@ def whole_body(api: str, reply: Reply, model: str) -> dict[str, Any]:
     return anthropic_message(reply, model)
 
 
-def make_app(script: Script) -> Starlette:
-    async def answer(request: Request, api: str) -> Response:
-        try:
-            body = await request.json()
-        except ValueError:
-            return JSONResponse(error_body(api, 400, "scripted_llm: the request body is not JSON"), status_code=400)
-        script.requests.append({"path": request.url.path, "headers": dict(request.headers), "body": body, "time": time.time()})
-        turn = script.next_turn(latest_tool_results(api, body) if isinstance(body, dict) else "")
-        if turn is None:
-            message = f"scripted_llm: no scripted turn left for request {len(script.requests)}; POST /_script to load more"
-            return JSONResponse(error_body(api, 400, message), status_code=400)
-        script.served += 1
-        await asyncio.sleep(turn.get("delay", 0))
-        if "error" in turn:
-            status = turn.get("status", 400)
-            return JSONResponse(error_body(api, status, turn["error"]), status_code=status)
-        reply = script.plan(turn, api)
-        model = str(body.get("model") or "scripted")
-        stall = request if turn.get("stall") else None
-        if body.get("stream"):
-            events = stream_events(api, reply, model, body)
-            return StreamingResponse(sse(events, api == "chat", stall), media_type="text/event-stream")
-        if stall is not None:
-            await until_gone(request)
-        return JSONResponse(whole_body(api, reply, model))
+async def answer(script: Script, request: Request, api: str) -> Response:
+    """Answer one model request with the script's next turn (or rule), in the API's format."""
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return JSONResponse(error_body(api, 400, "scripted_llm: the request body is not a JSON object"), status_code=400)
+    script.requests.append({"path": request.url.path, "headers": dict(request.headers), "body": body, "time": time.time()})
+    turn = script.next_turn(latest_tool_results(api, body))
+    if turn is None:
+        message = f"scripted_llm: no scripted turn left for request {len(script.requests)}; POST /_script to load more"
+        return JSONResponse(error_body(api, 400, message), status_code=400)
+    script.served += 1
+    await asyncio.sleep(turn.get("delay", 0))
+    if "error" in turn:
+        status = turn.get("status", 400)
+        return JSONResponse(error_body(api, status, turn["error"]), status_code=status)
+    reply = script.plan(turn, api)
+    model = str(body.get("model") or "scripted")
+    stall = request if turn.get("stall") else None
+    if body.get("stream"):
+        events = stream_events(api, reply, model, body)
+        return StreamingResponse(sse(events, api == "chat", stall), media_type="text/event-stream")
+    if stall is not None:
+        await until_gone(request)
+    return JSONResponse(whole_body(api, reply, model))
 
+
+def make_app(script: Script) -> Starlette:
     async def chat(request: Request) -> Response:
-        return await answer(request, "chat")
+        return await answer(script, request, "chat")
 
     async def responses(request: Request) -> Response:
-        return await answer(request, "responses")
+        return await answer(script, request, "responses")
 
     async def messages(request: Request) -> Response:
-        return await answer(request, "anthropic")
+        return await answer(script, request, "anthropic")
 
     async def load(request: Request) -> Response:
         try:

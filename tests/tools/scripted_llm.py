@@ -1,5 +1,7 @@
 """The scripted model server (``tests/servers/scripted_llm.py``) as a subprocess the tests drive.
 
+Use (the ``scripted_llm`` fixture of conftest gives one, with an empty script)::
+
     llm = ScriptedLLM()                      # listens on a free port of 127.0.0.1
     llm.set_script([{"tool_calls": [{"name": "demo_add", "arguments": {"a": 1, "b": 2}}]}, {"text": "3"}])
     openai.OpenAI(base_url=llm.openai_base_url, api_key="test")
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -67,8 +70,16 @@ class ScriptedLLM:
         return [r["body"] for r in self.requests() if path is None or r["path"] == path]
 
     def status(self) -> dict[str, int]:
-        """``served`` (turns played), ``remaining`` (sequence turns left), ``rules`` (unused rules), ``requests``."""
+        """``served`` (turns played), ``remaining`` (sequence turns left), ``rules`` (unused), ``requests``, ``holding`` (stalls)."""
         return self._call("GET", "/_status")
+
+    def wait_status(self, key: str, value: int, timeout: float = 30) -> None:
+        """Wait until ``status()[key] == value`` (e.g. a stall holding its response, or letting it go)."""
+        deadline = time.monotonic() + timeout
+        while (now := self.status()[key]) != value:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the scripted model server's {key} stayed {now}, not {value}")
+            time.sleep(0.02)
 
     def stop(self) -> None:
         self.proc.terminate()
