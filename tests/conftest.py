@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tools.scripted_llm import ScriptedLLM
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -72,6 +73,25 @@ def http_server():
 
 def stdio_args(*extra: str) -> list[str]:
     return [SERVER, "stdio", *extra]
+
+
+@pytest.fixture(scope="session")
+def scripted_llm_server():
+    """The scripted model server (tests/servers/scripted_llm.py) for the whole session; tests use ``scripted_llm``."""
+    server = ScriptedLLM()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def scripted_llm(scripted_llm_server):
+    """The scripted model server with an empty script and an empty record: call ``set_script([...])`` first.
+
+    ``.openai_base_url`` (``http://127.0.0.1:PORT/v1``), ``.anthropic_base_url`` (``http://127.0.0.1:PORT``),
+    ``.set_script(turns)``, ``.requests()``, ``.bodies(path)``, ``.status()``: see tests/tools/scripted_llm.py.
+    """
+    scripted_llm_server.set_script([])
+    return scripted_llm_server
 
 
 @pytest.fixture
