@@ -17,6 +17,7 @@ from mcpomni_jupyter.core.agents.naming import ModelTool, ToolFilter, model_tool
 from mcpomni_jupyter.errors import ArgumentError
 
 if TYPE_CHECKING:
+    from mcpomni_jupyter.core.agents.toolset import ConnectionsToolset
     from mcpomni_jupyter.core.manager import MCPManager
     from mcpomni_jupyter.core.session.session import ToolCall
 
@@ -80,3 +81,20 @@ class AgentMethods:
     def model_tools(self: MCPManager, servers: str | Iterable[str] | None = None, *, tools: ToolFilter = None) -> list[ModelTool]:
         """``amodel_tools`` for a blocking cell."""
         return self._run(self.amodel_tools(servers, tools=tools), self._budget(), "listing the tools")
+
+    def toolset(
+        self: MCPManager, servers: str | Iterable[str] | None = None, *, tools: ToolFilter = None, **options: Any
+    ) -> ConnectionsToolset:
+        """The connected servers' tools as a pydantic-ai toolset: ``Agent(model, toolsets=[mcp.toolset()])``.
+
+        ``servers`` and ``tools`` narrow them as in ``model_tools``; ``options``:
+        ``max_retries`` (retry prompts per tool in a row, 3), ``on_start(tool,
+        arguments)`` and ``on_call(outcome)`` (told of each call), ``id``.
+        Needs the ``agents`` extra (pydantic-ai).
+        """
+        from mcpomni_jupyter.core.agents.extra import need
+
+        need("pydantic_ai", "pydantic-ai", "mcp.toolset()")
+        from mcpomni_jupyter.core.agents.toolset import ConnectionsToolset
+
+        return ConnectionsToolset(self, servers, tools=tools, **options)
