@@ -13,25 +13,13 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from mcpomni_jupyter.core.agents.approval import ApprovalPolicy
-from mcpomni_jupyter.core.agents.naming import ModelTool, ToolFilter, model_tools
+from mcpomni_jupyter.core.agents.naming import ModelTool, ToolFilter, model_tools, server_names
 from mcpomni_jupyter.errors import ArgumentError
 
 if TYPE_CHECKING:
     from mcpomni_jupyter.core.agents.toolset import ConnectionsToolset
     from mcpomni_jupyter.core.manager import MCPManager
     from mcpomni_jupyter.core.session.session import ToolCall
-
-
-def server_names(servers: str | Iterable[str] | None) -> list[str] | None:
-    """``servers`` as a list of names (``"a,b"`` or a list), or None for every connected server."""
-    if servers is None:
-        return None
-    if isinstance(servers, str):
-        return [s.strip() for s in servers.split(",") if s.strip()]
-    names = list(servers)
-    if not all(isinstance(n, str) for n in names):
-        raise ArgumentError("servers= takes server names: a list, or one string 'a,b'")
-    return names
 
 
 class AgentMethods:

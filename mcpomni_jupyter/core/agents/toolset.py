@@ -47,8 +47,7 @@ from pydantic_core import SchemaValidator, core_schema
 
 from mcpomni_jupyter.core.agents.approval import annotations_of
 from mcpomni_jupyter.core.agents.calls import MODEL_TEXT_CHARS, ToolOutcome, call_for_model
-from mcpomni_jupyter.core.agents.methods import server_names
-from mcpomni_jupyter.core.agents.naming import ModelTool, ToolFilter, wanted
+from mcpomni_jupyter.core.agents.naming import ModelTool, ToolFilter, server_names, wanted
 from mcpomni_jupyter.errors import ArgumentError
 from mcpomni_jupyter.redact import redact
 
