@@ -27,6 +27,7 @@ from pydantic_ai.models.test import TestModel
 
 pytestmark = pytest.mark.timeout(180)
 TASKS = str(Path(__file__).parent / "servers" / "tasks_server.py")
+APPS = str(Path(__file__).parent / "servers" / "apps_server.py")
 
 
 class Script:
@@ -220,3 +221,13 @@ def test_server_everything_over_stdio_and_http(manager, everything_http):  # noq
     assert "image" in text and isinstance(image, BinaryImage) and image.media_type == "image/png" and image.data.startswith(b"\x89PNG")
     assert "3" in str(got["evh_get-sum"].content)
     assert set(script.returns(1)["evh_get-structured-content"].content) >= {"temperature", "conditions"}
+
+
+def test_app_only_tools_are_not_offered_to_the_model(manager):
+    connected(manager, "apps", command=PY, args=[APPS, "stdio"])
+    manager.set_approval({"apps.*": "allow"})
+    script = Script([("apps_model_only", {})])
+    assert Agent(FunctionModel(script), toolsets=[manager.toolset()]).run_sync("go").output == "done"
+    offered = script.tools(0)
+    assert {"apps_counter", "apps_model_only"} <= set(offered) and not {"apps_increment", "apps_later"} & set(offered)
+    assert script.returns(0)["apps_model_only"].content == "the model's"

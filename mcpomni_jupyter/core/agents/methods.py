@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from mcpomni_jupyter.core.agents.approval import ApprovalPolicy
 from mcpomni_jupyter.core.agents.naming import ModelTool, ToolFilter, model_tools, server_names
+from mcpomni_jupyter.core.apps.app import for_model
 from mcpomni_jupyter.errors import ArgumentError
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ class AgentMethods:
 
     async def amodel_tools(self: MCPManager, servers: str | Iterable[str] | None = None, *, tools: ToolFilter = None) -> list[ModelTool]:
         """The tools of ``servers`` (every connected one when None) as models see them: provider-valid unique names,
-        schemas as sent; ``tools`` narrows them (``SERVER.TOOL`` globs, or a function)."""
+        schemas as sent, app-only tools left out; ``tools`` narrows them (``SERVER.TOOL`` globs, or a function)."""
         names = server_names(servers)
         if names is None:
             entries = await self.loop.arun(self._ops.listing("tools", None))
@@ -64,7 +65,7 @@ class AgentMethods:
             entries = []
             for name in names:
                 entries += await self.loop.arun(self._ops.listing("tools", name))
-        return model_tools(((c.name, t) for c, t in entries), tools)
+        return model_tools(((c.name, t) for c, t in entries if for_model(t)), tools)  # app-only tools (MCP Apps) are not for models
 
     def model_tools(self: MCPManager, servers: str | Iterable[str] | None = None, *, tools: ToolFilter = None) -> list[ModelTool]:
         """``amodel_tools`` for a blocking cell."""
