@@ -15,25 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from mcpomni_jupyter.core.agents.approval import ApprovalPolicy
 from mcpomni_jupyter.core.agents.conversation import HISTORY_TOKENS, AskResult, Conversation
-from mcpomni_jupyter.core.agents.naming import ModelTool, ToolFilter, model_tools
+from mcpomni_jupyter.core.agents.naming import ModelTool, ToolFilter, model_tools, server_names
+from mcpomni_jupyter.core.apps.app import for_model
 from mcpomni_jupyter.errors import ArgumentError
 
 if TYPE_CHECKING:
     from mcpomni_jupyter.core.agents.ask import AskView
+    from mcpomni_jupyter.core.agents.toolset import ConnectionsToolset
     from mcpomni_jupyter.core.manager import MCPManager
     from mcpomni_jupyter.core.session.session import ToolCall
-
-
-def server_names(servers: str | Iterable[str] | None) -> list[str] | None:
-    """``servers`` as a list of names (``"a,b"`` or a list), or None for every connected server."""
-    if servers is None:
-        return None
-    if isinstance(servers, str):
-        return [s.strip() for s in servers.split(",") if s.strip()]
-    names = list(servers)
-    if not all(isinstance(n, str) for n in names):
-        raise ArgumentError("servers= takes server names: a list, or one string 'a,b'")
-    return names
 
 
 @dataclass
@@ -84,7 +74,7 @@ class AgentMethods:
 
     async def amodel_tools(self: MCPManager, servers: str | Iterable[str] | None = None, *, tools: ToolFilter = None) -> list[ModelTool]:
         """The tools of ``servers`` (every connected one when None) as models see them: provider-valid unique names,
-        schemas as sent; ``tools`` narrows them (``SERVER.TOOL`` globs, or a function)."""
+        schemas as sent, app-only tools left out; ``tools`` narrows them (``SERVER.TOOL`` globs, or a function)."""
         names = server_names(servers)
         if names is None:
             entries = await self.loop.arun(self._ops.listing("tools", None))
@@ -92,11 +82,28 @@ class AgentMethods:
             entries = []
             for name in names:
                 entries += await self.loop.arun(self._ops.listing("tools", name))
-        return model_tools(((c.name, t) for c, t in entries), tools)
+        return model_tools(((c.name, t) for c, t in entries if for_model(t)), tools)  # app-only tools (MCP Apps) are not for models
 
     def model_tools(self: MCPManager, servers: str | Iterable[str] | None = None, *, tools: ToolFilter = None) -> list[ModelTool]:
         """``amodel_tools`` for a blocking cell."""
         return self._run(self.amodel_tools(servers, tools=tools), self._budget(), "listing the tools")
+
+    def toolset(
+        self: MCPManager, servers: str | Iterable[str] | None = None, *, tools: ToolFilter = None, **options: Any
+    ) -> ConnectionsToolset:
+        """The connected servers' tools as a pydantic-ai toolset: ``Agent(model, toolsets=[mcp.toolset()])``.
+
+        ``servers`` and ``tools`` narrow them as in ``model_tools``; ``options``:
+        ``max_retries`` (retry prompts per tool in a row, 3), ``on_start(tool,
+        arguments)`` and ``on_call(outcome)`` (told of each call), ``id``.
+        Needs the ``agents`` extra (pydantic-ai).
+        """
+        from mcpomni_jupyter.core.agents.extra import need
+
+        need("pydantic_ai", "pydantic-ai", "mcp.toolset()")
+        from mcpomni_jupyter.core.agents.toolset import ConnectionsToolset
+
+        return ConnectionsToolset(self, servers, tools=tools, **options)
 
     async def aask(
         self: MCPManager,

@@ -91,6 +91,18 @@ def wanted(tools: ToolFilter) -> Callable[[str, Any], bool]:
     return lambda qualified, spec: any(fnmatch.fnmatchcase(qualified, p) for p in patterns)
 
 
+def server_names(servers: str | Iterable[str] | None) -> list[str] | None:
+    """``servers`` as a list of names (``"a,b"`` or a list), or None for every connected server."""
+    if servers is None:
+        return None
+    if isinstance(servers, str):
+        return [s.strip() for s in servers.split(",") if s.strip()]
+    names = list(servers)
+    if not all(isinstance(n, str) for n in names):
+        raise ArgumentError("servers= takes server names: a list, or one string 'a,b'")
+    return names
+
+
 def model_tools(entries: Iterable[tuple[str, Any]], tools: ToolFilter = None) -> list[ModelTool]:
     """The ``(server, listed tool)`` entries ``tools`` selects, each under a unique provider-valid name.
 
