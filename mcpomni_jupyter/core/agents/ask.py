@@ -117,7 +117,17 @@ async def run_ask(
     messages_mod = require("pydantic_ai.messages", "%%mcp ask")
     view = view or AskView()
     model = make_model(options.model, options.base_url)
-    toolset = manager.toolset(options.servers, tools=options.tools)
+    steps: dict[str | None, tuple[ToolStep, float]] = {}
+
+    def told(outcome: Any) -> None:  # the toolset's word on a call: ok, error or denied, and what the model read
+        found = steps.get(outcome.call_id)
+        if found is not None:
+            step = found[0]
+            step.status, step.seconds = outcome.status, outcome.seconds
+            step.preview = redact(outcome.text())[:PREVIEW_CHARS]
+            view.step(step)
+
+    toolset = manager.toolset(options.servers, tools=options.tools, on_call=told)
     offered = await manager.amodel_tools(options.servers, tools=options.tools)
     names = {t.name: t.qualified for t in offered}
     history, prompt = await _opening(manager, text, options)
@@ -128,7 +138,6 @@ async def run_ask(
         toolsets.append(skills)
     agent = agent_mod.Agent(model, toolsets=toolsets, instructions=options.instructions, capabilities=capabilities)
     result = AskResult("", model=getattr(model, "model_name", str(options.model)))
-    steps: dict[str | None, tuple[ToolStep, float]] = {}
     chunks: list[str] = []
     async with agent.run_stream_events(prompt, message_history=conversation.bounded() + history) as events:
         try:
@@ -164,7 +173,7 @@ def _on_event(
         view.step(step)
     elif isinstance(event, m.FunctionToolResultEvent):
         found = steps.get(event.tool_call_id)
-        if found is not None:
+        if found is not None and found[0].status == "running":  # not a server's tool (load_skill): its result says
             _ended(found[0], event, found[1])
             view.step(found[0])
     elif type(event).__name__ == "AgentRunResultEvent":

@@ -55,4 +55,7 @@ def tool_search(manager: MCPManager, servers: Any = None, *, tools: Any = None, 
         model_tools = await manager.amodel_tools(servers, tools=tools)
         return rank(model_tools, list(queries), [d.name for d in definitions], limit)
 
-    return capabilities.ToolSearch(tools="all", strategy=strategy, max_results=limit)
+    def ours(ctx: Any, definition: Any) -> bool:  # only the servers' tools are deferred, not the caller's own
+        return isinstance(definition.metadata, dict) and "qualified" in definition.metadata
+
+    return capabilities.ToolSearch(tools=ours, strategy=strategy, max_results=limit)
