@@ -10,6 +10,7 @@ handler or is denied with a line that says what to do).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -19,6 +20,8 @@ from mcpomni_jupyter.magics.command import Arg, Command, Context, Option, Parsed
 from mcpomni_jupyter.magics.parsing import parse_kv, tokenize, variable
 
 ASK_PREFIX = "%%mcp ask"
+WAKE_INTERVAL = 0.2  # seconds: how soon an interrupt is seen while the model is silent
+INTERRUPTED = "interrupted: the ask stopped; what was said so far is kept in the conversation (%mcp history)"
 
 
 def _servers(raw: str, where: str) -> list[str]:
@@ -55,6 +58,8 @@ def _ask(ctx: Context, args: Parsed, cell: str | None) -> Any:
     view = AskCellView(live=ctx.widgets)
     try:
         return _store(ctx, args, ctx.manager.ask(text, view=view, tick=view.tick, **options))
+    except KeyboardInterrupt:
+        raise UsageError(INTERRUPTED) from None
     finally:
         view.tick()
 
@@ -63,6 +68,7 @@ async def ask_cell(ctx: Context, line: str, cell: str) -> Any:
     """The awaited form of ``%%mcp ask`` (``MCPMagics.ask_cell``, which the transformer's code calls)."""
     from mcpomni_jupyter.ui.ask import AskCellView
 
+    awake = asyncio.ensure_future(_keep_awake())
     try:
         args = ASK.parse(tokenize(line)[1:])
         text, options = _options(ctx, args, cell)
@@ -72,6 +78,21 @@ async def ask_cell(ctx: Context, line: str, cell: str) -> Any:
         from mcpomni_jupyter.redact import redact
 
         raise UsageError(redact(str(exc))) from None
+    except (asyncio.CancelledError, KeyboardInterrupt):  # the kernel's interrupt: one line, not a traceback
+        raise UsageError(INTERRUPTED) from None
+    finally:
+        awake.cancel()
+
+
+async def _keep_awake() -> None:
+    """Wake the kernel's loop a few times a second while an ask waits on a silent model.
+
+    A kernel interrupt (SIGINT) may land on another thread; the handler that
+    cancels the cell then runs only once the main thread runs Python again,
+    which an idle event loop, asleep in ``select``, may never do.
+    """
+    while True:
+        await asyncio.sleep(WAKE_INTERVAL)
 
 
 def transform(lines: list[str]) -> list[str]:

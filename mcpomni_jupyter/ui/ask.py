@@ -14,6 +14,7 @@ shows it.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import re
@@ -80,6 +81,7 @@ class AskCellView(AskView):
         self.changed = False
         self.first_text_at: float | None = None  # when the first text was shown (the bench reads it)
         self._last = 0.0
+        self._flush_due = False
 
     def text(self, delta: str) -> None:
         self.chunks.append(delta)
@@ -103,7 +105,21 @@ class AskCellView(AskView):
 
     def _changed(self, first: bool) -> None:
         self.changed = True
-        if self.live and threading.current_thread() is threading.main_thread() and (first or time.monotonic() - self._last >= INTERVAL):
+        if not self.live or threading.current_thread() is not threading.main_thread():
+            return  # a blocking ask: tick() shows it
+        wait = INTERVAL - (time.monotonic() - self._last)
+        if first or wait <= 0:
+            self.render()
+        elif not self._flush_due:  # text that arrives just before the model pauses must not wait for more text
+            try:
+                asyncio.get_running_loop().call_later(wait, self._flush)
+                self._flush_due = True
+            except RuntimeError:  # no loop running here: the next change or the end shows it
+                pass
+
+    def _flush(self) -> None:
+        self._flush_due = False
+        if self.changed:
             self.render()
 
     def markdown(self) -> str:

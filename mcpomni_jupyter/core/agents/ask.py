@@ -147,7 +147,7 @@ async def run_ask(
             result.interrupted = True
             _keep(conversation, events, prompt, "".join(chunks), messages_mod)
             result.output, result.messages = "".join(chunks), list(conversation.messages)
-            view.finish(result, "interrupted: what was said so far is kept in the conversation")
+            view.finish(result, "interrupted: what was said so far is kept in the conversation (%mcp history)")
             raise
         conversation.messages = list(events.all_messages())
         result.usage.add(events.usage)
