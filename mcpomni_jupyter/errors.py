@@ -11,6 +11,7 @@
      +-- RequestTimeout             a request got no answer in time (the server was told to cancel it)
      +-- ToolCallError              a tool answered with an error result (Python API only; magics return it)
      +-- ServerError                the server answered a request with a JSON-RPC error
+     +-- MissingExtra               an optional part's packages are not installed (also an ImportError)
 
 Errors carry their context, as httpx's carry the request: ``.server`` (the
 server's name) and ``.tool`` (the tool or prompt) where there is one, set by
@@ -84,6 +85,10 @@ class TaskCancelled(McpJupyterError):
 
 class ApprovalDenied(McpJupyterError, PermissionError):
     """A tool call the approval policy refused (a ``deny`` rule), or that the person (or the handler) denied."""
+
+
+class MissingExtra(McpJupyterError, ImportError):
+    """An optional part needs packages that are not installed; the message names the extra to install."""
 
 
 class ToolCallError(McpJupyterError):

@@ -14,7 +14,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
-from traitlets import Bool, Enum, Float, Int, List, Unicode, observe
+from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, observe, validate
 
 from mcpomni_jupyter.defaults import AUTH_TIMEOUT, CALLBACK, CALLBACK_HOST, CALLBACK_PATH, CALLBACK_PORT, REQUEST_TIMEOUT, TOKEN_DIR
 from mcpomni_jupyter.errors import McpJupyterError
@@ -53,6 +53,12 @@ class MCPMagics(Magics):
         help="What an MCP App may be granted of the permissions it asks for (none by default).",
     ).tag(config=True)
 
+    approval = Dict(
+        default_value={},
+        help='What a model may run: {"SERVER.TOOL glob": "allow" | "ask" | "deny"} (the most specific rule wins; deny holds '
+        "for every call). With no rule, tools annotated readOnlyHint are allowed and the others asked about.",
+    ).tag(config=True)
+
     AUTH_TRAITS = ("callback", "callback_host", "callback_port", "callback_path", "token_dir", "open_browser", "auth_timeout")
     _manager: Any = None  # (a class default: %config applies settings before __init__ has run)
 
@@ -87,6 +93,8 @@ class MCPMagics(Magics):
             manager.set_log_level(self.log_level)
         manager.enable_apps(self.apps and self.shell is not None and _can_show_widgets(self.shell))
         manager.app_permissions = tuple(self.app_permissions)
+        if self.approval:
+            manager.set_approval(self.approval, replace=False)  # added to the rules (an "always allow" is kept)
         install(manager)
 
     def _live(self) -> Any:
@@ -112,6 +120,20 @@ class MCPMagics(Magics):
     def _apps_changed(self, change: Any) -> None:
         if self._live() is not None:
             self.adopt(self._live())
+
+    @validate("approval")
+    def _approval_valid(self, proposal: Any) -> Any:
+        from mcpomni_jupyter.core.agents.approval import checked_rules
+
+        try:
+            return checked_rules(proposal["value"])
+        except McpJupyterError as exc:
+            raise UsageError(f"MCPMagics.approval: {exc}") from None
+
+    @observe("approval")
+    def _approval_changed(self, change: Any) -> None:
+        if self._live() is not None:
+            self._live().set_approval(change["new"])
 
     @observe("log_level")
     def _log_level_changed(self, change: Any) -> None:

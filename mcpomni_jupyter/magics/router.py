@@ -14,7 +14,7 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from mcpomni_jupyter.errors import did_you_mean
-from mcpomni_jupyter.magics import calls, listings, servers, tasks
+from mcpomni_jupyter.magics import approval, calls, listings, servers, tasks
 from mcpomni_jupyter.magics.command import Arg, Command, Context, Parsed
 from mcpomni_jupyter.magics.parsing import tokenize
 
@@ -29,7 +29,9 @@ HELP = Command(
     _help,
     args=(Arg("command", "COMMAND", "one command (else all of them)", count="optional", completes="commands"),),
 )
-COMMANDS: dict[str, Command] = {c.name: c for c in [*servers.COMMANDS, *calls.COMMANDS, *listings.COMMANDS, *tasks.COMMANDS, HELP]}
+COMMANDS: dict[str, Command] = {
+    c.name: c for c in [*servers.COMMANDS, *calls.COMMANDS, *listings.COMMANDS, *tasks.COMMANDS, *approval.COMMANDS, HELP]
+}
 ALIASES: dict[str, str] = {alias: c.name for c in COMMANDS.values() for alias in c.aliases}
 
 
