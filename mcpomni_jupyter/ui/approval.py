@@ -146,14 +146,17 @@ class ApprovalRow(w.VBox):
         return data
 
 
-def clickable() -> bool:
-    """Whether a click can arrive here: the kernel's main thread, in a kernel with a front end (not plain IPython)."""
-    if threading.current_thread() is not threading.main_thread():
-        return False
+def front_end() -> bool:
+    """Whether a front end can show widgets: a kernel, not plain IPython."""
     from IPython import get_ipython
 
     shell = get_ipython()
     return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def clickable() -> bool:
+    """Whether a click can arrive here: the kernel's own loop (its main thread), with a front end."""
+    return threading.current_thread() is threading.main_thread() and front_end()
 
 
 async def approve(caller: Caller, request: ApprovalRequest, timeout: float) -> str | None:
