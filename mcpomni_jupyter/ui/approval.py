@@ -44,7 +44,7 @@ def arguments_text(request: ApprovalRequest) -> str:
     """What the row shows of the request's content: the arguments as JSON, or a sampling request's messages."""
     args = request.arguments
     if request.origin != "sampling":
-        text = json.dumps(args, indent=2, ensure_ascii=False, default=str)
+        text = json.dumps(args, indent=2, ensure_ascii=False, default=str) if args else "(no arguments)"
     else:
         lines = [f"system prompt: {args['systemPrompt']}"] if args.get("systemPrompt") else []
         lines += [f"{m.get('role', '?')}: {m.get('content', '')}" for m in args.get("messages", []) if isinstance(m, dict)]
