@@ -32,7 +32,7 @@ class UiHost:
     link: Callable[..., Any] | None = None  # link(caller_or_None, link): show a checked page URL in the calling cell; whether it was shown
     map_view: Callable[..., Any] | None = None  # map_view(run): an object with tick() and finish(outcome)
     task_view: Callable[..., Any] | None = None  # task_view(job): an object with _repr_mimebundle_ (a live status line)
-    approve: Callable[..., Any] | None = None  # approve(caller, request, timeout): the Approve / Deny row; "allow" | "always" | "deny"
+    approve: Callable[..., Any] | None = None  # approve(caller, request, timeout): the Approve / Deny row; allow | always | deny | None
 
 
 class UiPort:

@@ -15,7 +15,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from traitlets import Any as AnyTrait
-from traitlets import Bool, Enum, Float, Int, List, Unicode, observe
+from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, observe, validate
 
 from mcpomni_jupyter.defaults import AUTH_TIMEOUT, CALLBACK, CALLBACK_HOST, CALLBACK_PATH, CALLBACK_PORT, REQUEST_TIMEOUT, TOKEN_DIR
 from mcpomni_jupyter.errors import McpJupyterError
@@ -66,6 +66,11 @@ class MCPMagics(Magics):
     tool_search_over = Int(40, help="Past this many tools, a model first gets a search tool over them instead of all of them.").tag(
         config=True
     )
+    approval = Dict(
+        default_value={},
+        help='What a model may run: {"SERVER.TOOL glob": "allow" | "ask" | "deny"} (the most specific rule wins; deny holds '
+        "for every call). With no rule, tools annotated readOnlyHint are allowed and the others asked about.",
+    ).tag(config=True)
 
     AUTH_TRAITS = ("callback", "callback_host", "callback_port", "callback_path", "token_dir", "open_browser", "auth_timeout")
     _manager: Any = None  # (a class default: %config applies settings before __init__ has run)
@@ -102,6 +107,8 @@ class MCPMagics(Magics):
         manager.enable_apps(self.apps and self.shell is not None and _can_show_widgets(self.shell))
         manager.app_permissions = tuple(self.app_permissions)
         self._agent_settings(manager)
+        if self.approval:
+            manager.set_approval(self.approval, replace=False)  # added to the rules (an "always allow" is kept)
         install(manager)
 
     def _agent_settings(self, manager: Any) -> None:
@@ -155,6 +162,20 @@ class MCPMagics(Magics):
         if ctx.widgets:
             _bridge(ctx.manager)
         return await ask_cell(ctx, line, cell)
+
+    @validate("approval")
+    def _approval_valid(self, proposal: Any) -> Any:
+        from mcpomni_jupyter.core.agents.approval import checked_rules
+
+        try:
+            return checked_rules(proposal["value"])
+        except McpJupyterError as exc:
+            raise UsageError(f"MCPMagics.approval: {exc}") from None
+
+    @observe("approval")
+    def _approval_changed(self, change: Any) -> None:
+        if self._live() is not None:
+            self._live().set_approval(change["new"])
 
     @observe("log_level")
     def _log_level_changed(self, change: Any) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from mcpomni_jupyter.errors import did_you_mean
-from mcpomni_jupyter.magics import agents, calls, listings, servers, tasks
+from mcpomni_jupyter.magics import agents, approval, calls, listings, servers, tasks
 from mcpomni_jupyter.magics.command import Arg, Command, Context, Parsed
 from mcpomni_jupyter.magics.parsing import tokenize
 
@@ -30,7 +30,7 @@ HELP = Command(
     args=(Arg("command", "COMMAND", "one command (else all of them)", count="optional", completes="commands"),),
 )
 COMMANDS: dict[str, Command] = {
-    c.name: c for c in [*servers.COMMANDS, *calls.COMMANDS, *listings.COMMANDS, *tasks.COMMANDS, *agents.COMMANDS, HELP]
+    c.name: c for c in [*servers.COMMANDS, *calls.COMMANDS, *listings.COMMANDS, *tasks.COMMANDS, *agents.COMMANDS, *approval.COMMANDS, HELP]
 }
 ALIASES: dict[str, str] = {alias: c.name for c in COMMANDS.values() for alias in c.aliases}
 

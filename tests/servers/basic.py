@@ -30,11 +30,15 @@ from mcp_types import (
     ElicitRequestFormParams,
     InputRequiredResult,
     ListRootsRequest,
+    ModelHint,
+    ModelPreferences,
     SamplingMessage,
     TextContent,
     ToolAnnotations,
 )
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+PREFERENCES = ModelPreferences(hints=[ModelHint(name="claude-sonnet")], intelligence_priority=0.8)  # ask_llm's
 
 
 def build(name: str) -> MCPServer:
@@ -112,19 +116,28 @@ def build(name: str) -> MCPServer:
         return "\n".join(str(root.uri) for root in result.roots)
 
     @server.tool()
-    async def ask_llm(question: str, ctx: Context) -> Any:
-        """Ask the client's model (sampling) and return its answer, or the refusal."""
+    async def ask_llm(question: str, ctx: Context, system: str | None = None) -> Any:
+        """Ask the client's model (sampling) and return its answer, or the refusal; ``system`` is sent as the system prompt."""
         from mcp import MCPError
 
         params = CreateMessageRequestParams(
-            messages=[SamplingMessage(role="user", content=TextContent(type="text", text=question))], max_tokens=50
+            messages=[SamplingMessage(role="user", content=TextContent(type="text", text=question))],
+            max_tokens=50,
+            system_prompt=system,
+            model_preferences=PREFERENCES,
         )
         try:
             result = await ask_client(
                 ctx,
                 "llm",
                 CreateMessageRequest(params=params),
-                lambda: ctx.session.create_message(messages=params.messages, max_tokens=50, related_request_id=ctx.request_id),
+                lambda: ctx.session.create_message(
+                    messages=params.messages,
+                    max_tokens=50,
+                    system_prompt=system,
+                    model_preferences=PREFERENCES,
+                    related_request_id=ctx.request_id,
+                ),
             )
         except MCPError as exc:
             return f"declined: {exc.error.message}"

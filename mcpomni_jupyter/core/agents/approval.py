@@ -40,8 +40,8 @@ APPROVAL_TIMEOUT = 600.0  # how long an ask may wait for the person (or the hand
 MAX_RULES = 1_000
 DENIED_BY_PERSON = "the person denied this call"
 
-# the UI's row: asker(caller, request, timeout) -> "allow" | "always" | "deny"
-Asker = Callable[[Any, "ApprovalRequest", float], Awaitable[str]]
+# the UI's row: asker(caller, request, timeout) -> "allow" | "always" | "deny", or None when nobody can be asked there
+Asker = Callable[[Any, "ApprovalRequest", float], Awaitable["str | None"]]
 
 
 @dataclass(frozen=True)
@@ -176,7 +176,8 @@ class ApprovalPolicy:
                 answer = await self.asker(caller, request, self.timeout)
             except TimeoutError:
                 return f"nobody answered the approval request within {self.timeout:g} s", "the timeout"
-            return (answer if answer in ("allow", "always") else "deny"), "the person"
+            if answer is not None:  # None: the row cannot be shown where the call runs (not the kernel's loop)
+                return (answer if answer in ("allow", "always") else "deny"), "the person"
         return (
             f"{request.qualified} needs the person's approval, and nobody can give it here: run the agent with top-level "
             f"await (await agent.run(...)) to answer in the cell, allow it with mcp.set_approval({{{request.qualified!r}: 'allow'}}), "

@@ -21,8 +21,6 @@ from typing import Any
 from mcpomni_jupyter.errors import ConfigError, McpJupyterError
 from mcpomni_jupyter.redact import add_secret
 
-EXTRA_HINT = "pip install 'mcpomni-jupyter[agents]'"
-
 # provider -> the variables its API key may be in, first found wins
 _KEYS: dict[str, tuple[str, ...]] = {
     "openai": ("OPENAI_API_KEY",),
@@ -45,17 +43,14 @@ _COMPATIBLE = ("openai", "openai-chat", "ollama")  # take a base_url for a local
 
 
 class ModelUnavailable(McpJupyterError):
-    """No model to run: none configured, an unknown model string, or the ``agents`` extra is missing."""
+    """No model to run: none configured, or a model string pydantic-ai cannot make a model of."""
 
 
 def require(module: str, what: str) -> Any:
-    """Import ``module`` or raise one line naming the ``agents`` extra."""
-    import importlib
+    """Import ``module`` (of pydantic-ai) or raise ``MissingExtra``, one line naming the ``agents`` extra."""
+    from mcpomni_jupyter.core.agents.extra import need
 
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise ModelUnavailable(f"{what} needs {module.split('.')[0].replace('_', '-')}: {EXTRA_HINT}") from None
+    return need(module, "pydantic-ai", what)
 
 
 def _environment() -> dict[str, str]:

@@ -3,8 +3,9 @@
 - Roots: the notebook's working directory by default; per server from the
   config's ``roots`` or ``manager.set_roots(name, [...])``.
 - Sampling: answered by a Python callable registered with
-  ``manager.set_sampling_handler(fn)``; otherwise declined with a message
-  saying how to register one.
+  ``manager.set_sampling_handler(fn)``, else by the model set with
+  ``manager.set_sampling_model(model)`` once the person approves
+  (``core/agents/sampling.py``); otherwise declined with a message saying how.
 - Elicitation, form mode (a question with a JSON schema): answered by the
   notebook's code (``manager.set_elicitation_handler(fn)``) in any call; else
   by the UI's form while a top-level-``await`` call waits on that server (the
@@ -72,6 +73,7 @@ class ServerRequests:
 
     def __init__(self) -> None:
         self.sampling_handler: Callable[..., Any] | None = None
+        self.sampling_model: Any = None  # core.agents.sampling.SamplingModel: set_sampling_model
         self.elicitation_handler: ElicitationHandler | None = None  # the notebook's code: set_elicitation_handler
         self.form_handler: FormHandler | None = None  # injected by the UI: a form under top-level await
         self.link_handler: LinkHandler | None = None  # injected by the UI: a link in the calling cell
@@ -108,12 +110,14 @@ class ServerRequests:
         from mcp_types import INVALID_REQUEST, ErrorData
 
         handler = self.sampling_handler
+        if handler is None and self.sampling_model is not None:  # the notebook's handler, when set, wins over the model
+            return await self.sampling_model.answer(connection, context, params)
         if handler is None:
             connection.record("request", "sampling declined: no handler registered", "warning")
             return ErrorData(
                 code=INVALID_REQUEST,
                 message="this notebook answers no sampling requests; register a handler with "
-                "mcpomni_jupyter.get_manager().set_sampling_handler(fn)",
+                "mcpomni_jupyter.get_manager().set_sampling_handler(fn), or a model with set_sampling_model(model)",
             )
         messages = [{"role": m.role, "content": getattr(m.content, "text", None) or str(m.content)} for m in params.messages]
         try:

@@ -16,15 +16,37 @@ if TYPE_CHECKING:
 
 
 class RequestMethods:
-    """``set_sampling_handler``, ``set_elicitation_handler``, ``set_roots``; mixed into ``MCPManager``."""
+    """``set_sampling_handler``, ``set_sampling_model``, ``set_elicitation_handler``, ``set_roots``; mixed into ``MCPManager``."""
 
     def set_sampling_handler(self: MCPManager, handler: Callable[..., Any] | None) -> None:
         """Answer servers' sampling requests with ``handler(messages, params)`` -> str (or a result).
 
         ``messages`` is a list of ``{"role", "content"}`` dicts; ``params`` the
-        SDK's ``CreateMessageRequestParams``.  ``None`` declines them again.
+        SDK's ``CreateMessageRequestParams``.  ``None`` declines them again (or
+        hands them to the model set with ``set_sampling_model``: a handler wins).
         """
         self.requests.sampling_handler = handler
+
+    def set_sampling_model(self: MCPManager, model: Any, *, approve: bool = True) -> Any:
+        """Answer servers' sampling requests with a model: a pydantic-ai model name (``"anthropic:claude-sonnet-4-5"``,
+        ``"openai:gpt-5.1"``, ...) or a pydantic-ai ``Model``; ``None`` stops it.
+
+        Each request is first approved by the person (the spec asks for a
+        human in the loop): by the approval handler (``set_approval_handler``:
+        ``fn(server, "sampling/createMessage", {"messages", "systemPrompt",
+        "maxTokens", ...})``), else in an Approve / Deny row in the cell of a
+        top-level-await call; a denial answers the server "the person declined
+        the sampling request".  ``approve=False`` skips the approval.  A handler
+        set with ``set_sampling_handler`` answers before the model.  Needs
+        ``pip install 'mcpomni-jupyter[agents]'``.
+        """
+        if model is None:
+            self.requests.sampling_model = None
+            return None
+        from mcpomni_jupyter.core.agents.sampling import SamplingModel, resolve_model
+
+        self.requests.sampling_model = SamplingModel(resolve_model(model), self.approval, approve=bool(approve))
+        return self.requests.sampling_model
 
     def set_elicitation_handler(self: MCPManager, handler: ElicitationHandler | None) -> None:
         """Answer servers' questions from code, in every call (blocking ones too), before the notebook's form.
