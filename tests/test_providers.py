@@ -246,3 +246,37 @@ def test_a_server_named_like_a_method_is_reached_by_its_name(manager):
     assert "mcp.tools['openai']" in repr(manager.tools) and "openai" in dir(manager.tools)
     with pytest.raises(LookupError, match=r"unknown server 'nope'; configured: openai; server 'openai' is mcp.tools\['openai'\]"):
         manager.tools.nope  # noqa: B018
+
+
+def test_langchain_tools_invoke_and_ainvoke_through_the_approval_policy(demo):
+    from langchain_core.messages import ToolMessage
+    from langchain_core.tools import StructuredTool
+
+    tools = {t.name: t for t in demo.tools.langchain("demo")}
+    assert all(isinstance(t, StructuredTool) for t in tools.values())
+    add, route = tools["demo_add"], tools["demo_route"]
+    assert add.args_schema == sent_schemas(demo)["add"] and "Point" in route.args_schema["$defs"]
+    assert add.invoke({"a": 2, "b": 3}) == "5.0"
+    assert asyncio.run(route.ainvoke({"start": {"x": 0, "y": 0}, "end": {"x": 6, "y": 8}})) == "10"
+    called = add.invoke({"type": "tool_call", "id": "t1", "name": "demo_add", "args": {"a": 1, "b": 1}})
+    assert isinstance(called, ToolMessage) and called.content == "2.0" and called.artifact.value == 2
+    # a denial and a tool's error are what the agent reads, with status "error"; nothing is raised
+    denied = tools["demo_noop"].invoke({"type": "tool_call", "id": "t2", "name": "demo_noop", "args": {}})
+    assert denied.status == "error" and denied.content.startswith("Error: demo.noop needs the person's approval")
+    demo.set_approval({"demo.fail": "allow"})
+    failed = asyncio.run(tools["demo_fail"].ainvoke({"message": "x"}))
+    assert failed.startswith("Error executing tool fail")
+    (picture,) = demo.tools.langchain(tools="demo.picture")
+    caption, image = asyncio.run(picture.ainvoke({}))
+    assert caption == {"type": "text", "text": "a red dot"} and image["type"] == "image" and image["mime_type"] == "image/png"
+
+
+def test_without_langchain_core_the_error_names_the_extra(demo, monkeypatch):
+    from mcpomni_jupyter import MissingExtra
+
+    monkeypatch.setitem(sys.modules, "langchain_core", None)
+    with pytest.raises(MissingExtra) as info:
+        demo.tools.langchain()
+    assert str(info.value) == "mcp.tools.langchain() needs langchain-core, which is not installed: pip install 'mcpomni-jupyter[agents]'"
+    assert isinstance(info.value, ImportError)
+    assert demo.tools.openai("demo")  # the OpenAI and Anthropic lists need no package

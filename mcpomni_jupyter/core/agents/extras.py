@@ -17,9 +17,10 @@ _DISTRIBUTIONS = {"langchain_core": "langchain-core", "pydantic_ai": "pydantic-a
 
 def need(module: str, what: str) -> ModuleType:
     """``module`` imported, or ``MissingExtra`` saying that ``what`` needs it and how to install it."""
+    top = module.partition(".")[0]
     try:
+        importlib.import_module(top)  # the distribution itself (a submodule already imported would hide its absence)
         return importlib.import_module(module)
     except ImportError:
-        top = module.partition(".")[0]
         package = _DISTRIBUTIONS.get(top, top)
         raise MissingExtra(f"{what} needs {package}, which is not installed: {AGENTS_EXTRA}") from None
