@@ -18,6 +18,7 @@ from openai.types.responses import FunctionToolParam, Response, ResponseInputIte
 from pydantic import TypeAdapter
 
 from mcpomni_jupyter.core.agents.naming import NAME_PATTERN
+from mcpomni_jupyter.core.agents.replies import MAX_CALLS
 from mcpomni_jupyter.errors import ArgumentError
 from tests.conftest import TOKEN, stdio_args
 
@@ -182,6 +183,16 @@ def test_a_denial_an_unknown_tool_bad_json_and_a_tool_error_are_answered_not_rai
     assert items == [
         {"type": "function_call_output", "call_id": "r1", "output": "Error: demo_add: the arguments must be a JSON object, not list"}
     ]
+
+
+def test_the_tools_filter_narrows_what_a_reply_may_run_and_a_flood_of_calls_is_bounded(demo):
+    (out,) = demo.run_tool_calls(chat(("c1", "demo_echo", '{"text": "x"}')), tools="demo.add")
+    assert out["content"] == "Error: there is no tool named 'demo_echo'; the tools are: demo_add"
+    flood = demo.run_tool_calls(chat(*((f"c{i}", "demo_add", '{"a": 1, "b": 1}') for i in range(MAX_CALLS + 2))), tools="demo.add")
+    assert [m["content"] for m in flood[:MAX_CALLS]] == ["2.0"] * MAX_CALLS
+    assert [m["content"] for m in flood[MAX_CALLS:]] == [
+        f"Error: too many tool calls in one reply: at most {MAX_CALLS} run; make fewer at a time"
+    ] * 2
 
 
 def test_the_calls_of_one_reply_are_in_flight_at_once(demo):
