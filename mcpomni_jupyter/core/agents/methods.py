@@ -17,7 +17,6 @@ from mcpomni_jupyter.core.agents.naming import ModelTool, ToolFilter, model_tool
 from mcpomni_jupyter.errors import ArgumentError
 
 if TYPE_CHECKING:
-    from mcpomni_jupyter.core.agents.replies import ToolReplies
     from mcpomni_jupyter.core.manager import MCPManager
     from mcpomni_jupyter.core.session.session import ToolCall
 
@@ -66,6 +65,31 @@ class AgentMethods:
             raise ArgumentError(f"set_approval_handler() takes a function (server, tool, arguments) -> bool, not {type(handler).__name__}")
         self.approval.handler = handler
 
+    async def arun_tool_calls(
+        self: MCPManager, reply: Any, *, servers: str | Iterable[str] | None = None, tools: ToolFilter = None
+    ) -> list[dict[str, Any]]:
+        """Run the tool calls of a model's ``reply`` concurrently; the messages that answer them, in its API's format.
+
+        ``reply``: an OpenAI ``ChatCompletion`` (or its message), a Responses
+        ``Response`` or an Anthropic ``Message``, the SDK's object or its
+        dict.  Every call is answered, results and errors alike (a denial, an
+        unknown tool, bad arguments); a reply without calls gives ``[]``.
+        The list is a ``ToolReplies``: ``.outcomes`` says what came of each call.
+        Pass the ``servers`` / ``tools`` the tool list was made with.
+        """
+        from mcpomni_jupyter.core.agents.replies import run_tool_calls
+
+        return await run_tool_calls(self, reply, servers, tools)
+
+    def run_tool_calls(
+        self: MCPManager, reply: Any, *, servers: str | Iterable[str] | None = None, tools: ToolFilter = None
+    ) -> list[dict[str, Any]]:
+        """``arun_tool_calls`` for a blocking cell: ``messages += mcp.run_tool_calls(reply)``."""
+        from mcpomni_jupyter.core.agents.replies import parse_reply, run_tool_calls, sync_budget
+
+        parse_reply(reply)  # a reply we do not know is the caller's mistake, raised here at once
+        return self._run(run_tool_calls(self, reply, servers, tools), sync_budget(self), "the model's tool calls")
+
     async def amodel_tools(self: MCPManager, servers: str | Iterable[str] | None = None, *, tools: ToolFilter = None) -> list[ModelTool]:
         """The tools of ``servers`` (every connected one when None) as models see them: provider-valid unique names,
         schemas as sent; ``tools`` narrows them (``SERVER.TOOL`` globs, or a function)."""
@@ -81,27 +105,3 @@ class AgentMethods:
     def model_tools(self: MCPManager, servers: str | Iterable[str] | None = None, *, tools: ToolFilter = None) -> list[ModelTool]:
         """``amodel_tools`` for a blocking cell."""
         return self._run(self.amodel_tools(servers, tools=tools), self._budget(), "listing the tools")
-
-    async def arun_tool_calls(
-        self: MCPManager, reply: Any, *, servers: str | Iterable[str] | None = None, tools: ToolFilter = None
-    ) -> ToolReplies:
-        """Run the tool calls of a model's ``reply`` concurrently; the messages that answer them, in its API's format.
-
-        ``reply``: an OpenAI ``ChatCompletion`` (or its message), a Responses
-        ``Response`` or an Anthropic ``Message``, the SDK's object or its
-        dict.  Every call is answered, results and errors alike (a denial, an
-        unknown tool, bad arguments); a reply without calls gives ``[]``.
-        Pass the ``servers`` / ``tools`` the tool list was made with.
-        """
-        from mcpomni_jupyter.core.agents.replies import run_tool_calls
-
-        return await run_tool_calls(self, reply, servers, tools)
-
-    def run_tool_calls(
-        self: MCPManager, reply: Any, *, servers: str | Iterable[str] | None = None, tools: ToolFilter = None
-    ) -> ToolReplies:
-        """``arun_tool_calls`` for a blocking cell: ``messages += mcp.run_tool_calls(reply)``."""
-        from mcpomni_jupyter.core.agents.replies import parse_reply, run_tool_calls, sync_budget
-
-        parse_reply(reply)  # a reply we do not know is the caller's mistake, raised here at once
-        return self._run(run_tool_calls(self, reply, servers, tools), sync_budget(self), "the model's tool calls")
