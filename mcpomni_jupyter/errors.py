@@ -4,7 +4,7 @@
      +-- ConfigError                a server config that cannot be used (bad JSON, unknown key, unset ${VAR})
      +-- LookupFailed               an unknown server, tool, prompt or resource, or an ambiguous tool name
      +-- ArgumentError              arguments that do not match a tool's input schema (also a TypeError)
-     +-- MissingExtra               an optional package is not installed (also an ImportError): pip install the extra it names
+     +-- MissingExtra               an optional part's package is not installed (also an ImportError); names the extra
      +-- ServerConnectionError      a server that cannot be reached, exited, or is not connected
      +-- AuthError                  the server refused our credentials (HTTP 401/403), or OAuth failed
      |    +-- AuthorizationDenied   the authorization server (or the person) said no: ``error=`` in the redirect
@@ -51,6 +51,10 @@ class ArgumentError(McpJupyterError, TypeError):
     """Arguments that do not match a tool's input schema."""
 
 
+class MissingExtra(McpJupyterError, ImportError):
+    """An optional part needs a package that is not installed; the message names the extra to install."""
+
+
 class ServerConnectionError(McpJupyterError, ConnectionError):
     """A server that cannot be reached, that exited, or that is not connected."""
 
@@ -85,10 +89,6 @@ class TaskCancelled(McpJupyterError):
 
 class ApprovalDenied(McpJupyterError, PermissionError):
     """A tool call the approval policy refused (a ``deny`` rule), or that the person (or the handler) denied."""
-
-
-class MissingExtra(McpJupyterError, ImportError):
-    """An optional package that is not installed; the message names the extra that brings it."""
 
 
 class ToolCallError(McpJupyterError):

@@ -232,10 +232,10 @@ class ToolsNamespace:
 
     def langchain(self, servers: Any = None, *, tools: Any = None) -> list[Any]:
         """The tools as LangChain ``StructuredTool``s, sync and async (needs ``pip install 'mcpomni-jupyter[agents]'``)."""
-        from mcpomni_jupyter.core.agents.extras import need
+        from mcpomni_jupyter.core.agents.extra import need
         from mcpomni_jupyter.core.agents.langchain_tools import langchain_tools
 
-        need("langchain_core.tools", "mcp.tools.langchain()")  # before connecting to anything
+        need("langchain_core", "langchain-core", "mcp.tools.langchain()")  # before connecting to anything
         return langchain_tools(self._manager, self._manager.model_tools(servers, tools=tools))
 
     def _servers(self) -> dict[str, str]:

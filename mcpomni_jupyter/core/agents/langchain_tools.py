@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from mcpomni_jupyter.core.agents.calls import ToolOutcome, call_for_model
-from mcpomni_jupyter.core.agents.extras import need
+from mcpomni_jupyter.core.agents.extra import need
 from mcpomni_jupyter.core.agents.naming import ModelTool
 from mcpomni_jupyter.core.agents.openai_api import described, outcome_text, parameters
 from mcpomni_jupyter.core.agents.replies import sync_budget
@@ -42,7 +42,7 @@ def _content(outcome: ToolOutcome, tool_exception: type[Exception]) -> tuple[Any
 
 def structured_tool(manager: MCPManager, tool: ModelTool) -> Any:
     """One ``StructuredTool`` calling ``tool`` (sync ``invoke`` and async ``ainvoke``)."""
-    lc_tools = need("langchain_core.tools", "mcp.tools.langchain()")
+    lc_tools = need("langchain_core.tools", "langchain-core", "mcp.tools.langchain()")
     failure = lc_tools.ToolException
 
     def func(**arguments: Any) -> tuple[Any, Any]:
@@ -65,5 +65,5 @@ def structured_tool(manager: MCPManager, tool: ModelTool) -> Any:
 
 def langchain_tools(manager: MCPManager, tools: Iterable[ModelTool]) -> list[Any]:
     """``tools`` as LangChain ``StructuredTool``s; ``MissingExtra`` (one line) without langchain-core."""
-    need("langchain_core.tools", "mcp.tools.langchain()")
+    need("langchain_core", "langchain-core", "mcp.tools.langchain()")  # the package itself: a submodule imported before hides its absence
     return [structured_tool(manager, t) for t in tools]
