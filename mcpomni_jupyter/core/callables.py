@@ -198,8 +198,13 @@ class ServerTools:
         return f"<MCP tools of {self._server}: {', '.join(self.__dir__()) or 'none listed yet'}>"
 
 
+METHODS = ("anthropic", "langchain", "openai")  # ToolsNamespace's own: a server of that name is mcp.tools["NAME"]
+
+
 class ToolsNamespace:
-    """``manager.tools``: call it to list tools (``mcp.tools()``), or reach ``mcp.tools.<server>.<tool>``."""
+    """``manager.tools``: call it to list tools (``mcp.tools()``), reach ``mcp.tools.<server>.<tool>``, or hand
+    the tools to a model: ``.openai()``, ``.anthropic()``, ``.langchain()`` (a server named like one of these
+    is ``mcp.tools["openai"]``)."""
 
     def __init__(self, manager: MCPManager) -> None:
         self._manager = manager
@@ -208,22 +213,53 @@ class ToolsNamespace:
         """The tools, as ``mcp.list_tools`` (``search="read file"``: the best ``limit`` for those words)."""
         return self._manager.list_tools(server, everything=everything, search=search, limit=limit)
 
+    def openai(self, servers: Any = None, *, api: str = "chat", tools: Any = None) -> list[dict[str, Any]]:
+        """The tools as OpenAI's ``tools=``: Chat Completions (``api="chat"``) or the Responses API (``"responses"``).
+
+        ``servers``: names (a list or ``"a,b"``), every connected server when
+        None; ``tools``: ``SERVER.TOOL`` globs or a function (qualified, tool)
+        -> bool.  Run the model's calls with ``mcp.run_tool_calls(reply)``.
+        """
+        from mcpomni_jupyter.core.agents.openai_api import checked_api, openai_tools
+
+        checked_api(api)
+        return openai_tools(self._manager.model_tools(servers, tools=tools), api)
+
+    def anthropic(self, servers: Any = None, *, tools: Any = None) -> list[dict[str, Any]]:
+        """The tools as Anthropic's ``tools=`` (``name``, ``description``, ``input_schema``); see ``openai``."""
+        from mcpomni_jupyter.core.agents.anthropic_api import anthropic_tools
+
+        return anthropic_tools(self._manager.model_tools(servers, tools=tools))
+
+    def langchain(self, servers: Any = None, *, tools: Any = None) -> list[Any]:
+        """The tools as LangChain ``StructuredTool``s, sync and async (needs ``pip install 'mcpomni-jupyter[agents]'``)."""
+        from mcpomni_jupyter.core.agents.extra import need
+        from mcpomni_jupyter.core.agents.langchain_tools import langchain_tools
+
+        need("langchain_core", "langchain-core", "mcp.tools.langchain()")  # before connecting to anything
+        return langchain_tools(self._manager, self._manager.model_tools(servers, tools=tools))
+
     def _servers(self) -> dict[str, str]:
         return {identifier(name): name for name in self._manager.names}
+
+    def _shadowed(self) -> list[str]:
+        return [name for key, name in self._servers().items() if key in METHODS]
 
     def __getattr__(self, name: str) -> ServerTools:
         if name.startswith("_"):
             raise AttributeError(name)
         servers = self._servers()
         if name not in servers:
-            raise LookupFailed(f"unknown server {name!r}; configured: {', '.join(servers) or 'none'}")
+            shadowed = "".join(f"; server {n!r} is mcp.tools[{n!r}]" for n in self._shadowed())
+            raise LookupFailed(f"unknown server {name!r}; configured: {', '.join(servers) or 'none'}{shadowed}")
         return ServerTools(self._manager, servers[name])
 
     def __getitem__(self, name: str) -> ServerTools:
         return ServerTools(self._manager, self._manager.connection(name).name)
 
     def __dir__(self) -> list[str]:
-        return sorted(self._servers())
+        return sorted(set(self._servers()) | set(METHODS))
 
     def __repr__(self) -> str:
-        return f"<MCP tools namespace: {', '.join(self.__dir__()) or 'no servers'}>"
+        servers = [f"{name} (as mcp.tools[{name!r}])" if key in METHODS else key for key, name in sorted(self._servers().items())]
+        return f"<MCP tools namespace: {', '.join(servers) or 'no servers'}; for models: .openai(), .anthropic(), .langchain()>"

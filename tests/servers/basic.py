@@ -194,6 +194,10 @@ def build(name: str) -> MCPServer:
 
     if os.environ.get("MCPJ_MORE_QUESTIONS"):  # off by default, so the tool count other tests expect stays
         add_more_questions(server)
+    if os.environ.get("MCPJ_AGENT_TOOLS"):  # likewise: the agents' tests (tests/servers/agent_tools.py)
+        from agent_tools import add_agent_tools
+
+        add_agent_tools(server)
     return server
 
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("mcp", "ipywidgets", "anywidget", "pandas", "mcpomni_jupyter.ui.progress", "mcpomni_jupyter.core.manager")
+HEAVY = (
+    "mcp",
+    "ipywidgets",
+    "anywidget",
+    "pandas",
+    "mcpomni_jupyter.ui.progress",
+    "mcpomni_jupyter.core.manager",
+    "langchain_core",
+    "openai",
+    "anthropic",
+)
 
 
 def test_load_ext_imports_nothing_heavy():

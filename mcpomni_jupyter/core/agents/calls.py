@@ -136,7 +136,7 @@ async def call_for_model(
     except ValueError as exc:
         outcome.error = f"{tool.name}: {exc}"
         return outcome
-    if caller is None:
+    if caller is None and not manager.loop.in_loop_thread():  # on the loop thread, a blocking cell waits: nobody to ask there
         caller = Caller(asyncio.get_running_loop(), contextvars.copy_context())
     coro = manager._ops.call(tool.qualified, outcome.arguments, None, None, caller=caller, origin="model")
     try:

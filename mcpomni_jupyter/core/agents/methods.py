@@ -72,6 +72,31 @@ class AgentMethods:
             raise ArgumentError(f"set_approval_handler() takes a function (server, tool, arguments) -> bool, not {type(handler).__name__}")
         self.approval.handler = handler
 
+    async def arun_tool_calls(
+        self: MCPManager, reply: Any, *, servers: str | Iterable[str] | None = None, tools: ToolFilter = None
+    ) -> list[dict[str, Any]]:
+        """Run the tool calls of a model's ``reply`` concurrently; the messages that answer them, in its API's format.
+
+        ``reply``: an OpenAI ``ChatCompletion`` (or its message), a Responses
+        ``Response`` or an Anthropic ``Message``, the SDK's object or its
+        dict.  Every call is answered, results and errors alike (a denial, an
+        unknown tool, bad arguments); a reply without calls gives ``[]``.
+        The list is a ``ToolReplies``: ``.outcomes`` says what came of each call.
+        Pass the ``servers`` / ``tools`` the tool list was made with.
+        """
+        from mcpomni_jupyter.core.agents.replies import run_tool_calls
+
+        return await run_tool_calls(self, reply, servers, tools)
+
+    def run_tool_calls(
+        self: MCPManager, reply: Any, *, servers: str | Iterable[str] | None = None, tools: ToolFilter = None
+    ) -> list[dict[str, Any]]:
+        """``arun_tool_calls`` for a blocking cell: ``messages += mcp.run_tool_calls(reply)``."""
+        from mcpomni_jupyter.core.agents.replies import parse_reply, run_tool_calls, sync_budget
+
+        parse_reply(reply)  # a reply we do not know is the caller's mistake, raised here at once
+        return self._run(run_tool_calls(self, reply, servers, tools), sync_budget(self), "the model's tool calls")
+
     async def amodel_tools(self: MCPManager, servers: str | Iterable[str] | None = None, *, tools: ToolFilter = None) -> list[ModelTool]:
         """The tools of ``servers`` (every connected one when None) as models see them: provider-valid unique names,
         schemas as sent, app-only tools left out; ``tools`` narrows them (``SERVER.TOOL`` globs, or a function)."""
