@@ -226,15 +226,14 @@ class Command:
     def usage(self) -> list[str]:
         """The synopsis lines: the line form, and the cell form when there is one."""
         args = [a.synopsis() for a in self.args]
+        options = [o.synopsis() for o in self.options if o.required] + [o.synopsis() for o in self.options if not o.required]
         lines = []
         if not self.cell_only:
-            options = [o.synopsis() for o in self.options if o.required] + [o.synopsis() for o in self.options if not o.required]
             tail = [f"[-- {self.tail.metavar}]"] if self.tail is not None else []
             lines.append(" ".join([f"%mcp {self.name}", *args, *options, *tail]))
         if self.cell:
-            lines.append(
-                " ".join([f"%%mcp {self.name}", *(a.synopsis() for a in self.args if a.count == "one")]) + f"   (cell body: {self.cell})"
-            )
+            cell_words = [*options, *args] if self.cell_only else [a.synopsis() for a in self.args if a.count == "one"]
+            lines.append(" ".join([f"%%mcp {self.name}", *cell_words]) + f"   (cell body: {self.cell})")
         if self.aliases:
             lines[0] += f"   (alias: {', '.join(self.aliases)})"
         return lines

@@ -32,6 +32,12 @@ SAMPLES = {
     "--env": ("K=V", "K=V"),
     "--cwd": ("/tmp", "/tmp"),
     "--search": ("'read file'", "read file"),
+    "--model": ("openai:gpt-x", "openai:gpt-x"),
+    "--servers": ("a,b", ["a", "b"]),
+    "--prompt": ("demo.review", "demo.review"),
+    "--attach": ("test://greeting", "test://greeting"),
+    "--save": ("h.json", "h.json"),
+    "--load": ("h.json", "h.json"),
 }
 TABLE = sorted(COMMANDS.values(), key=lambda c: c.name)
 OPTIONS = [(c, o) for c in TABLE for o in c.options]
@@ -82,7 +88,7 @@ def test_the_table_has_the_documented_commands_and_options():
     names = {c.name: {o.name for o in c.options} for c in TABLE}
     assert set(names) >= {"load", "config", "add", "remove", "connect", "disconnect", "connections", "refresh", "auth", "logout"}
     assert set(names) >= {"call", "map", "read", "prompt", "subscribe", "unsubscribe", "tools", "resources", "templates"}
-    assert set(names) >= {"prompts", "log", "debug", "tasks", "help"}
+    assert set(names) >= {"prompts", "log", "debug", "tasks", "help", "ask", "history", "approval", "skills"}
     assert names["call"] == {"--json", "--server", "--out", "--timeout", "--task", "--background"}
     assert names["map"] == {"--from", "--concurrency", "--errors", "--columns", "--out", "--timeout", "--server"}
     assert names["add"] == {"--transport", "--header", "--auth", "--env", "--cwd", "--timeout"}
