@@ -117,5 +117,13 @@ class Listener:
             self._drops = 0  # open again: the next drop waits the shortest pause
             if self._tried is not None:
                 self._tried.set()
-            async for _event in subscription:  # the events reach the message handler through the SDK's tee
-                pass
+            try:
+                async for _event in subscription:  # the events reach the message handler through the SDK's tee
+                    pass
+            finally:
+                self.honored = None  # no stream, no word of a change: lists are fetched again when asked for
+
+    def keeps_current(self, kind: str) -> bool:
+        """Whether the open stream tells us when the ``kind`` list (tools, prompts, resources) changes:
+        then the list we hold is current, and asking for it again costs a request for nothing."""
+        return bool(getattr(self.honored, f"{kind}_list_changed", False))
