@@ -89,6 +89,28 @@ def test_debug_shows_the_protocol_of_each_request(run, server_of, capsys):
     assert "s: tools/call (MCP 2026-07-28)" in cell.err
 
 
+def test_a_list_without_a_lifetime_is_kept_current_by_the_listen_stream_not_fetched_again(run, shell):
+    """No ttlMs (the client *may* fetch it every time): while the listen stream reports list changes, asking for the
+    tools again costs no request (an agent asks at every step); a change still shows."""
+    from conftest import HERE
+
+    run(f"%mcp add c -- {PY} {HERE / 'servers' / 'hostile.py'} stdio")
+    run("%mcp connect c")
+    connection = run("from mcpomni_jupyter import get_manager; get_manager().connection('c')").value
+    deadline = time.monotonic() + 20
+    while not connection.listener.keeps_current("tools") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert connection.listener.keeps_current("tools"), "the server did not honour the listen filter"
+
+    def listings() -> int:
+        return run("%mcp call c.listings").value.structured["result"]
+
+    before = listings()
+    for _ in range(5):
+        assert run("%mcp tools c").ok
+    assert listings() == before  # no lifetime given, but the stream reports changes: nothing asked again
+
+
 def test_list_results_are_cached_by_their_hints_and_relisted_when_stale(run):
     """A 2026-07-28 server's tools/list is fresh for its ttl: %mcp tools asks again only once it is stale."""
     from conftest import HERE

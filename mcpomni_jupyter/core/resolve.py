@@ -98,10 +98,11 @@ async def resource_server(registry: Registry, uri: str, server: str | None, wait
 async def listing(registry: Registry, kind: str, server: str | None, wait: float) -> list[tuple[Connection, Any]]:
     """(connection, item) for every ``kind`` item of one server, or of every connected server.
 
-    A 2026-07-28 server's list is kept current by its list-changed events
-    while its ``subscriptions/listen`` stream is open, else re-listed when its
-    cache hint says it is stale (a fresh one costs no request); an older
-    server's list is kept current by its list-changed notifications.
+    A 2026-07-28 server's list is re-listed when its cache hint says it is
+    stale (a fresh one costs no request); one that gave no lifetime (ttlMs
+    absent or 0: the client *may* fetch it every time) is kept current by its
+    list-changed events while its ``subscriptions/listen`` stream is open.  An
+    older server's list is kept current by its list-changed notifications.
     """
     if server is not None:
         connections = [await ready(registry.get(server), wait)]
@@ -111,6 +112,6 @@ async def listing(registry: Registry, kind: str, server: str | None, wait: float
             raise ServerConnectionError("no server is connected; run %mcp connect")
     group = "resources" if kind == "templates" else kind
     for c in connections:
-        if c.is_modern and not c.listener.keeps_current(group):  # a listen stream tells us of changes: no need to ask
+        if c.is_modern and (c.catalog.timed(group) or not c.listener.keeps_current(group)):
             await c.catalog.list((group,), strict=False, cache_mode="use")
     return [(c, item) for c in connections for item in getattr(c, kind)]

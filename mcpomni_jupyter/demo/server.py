@@ -19,6 +19,7 @@ import zlib
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context, Image
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
+from mcp_types import ToolAnnotations
 from typing_extensions import TypedDict
 
 INSTRUCTIONS = (
@@ -203,8 +204,10 @@ def summarize(text: str, style: str = "bullet points") -> str:
 def build() -> MCPServer:
     """The demo server: every tool, the two resources and the prompt above."""
     server = MCPServer("demo", instructions=INSTRUCTIONS)
-    for tool in (word_count, slugify, describe, convert_units, slow_count, bar_chart):
-        server.add_tool(tool)
+    pure = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)  # a model may run them unasked
+    for tool in (word_count, slugify, describe, convert_units, bar_chart):
+        server.add_tool(tool, annotations=pure)
+    server.add_tool(slow_count)  # no hints: a model's call to it is asked about (see notebooks/agents.ipynb)
     server.resource("demo://readme", name="readme", mime_type="text/plain")(readme)
     server.resource("demo://units/{kind}", name="units", mime_type="text/plain")(units)
     server.prompt()(summarize)

@@ -133,7 +133,7 @@ class AskCellView(AskView):
         return "\n".join(parts)
 
     def plain(self) -> str:
-        lines = [f"[{s.status}] {s.line()}" for s in self.steps]
+        lines = [f"[{s.status}] {s.line()}" for s in self.steps]  # e.g. [ok] demo.add({"a": 1}) 0.01 s
         return "\n".join([*lines, redact("".join(self.chunks)), self.status]).strip()
 
     def render(self) -> None:

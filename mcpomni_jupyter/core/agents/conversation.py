@@ -37,7 +37,7 @@ class ToolStep:
     def line(self) -> str:
         took = f" {self.seconds:.2f} s" if self.seconds is not None else ""
         args = redact(json.dumps(self.arguments, ensure_ascii=False, default=str))[:PREVIEW_CHARS]
-        return f"{self.name}({args}): {self.status}{took}"
+        return f"{self.name}({args}){took}"
 
 
 @dataclass
@@ -75,6 +75,11 @@ class AskResult:
         return self.output
 
 
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(redact(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _size(message: Any) -> int:
     adapter = require("pydantic_ai.messages", "a conversation").ModelMessagesTypeAdapter
     return len(adapter.dump_json([message])) // CHARS_PER_TOKEN
@@ -97,8 +102,28 @@ class Conversation:
         return len(self.messages)
 
     def __repr__(self) -> str:
-        turns = sum(_starts_turn(m) for m in self.messages)
-        return f"<conversation: {turns} turn(s), {len(self.messages)} message(s), {self.usage.output_tokens} output tokens so far>"
+        turns = self.turns()
+        head = f"conversation: {len(turns)} turn(s), {len(self.messages)} message(s), {self.usage.output_tokens} output tokens so far"
+        lines = [head] + [
+            f"{i}. you: {asked}\n   model: {said}" + (f" ({calls} tool call(s))" if calls else "")
+            for i, (asked, said, calls) in enumerate(turns, 1)
+        ]
+        return "\n".join(lines)
+
+    def turns(self) -> list[tuple[str, str, int]]:
+        """(what the person asked, the model's last words, how many tools it called) per turn, bounded and redacted."""
+        out: list[tuple[str, str, int]] = []
+        for message in self.messages:
+            parts = getattr(message, "parts", ())
+            if _starts_turn(message):
+                asked = next(str(p.content) for p in parts if getattr(p, "part_kind", None) == "user-prompt")
+                out.append((_short(asked), "", 0))
+            elif out and getattr(message, "kind", None) == "response":
+                asked, said, calls = out[-1]
+                text = "".join(str(p.content) for p in parts if getattr(p, "part_kind", None) == "text")
+                calls += sum(getattr(p, "part_kind", None) == "tool-call" for p in parts)
+                out[-1] = (asked, _short(text) if text else said, calls)
+        return out
 
     def clear(self) -> None:
         self.messages = []

@@ -46,6 +46,7 @@ class Catalog:
         self._pending: set[str] = set()
         self._index: dict[str, tuple[list[Any], dict[str, Any]]] = {}  # kind -> (the list it indexes, name -> item)
         self.kept: dict[tuple[str, str], Any] = {}  # what was read for these lists (a tool's app), until they are listed again
+        self.ttls: dict[str, int | None] = {}  # list -> the server's cache hint (ttlMs, the shortest of its pages; None: none given)
 
     def find(self, kind: str, name: str) -> Any:
         """The tool or prompt ``name`` (``kind`` is "tools" or "prompts"), or a one-line ``LookupFailed`` naming what there is.
@@ -69,6 +70,10 @@ class Catalog:
             + (f" and {len(names) - 50} more" if len(names) > 50 else ""),
             server=server,
         )
+
+    def timed(self, kind: str) -> bool:
+        """Whether the server gave the ``kind`` list (tools, prompts, resources) a lifetime (a positive ttlMs) to honour."""
+        return any((self.ttls.get(plan[0]) or 0) > 0 for plan in _PLAN[kind])
 
     def tool(self, name: str) -> Any:
         """The listed tool ``name`` (``LookupFailed`` if there is none)."""
@@ -111,7 +116,7 @@ class Catalog:
         c = self._connection
         attr, method, field, request = plan
         try:
-            items = await asyncio.wait_for(_paged(getattr(client, method), field, cache_mode), c.config.timeout)
+            items, self.ttls[attr] = await asyncio.wait_for(_paged(getattr(client, method), field, cache_mode), c.config.timeout)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -142,13 +147,17 @@ class Catalog:
                 return
 
 
-async def _paged(method: Callable[..., Awaitable[Any]], field: str, cache_mode: str) -> list[Any]:
+async def _paged(method: Callable[..., Awaitable[Any]], field: str, cache_mode: str) -> tuple[list[Any], int | None]:
+    """Every page's items, and the shortest cache hint (ttlMs) the pages gave (None: none did)."""
     items: list[Any] = []
+    ttls: list[int] = []
     cursor = None
     for _ in range(MAX_PAGES):
         result = await method(cursor=cursor, cache_mode=cache_mode)
         items.extend(getattr(result, field))
+        if isinstance(getattr(result, "ttl_ms", None), int):
+            ttls.append(result.ttl_ms)
         cursor = result.next_cursor
         if not cursor:
             break
-    return items
+    return items, (min(ttls) if ttls else None)
