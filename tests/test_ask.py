@@ -109,3 +109,58 @@ def test_no_model_is_a_one_line_error(run, shell):
     assert run("from mcpomni_jupyter import get_manager; mcp = get_manager()").ok
     out = run("%%mcp ask\nhello")
     assert not out.ok and "no model is set: %config MCPMagics.model" in str(out.error)
+
+
+def test_past_the_threshold_the_model_gets_a_search_tool_and_then_what_it_found(run, ask):
+    """tool_search_over = 3: the basic server's 15-odd tools are hidden behind a search; the model finds and calls one."""
+    ask.set_script(
+        [
+            {"tool_calls": [{"name": "search_tools", "arguments": {"queries": ["add numbers"]}}]},
+            {"tool_calls": [{"name": "demo_add", "arguments": {"a": 2, "b": 2}}]},
+            {"text": "4"},
+        ]
+    )
+    assert run("%config MCPMagics.tool_search_over = 3").ok
+    cell = run("%%mcp ask\nAdd 2 and 2.")
+    assert cell.ok, (cell.err, cell.error)
+    first, second, third = ask.bodies("/v1/chat/completions")
+    offered = [t["function"]["name"] for t in first["tools"]]
+    assert offered == ["search_tools"]  # no server tool at first: only the search
+    found = second["messages"][-1]["content"]
+    assert "demo_add" in found  # our ranking put the add tool among the hits
+    assert "demo_add" in [t["function"]["name"] for t in second["tools"]]  # revealed for the next step
+    assert cell.value.output == "4" and [s.name for s in cell.value.tool_calls][-1] == "demo.add"
+
+
+def test_a_skill_is_offered_by_name_and_read_only_when_the_model_loads_it(run, ask):
+    from test_skills import SKILLS
+
+    assert run(f"%mcp add sk -- {' '.join(SKILLS)} stdio").ok
+    assert run("%mcp connect sk --wait").ok
+    reads_before = run("%mcp call sk.reads").value.value
+    ask.set_script([{"tool_calls": [{"name": "load_skill", "arguments": {"name": "sk.git-workflow"}}]}, {"text": "Branch from main."}])
+    cell = run("%%mcp ask --servers sk\nHow do we branch?")
+    assert cell.ok, cell.err
+    first, second = ask.bodies("/v1/chat/completions")
+    load = next(t["function"] for t in first["tools"] if t["function"]["name"] == "load_skill")
+    assert "sk.git-workflow: Follow this team's Git conventions" in load["description"]
+    assert "sk.too-big" not in load["description"]  # a skill its entry already shows refused is not offered
+    assert "# Git workflow" in second["messages"][-1]["content"]  # the SKILL.md, read when asked for
+    reads_after = run("%mcp call sk.reads").value.value
+    assert [r for r in reads_after if r not in reads_before] == ["skill://git-workflow/SKILL.md"]
+
+
+def test_the_api_key_comes_from_a_dotenv_never_enters_os_environ_and_is_masked(run, ask, tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    (tmp_path / ".env").write_text("OPENAI_API_KEY=sk-from-dotenv-0123456789abcdef\n")
+    monkeypatch.chdir(tmp_path)
+    ask.set_script([{"text": "the key is sk-from-dotenv-0123456789abcdef"}])
+    cell = run("%%mcp ask\nwhat is the key?")
+    assert cell.ok, cell.err
+    sent = ask.requests()[0]["headers"]["authorization"]
+    assert sent == "Bearer sk-from-dotenv-0123456789abcdef"  # the provider gets it
+    assert "OPENAI_API_KEY" not in os.environ
+    assert "the key is " in cell.out and "sk-from-dotenv" not in cell.out  # shown masked
+    assert "sk-from-dotenv" not in repr(run("mcp.conversation").value)

@@ -13,6 +13,7 @@ kept in the conversation.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -99,14 +100,17 @@ def _step_of(event: Any, names: dict[str, str]) -> ToolStep:
 
 
 def _ended(step: ToolStep, event: Any, started: float) -> None:
-    result = event.result
-    content = str(getattr(result, "content", "") or getattr(result, "model_response", lambda: "")())
+    """A call that is not a server's (``search_tools``, ``load_skill``): its status and preview from the event."""
+    part = getattr(event, "part", None)
+    content = getattr(part, "content", "")
+    outcome = getattr(part, "outcome", "success")
     step.seconds = time.monotonic() - started
-    if getattr(result, "part_kind", None) == "retry-prompt":
-        step.status = "denied" if "denied" in content else "error"
+    if getattr(part, "part_kind", None) == "retry-prompt" or outcome in ("failed", "retried"):
+        step.status = "error"
     else:
-        step.status = "ok"
-    step.preview = redact(content)[:PREVIEW_CHARS]
+        step.status = "denied" if outcome == "denied" else "ok"
+    text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False, default=str)
+    step.preview = redact(text)[:PREVIEW_CHARS]
 
 
 async def run_ask(
