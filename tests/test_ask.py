@@ -123,7 +123,7 @@ def test_past_the_threshold_the_model_gets_a_search_tool_and_then_what_it_found(
     assert run("%config MCPMagics.tool_search_over = 3").ok
     cell = run("%%mcp ask\nAdd 2 and 2.")
     assert cell.ok, (cell.err, cell.error)
-    first, second, third = ask.bodies("/v1/chat/completions")
+    first, second, _ = ask.bodies("/v1/chat/completions")
     offered = [t["function"]["name"] for t in first["tools"]]
     assert offered == ["search_tools"]  # no server tool at first: only the search
     found = second["messages"][-1]["content"]
