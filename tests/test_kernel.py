@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -114,17 +115,20 @@ def test_interrupting_a_map_in_a_real_kernel_returns_what_finished(kernel, tmp_p
     kernel.km.interrupt_kernel()
     out = kernel.collect(msg_id, timeout=30)
     assert out["ename"] is None, out  # not an error: the cell ends with what finished
-    # the reader thread filled its window of 64 rows once (10 taken leave it above the half that wakes it again):
-    # 6 done, 4 running (cancelled at the server), 54 not started; every row that left the generator is in the result
-    assert out["stdout"].strip().startswith("map a.sleep: 64 rows, 6 done, 58 cancelled in "), out
-    assert out["stdout"].strip().endswith("; interrupted 64"), out  # 64 rows ever left the generator
+    # the reader thread filled its window of 64 rows once (10 taken leave it above the half that wakes it again);
+    # rows the calls took while it was filling count on top (how many depends on the threads' timing, at most the 10):
+    # 6 done, 4 running (cancelled at the server), the rest not started; every row that left the generator is in the result
+    summary = re.fullmatch(r"map a\.sleep: (\d+) rows, 6 done, (\d+) cancelled in [\d.]+ s; interrupted (\d+)", out["stdout"].strip())
+    assert summary, out
+    read, cancelled, pulled = (int(g) for g in summary.groups())
+    assert 64 <= read <= 74 and cancelled == read - 6 and pulled == read, out  # nothing read is lost, none beyond the window
     final = out["updates"].splitlines()[-1]  # the progress bar's last line, as a notebook keeps it
-    assert final.startswith("a.sleep 64 rows · 58 cancelled · ") and final.endswith(" s · interrupted"), out
+    assert final.startswith(f"a.sleep {read} rows · {cancelled} cancelled · ") and final.endswith(" s · interrupted"), out
     deadline = time.monotonic() + 20
     while (not marker.exists() or marker.read_text().count("cancelled") < 4) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert marker.read_text() == "cancelled\n" * 4  # each running call was cancelled at the server
-    after = kernel.run("print(mcp.call('a.echo', text='still-here').text, result[0].text, result[63].cancelled)")
+    after = kernel.run("print(mcp.call('a.echo', text='still-here').text, result[0].text, result[-1].cancelled)")
     assert after["stdout"].split() == ["still-here", "slept", "0.01", "True"], after
 
 
