@@ -65,6 +65,17 @@ def test_a_denied_call_reaches_the_model_and_the_conversation_carries_on(run, as
     assert "Please run noop." in said and "I was not allowed to." in said and said[-1] == "Are you there?"
 
 
+def test_a_made_up_tool_is_an_error_step_the_model_hears_about_and_the_ask_carries_on(run, ask):
+    ask.set_script(
+        [{"tool_calls": [{"name": "nope", "arguments": {}}]}, {"when_tool_result_contains": "Unknown tool name: 'nope'", "text": "Sorry."}]
+    )
+    cell = run("%%mcp ask\nRun nope.")
+    assert cell.ok, cell.error
+    assert cell.value.output == "Sorry."
+    [step] = cell.value.tool_calls
+    assert (step.name, step.status) == ("nope", "error") and step.preview.startswith("Unknown tool name: 'nope'")
+
+
 def test_new_starts_over_and_history_saves_loads_and_clears(run, ask, tmp_path):
     ask.set_script([{"text": "one"}, {"text": "two"}, {"text": "three"}])
     assert run("%%mcp ask\nfirst").value.output == "one"

@@ -99,11 +99,12 @@ def _step_of(event: Any, names: dict[str, str]) -> ToolStep:
 
 
 def _ended(step: ToolStep, event: Any, started: float) -> None:
-    result = event.result
-    content = str(getattr(result, "content", "") or getattr(result, "model_response", lambda: "")())
+    """A call the toolset never saw (a made-up tool, arguments that do not fit, a skill): its result part says how it went."""
+    part = event.part  # a ToolReturnPart; an error's outcome is "failed" or "retried" (pydantic-ai 2.78)
+    content = part.model_response_str(wrap_if_error=False)
     step.seconds = time.monotonic() - started
-    if getattr(result, "part_kind", None) == "retry-prompt":
-        step.status = "denied" if "denied" in content else "error"
+    if part.outcome in ("failed", "retried", "denied"):
+        step.status = "denied" if part.outcome == "denied" else "error"
     else:
         step.status = "ok"
     step.preview = redact(content)[:PREVIEW_CHARS]
