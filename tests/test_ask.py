@@ -76,6 +76,14 @@ def test_a_made_up_tool_is_an_error_step_the_model_hears_about_and_the_ask_carri
     assert (step.name, step.status) == ("nope", "error") and step.preview.startswith("Unknown tool name: 'nope'")
 
 
+def test_the_models_text_before_and_after_a_tool_call_are_two_paragraphs(run, ask):
+    ask.set_script([{"text": "Let me run it.", "tool_calls": [{"name": "demo_noop", "arguments": {}}]}, {"text": "Done."}])
+    assert run("mcp.set_approval({'demo.noop': 'allow'})").ok
+    cell = run("from mcpomni_jupyter.ui.ask import AskCellView\nview = AskCellView(live=False)\nr = await mcp.aask('Run noop.', view=view)")
+    assert cell.ok, cell.error
+    assert run("''.join(view.chunks), r.output").value == ("Let me run it.\n\nDone.", "Done.")
+
+
 def test_new_starts_over_and_history_saves_loads_and_clears(run, ask, tmp_path):
     ask.set_script([{"text": "one"}, {"text": "two"}, {"text": "three"}])
     assert run("%%mcp ask\nfirst").value.output == "one"

@@ -161,9 +161,11 @@ async def run_ask(
 def _on_event(
     event: Any, m: Any, names: dict[str, str], steps: dict[Any, Any], chunks: list[str], result: AskResult, view: AskView
 ) -> None:
-    if isinstance(event, m.PartStartEvent) and isinstance(event.part, m.TextPart) and event.part.content:
-        chunks.append(event.part.content)
-        view.text(event.part.content)
+    if isinstance(event, m.PartStartEvent) and isinstance(event.part, m.TextPart):
+        text = ("\n\n" if chunks else "") + event.part.content  # a new part (the model's text after a tool call): a new paragraph
+        if text:
+            chunks.append(text)
+            view.text(text)
     elif isinstance(event, m.PartDeltaEvent) and isinstance(event.delta, m.TextPartDelta) and event.delta.content_delta:
         chunks.append(event.delta.content_delta)
         view.text(event.delta.content_delta)
