@@ -15,7 +15,7 @@ import sys
 import pytest
 from conftest import HERE, SERVER, free_port
 from tools.headless_browser import CHROMIUM_ARGS
-from tools.lab import open_notebook, run_cell, start_lab, write_notebook
+from tools.lab import open_notebook, run_cell, start_cell, start_lab, write_notebook
 
 pytestmark = pytest.mark.browser
 
@@ -31,14 +31,6 @@ tools = {t.qualified: t for t in mcp.model_tools('demo')}
 mcp.set_approval({'demo.echo': 'ask'})  # read-only, so asked only because of this rule
 """
 CALL = "out = await call_for_model(mcp, tools[{tool!r}], {arguments})\nprint('ok' if out.ok else out.error)"
-
-
-def start_cell(page, index: int):
-    """Run cell ``index`` without waiting for it to end (it waits for a click); its output area."""
-    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
-    cell.locator(".jp-InputArea-editor").click()
-    page.keyboard.press("Shift+Enter")
-    return cell.locator(".jp-OutputArea")
 
 
 def test_approve_deny_and_always_allow_clicked_in_jupyterlab(tmp_path):

@@ -65,6 +65,25 @@ def test_a_denied_call_reaches_the_model_and_the_conversation_carries_on(run, as
     assert "Please run noop." in said and "I was not allowed to." in said and said[-1] == "Are you there?"
 
 
+def test_a_made_up_tool_is_an_error_step_the_model_hears_about_and_the_ask_carries_on(run, ask):
+    ask.set_script(
+        [{"tool_calls": [{"name": "nope", "arguments": {}}]}, {"when_tool_result_contains": "Unknown tool name: 'nope'", "text": "Sorry."}]
+    )
+    cell = run("%%mcp ask\nRun nope.")
+    assert cell.ok, cell.error
+    assert cell.value.output == "Sorry."
+    [step] = cell.value.tool_calls
+    assert (step.name, step.status) == ("nope", "error") and step.preview.startswith("Unknown tool name: 'nope'")
+
+
+def test_the_models_text_before_and_after_a_tool_call_are_two_paragraphs(run, ask):
+    ask.set_script([{"text": "Let me run it.", "tool_calls": [{"name": "demo_noop", "arguments": {}}]}, {"text": "Done."}])
+    assert run("mcp.set_approval({'demo.noop': 'allow'})").ok
+    cell = run("from mcpomni_jupyter.ui.ask import AskCellView\nview = AskCellView(live=False)\nr = await mcp.aask('Run noop.', view=view)")
+    assert cell.ok, cell.error
+    assert run("''.join(view.chunks), r.output").value == ("Let me run it.\n\nDone.", "Done.")
+
+
 def test_new_starts_over_and_history_saves_loads_and_clears(run, ask, tmp_path):
     ask.set_script([{"text": "one"}, {"text": "two"}, {"text": "three"}])
     assert run("%%mcp ask\nfirst").value.output == "one"
@@ -164,3 +183,12 @@ def test_the_api_key_comes_from_a_dotenv_never_enters_os_environ_and_is_masked(r
     assert "OPENAI_API_KEY" not in os.environ
     assert "the key is " in cell.out and "sk-from-dotenv" not in cell.out  # shown masked
     assert "sk-from-dotenv" not in repr(run("mcp.conversation").value)
+
+
+def test_a_model_error_is_one_line_and_the_kernel_goes_on(run, ask):
+    ask.set_script([{"error": "model 'scripted' does not exist", "status": 400}, {"text": "back"}])
+    out = run("%%mcp ask\nhello")
+    assert not out.ok and type(out.error).__name__ == "UsageError"
+    assert str(out.error).startswith("the model answered HTTP 400: ") and "check the model name" in str(out.error)
+    assert "\n" not in str(out.error)
+    assert run("%%mcp ask\nagain").value.output == "back"

@@ -25,11 +25,15 @@ from typing import Any
 from mcpomni_jupyter.core.agents.ask import AskView
 from mcpomni_jupyter.core.agents.conversation import PREVIEW_CHARS, AskResult, ToolStep
 from mcpomni_jupyter.redact import redact
+from mcpomni_jupyter.text import printable
 
 INTERVAL = 0.1  # seconds between two updates of the display while text streams
 ANSWER_CHARS = 200_000  # of the answer shown (the returned value holds all of it)
 _ICONS = {"running": "⏳", "ok": "✅", "error": "⚠️", "denied": "⛔"}
-_FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})", re.MULTILINE)
+# What the neutraliser leaves as written, because Markdown shows it as code: only where every Markdown reading agrees.
+_OPEN = re.compile(r"^(`{3,}|~{3,})(.*)$")  # an opening fence at the line's start (an indented one may sit in a list item)
+_CLOSE = re.compile(r"^ {0,3}(`{3,}|~{3,})")  # a closing fence: up to three spaces in (closing too soon is the safe side)
+_CODE = re.compile(r"(`+)[^`|]+\1(?!`)")  # a code span within one line, no pipe in it (a table splits cells first)
 
 
 def _fence(text: str) -> str:
@@ -38,30 +42,55 @@ def _fence(text: str) -> str:
     return f"{fence}\n{text}\n{fence}"
 
 
-def _defuse(text: str) -> str:
-    """Outside code: no raw HTML, no image that loads by itself."""
-    out = []
-    for i, piece in enumerate(re.split(r"(`+[^`]*`+)", text)):
-        out.append(piece if i % 2 else piece.replace("&", "&amp;").replace("<", "&lt;").replace("![", "!\\["))
-    return "".join(out)
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace("![", "!\\[")
+
+
+def _defuse(line: str, open_tick: bool) -> tuple[str, bool]:
+    """A line outside fenced code: no raw HTML, no image that loads by itself; inline code spans kept as written.
+
+    Left to right, a backtick run that does not open a span we are sure of (unpaired on the line, escaped,
+    pairing across a pipe) may still open one in Markdown's reading: the rest of the line, and of the
+    paragraph (``open_tick``), is then all escaped.  Returns the line and the new ``open_tick``.
+    """
+    if not line.strip():
+        return line, False
+    out, at = [], 0
+    while not open_tick and (tick := line.find("`", at)) != -1:
+        match = _CODE.match(line, tick)
+        if match is None or line[tick - 1 : tick] == "\\":
+            open_tick = True
+            break
+        out += [_escape(line[at:tick]), match.group(0)]
+        at = match.end()
+    return "".join(out) + _escape(line[at:]), open_tick
 
 
 def safe_markdown(text: str) -> str:
     """A model's Markdown with HTML and images neutralised outside fenced and inline code."""
-    lines, inside, marker = [], False, ""
+    lines, marker, open_tick = [], "", False
     for line in text.splitlines(keepends=True):
-        match = _FENCE.match(line)
-        if match and (not inside or (match.group(2)[0] * 3 == marker[:3] and len(match.group(2)) >= len(marker))):
-            inside, marker = (not inside), (match.group(2) if not inside else "")
+        if marker:  # inside a fenced block: as written, up to its closing fence
+            close = _CLOSE.match(line)
+            if close and close.group(1)[0] == marker[0] and len(close.group(1)) >= len(marker):
+                marker = ""
             lines.append(line)
-        else:
-            lines.append(line if inside else _defuse(line))
+            continue
+        fence = _OPEN.match(line)
+        if fence and not (fence.group(1)[0] == "`" and "`" in fence.group(2)):
+            marker, open_tick = fence.group(1), False
+            lines.append(line)
+            continue
+        shown, open_tick = _defuse(line, open_tick)
+        lines.append(shown)
     return "".join(lines)
 
 
 def step_markdown(step: ToolStep) -> str:
     took = f" · {step.seconds:.2f} s" if step.seconds is not None else ""
-    summary = html.escape(f"{_ICONS.get(step.status, '')} {step.name} · {step.status}{took}")
+    summary = html.escape(
+        printable(f"{_ICONS.get(step.status, '')} {step.name} · {step.status}{took}")
+    )  # one line: a blank one would end the HTML
     args = redact(json.dumps(step.arguments, ensure_ascii=False, indent=1, default=str))[: PREVIEW_CHARS * 4]
     body = f"arguments:\n\n{_fence(args)}\n"
     if step.preview:

@@ -16,12 +16,15 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import nbformat
+from tools.headless_browser import CHROMIUM_ARGS
 
 TOKEN = "mcpj-lab-test"
 REMOTE_HOST = "lab.test"
@@ -121,6 +124,33 @@ def run_cell(page: Any, index: int, timeout: float = 60_000) -> Any:
     expect(prompt).not_to_have_text(before, timeout=timeout)  # "[ ]" -> "[*]" or "[n]"
     expect(prompt).to_have_text(re.compile(r"\[\d+\]"), timeout=timeout)
     return cell.locator(".jp-OutputArea")
+
+
+def start_cell(page: Any, index: int) -> Any:
+    """Run cell ``index`` (Shift+Enter) without waiting for it to end (it may wait for a click); its output area."""
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
+    cell.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Shift+Enter")
+    return cell.locator(".jp-OutputArea")
+
+
+@contextmanager
+def lab_page(root: Path, port: int, notebook: str, viewport: tuple[int, int] = (1200, 1400)) -> Iterator[Any]:
+    """JupyterLab on ``port`` serving ``root``, and headless Chromium showing ``notebook`` in it (its kernel idle): the page."""
+    from playwright.sync_api import sync_playwright
+
+    lab = start_lab(root, port)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}).new_page()
+                open_notebook(page, lab, notebook)
+                yield page
+            finally:
+                browser.close()
+    finally:
+        lab.stop()
 
 
 def run_until(page: Any, index: int, text: str, tries: int = 20) -> str:

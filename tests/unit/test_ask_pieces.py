@@ -24,6 +24,34 @@ def test_an_unclosed_fence_and_tilde_fences():
     assert safe_markdown("```\n<x>") == "```\n<x>"  # everything after an open fence renders as code
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "`` <img src=http://h/a> `",  # runs of different lengths: no code span
+        "\\` <img src=http://h/b> `",  # an escaped backtick opens nothing
+        "`a|b`<img src=http://h/c>`",  # pairing across a pipe: in a table, cells split first
+        "`a\nb` <img src=http://h/d> `c`",  # the span that opened on the line before closes here
+        "    ```\n<img src=http://h/e>\n",  # four spaces in: not a fence
+        "- item\n  ```\n  x\n<img src=http://h/f>\n",  # a fence in a list item ends with the item
+        "```a`b\n<img src=http://h/g>\n",  # a backtick in a backtick fence's info string: not a fence
+    ],
+)
+def test_text_that_only_looks_like_code_is_neutralised_too(text):
+    out = safe_markdown(text)
+    assert "<img" not in out and "&lt;img src=http://h/" in out
+
+
+def test_code_markdown_shows_as_code_stays_as_written():
+    assert safe_markdown("use `List<int>` and ``x<y`` <i>") == "use `List<int>` and ``x<y`` &lt;i>"
+    assert safe_markdown("```py\n<b>\n  ```\n<i>") == "```py\n<b>\n  ```\n&lt;i>"
+
+
+def test_a_step_name_with_line_breaks_stays_inside_its_summary():
+    md = step_markdown(ToolStep("x\n\n![t](http://h/leak)", {}, status="error"))
+    summary = md.split("\n", 1)[0]
+    assert summary.startswith("<details><summary>") and summary.endswith("</summary>") and "![t](http://h/leak)" in summary
+
+
 def test_a_step_fences_its_text_longer_than_any_backtick_run_and_escapes_its_summary():
     step = ToolStep("demo.<b>x</b>", {"a": "````"}, status="ok", seconds=0.5, preview="``` <script>")
     md = step_markdown(step)

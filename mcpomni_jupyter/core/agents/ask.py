@@ -13,7 +13,6 @@ kept in the conversation.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from mcpomni_jupyter.core.agents.conversation import PREVIEW_CHARS, AskResult, Conversation, ToolStep
 from mcpomni_jupyter.core.agents.discovery import tool_search
-from mcpomni_jupyter.core.agents.models import make_model, require
+from mcpomni_jupyter.core.agents.models import ModelFailed, make_model, model_error, require
 from mcpomni_jupyter.core.agents.skilltool import skill_toolset
+from mcpomni_jupyter.errors import McpJupyterError
 from mcpomni_jupyter.redact import redact
 
 if TYPE_CHECKING:
@@ -100,17 +100,15 @@ def _step_of(event: Any, names: dict[str, str]) -> ToolStep:
 
 
 def _ended(step: ToolStep, event: Any, started: float) -> None:
-    """A call that is not a server's (``search_tools``, ``load_skill``): its status and preview from the event."""
-    part = getattr(event, "part", None)
-    content = getattr(part, "content", "")
-    outcome = getattr(part, "outcome", "success")
+    """A call the toolset never saw (a made-up tool, arguments that do not fit, a skill): its result part says how it went."""
+    part = event.part  # a ToolReturnPart; an error's outcome is "failed" or "retried" (pydantic-ai 2.78)
+    content = part.model_response_str(wrap_if_error=False)
     step.seconds = time.monotonic() - started
-    if getattr(part, "part_kind", None) == "retry-prompt" or outcome in ("failed", "retried"):
-        step.status = "error"
+    if part.outcome in ("failed", "retried", "denied"):
+        step.status = "denied" if part.outcome == "denied" else "error"
     else:
-        step.status = "denied" if outcome == "denied" else "ok"
-    text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False, default=str)
-    step.preview = redact(text)[:PREVIEW_CHARS]
+        step.status = "ok"
+    step.preview = redact(content)[:PREVIEW_CHARS]
 
 
 async def run_ask(
@@ -153,6 +151,13 @@ async def run_ask(
             result.output, result.messages = "".join(chunks), list(conversation.messages)
             view.finish(result, "interrupted: what was said so far is kept in the conversation (%mcp history)")
             raise
+        except McpJupyterError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the model's side (HTTP errors, limits, odd replies): one line, kept what was said
+            _keep(conversation, events, prompt, "".join(chunks), messages_mod)
+            failed = ModelFailed(model_error(exc))
+            view.finish(None, str(failed))
+            raise failed from None
         conversation.messages = list(events.all_messages())
         result.usage.add(events.usage)
     conversation.usage.add(events.usage)
@@ -164,9 +169,11 @@ async def run_ask(
 def _on_event(
     event: Any, m: Any, names: dict[str, str], steps: dict[Any, Any], chunks: list[str], result: AskResult, view: AskView
 ) -> None:
-    if isinstance(event, m.PartStartEvent) and isinstance(event.part, m.TextPart) and event.part.content:
-        chunks.append(event.part.content)
-        view.text(event.part.content)
+    if isinstance(event, m.PartStartEvent) and isinstance(event.part, m.TextPart):
+        text = ("\n\n" if chunks else "") + event.part.content  # a new part (the model's text after a tool call): a new paragraph
+        if text:
+            chunks.append(text)
+            view.text(text)
     elif isinstance(event, m.PartDeltaEvent) and isinstance(event.delta, m.TextPartDelta) and event.delta.content_delta:
         chunks.append(event.delta.content_delta)
         view.text(event.delta.content_delta)

@@ -46,6 +46,25 @@ class ModelUnavailable(McpJupyterError):
     """No model to run: none configured, or a model string pydantic-ai cannot make a model of."""
 
 
+class ModelFailed(McpJupyterError):
+    """The model's side of an ask failed: its API answered an error, a usage limit was reached, a reply made no sense."""
+
+
+def model_error(exc: BaseException) -> str:
+    """One line for a failure on the model's side, with what to do; redacted (a provider may echo a key)."""
+    from mcpomni_jupyter.redact import redact
+
+    status = getattr(exc, "status_code", None)
+    body = getattr(exc, "body", None)
+    detail = str(body if body is not None else exc) or type(exc).__name__
+    first = " ".join(detail.split())[:300]
+    what = f"the model answered HTTP {status}" if status else f"the model's run failed ({type(exc).__name__})"
+    hint = "check the model name, its key and MCPMagics.model_base_url" if status else "try again, or %%mcp ask --new"
+    if type(exc).__name__ == "UsageLimitExceeded":
+        what, hint = "the ask reached its usage limit", "ask for less, or split the task"
+    return redact(f"{what}: {first}; {hint}")
+
+
 def require(module: str, what: str) -> Any:
     """Import ``module`` (of pydantic-ai) or raise ``MissingExtra``, one line naming the ``agents`` extra."""
     from mcpomni_jupyter.core.agents.extra import need
