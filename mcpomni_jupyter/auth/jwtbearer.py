@@ -28,7 +28,7 @@ server is configuration, never taken from the MCP server; otherwise
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx2
@@ -70,14 +70,11 @@ class JwtBearerProvider(StoreBound):
         super().__init__(server_url, metadata, storage, None, None)
         self._issuer, self._assertions, self._client_id = issuer, assertions, client_id
         # configuration, not a registration: the SDK never registers while client_info is set
-        self._fixed_client_info = OAuthClientInformationFull(
-            redirect_uris=None,
-            client_id=client_id or "",
-            client_secret=client_secret,
-            grant_types=[JWT_BEARER_GRANT_TYPE],
-            token_endpoint_auth_method=method,
-            scope=scope,
-        )
+        client: dict[str, Any] = {"redirect_uris": None, "client_secret": client_secret, "grant_types": [JWT_BEARER_GRANT_TYPE]}
+        client |= {"token_endpoint_auth_method": method, "scope": scope, "client_id": client_id or ""}
+        # no client ID: the grant names none (a validated record must have one)
+        validated = OAuthClientInformationFull.model_validate
+        self._fixed_client_info = validated(client) if client_id else OAuthClientInformationFull.model_construct(**client)
 
     async def _initialize(self) -> None:
         await super()._initialize()
