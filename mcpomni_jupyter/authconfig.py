@@ -4,7 +4,10 @@ Methods: ``none`` (headers only; ``bearer`` is an alias), ``oauth`` (a person
 authorizes in the browser), ``client_credentials`` (machine to machine, with a
 client secret or a private key: ``private_key_jwt``) and
 ``identity_assertion`` (enterprise-managed authorization: an identity
-assertion, the ID-JAG, exchanged for an access token).  Every key belongs to
+assertion, the ID-JAG, exchanged for an access token; ``enterprise_managed``
+is an alias) and ``jwt_bearer`` (workload identity, SEP-1933: the platform's
+JWT, a value or a file a tool outside the notebook keeps fresh, exchanged
+with the RFC 7523 grant).  Every key belongs to
 some methods; a key given to another method, an unknown key, a missing
 required setting or two credentials where one is wanted is a one-line
 ``ConfigError`` naming the key.  Only the standard library is imported here.
@@ -14,13 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 from mcpomni_jupyter.errors import ConfigError, did_you_mean
 from mcpomni_jupyter.urls import is_secure_url, split_url
 
-AUTH_METHODS = {"none", "oauth", "client_credentials", "identity_assertion", "bearer"}
-OAUTH_METHODS = ("oauth", "client_credentials", "identity_assertion")  # the methods an OAuth provider serves
+# another name for a method: a bearer token is just a header; enterprise-managed authorization is the SEP's name
+ALIASES = {"bearer": "none", "enterprise_managed": "identity_assertion", "enterprise_managed_authorization": "identity_assertion"}
+OAUTH_METHODS = ("oauth", "client_credentials", "identity_assertion", "jwt_bearer")  # the methods an OAuth provider serves
+AUTH_METHODS = {"none", *OAUTH_METHODS, *ALIASES}
 
 # which methods each key applies to
 _APPLIES: dict[str, tuple[str, ...]] = {
@@ -29,7 +35,9 @@ _APPLIES: dict[str, tuple[str, ...]] = {
     "scopes": OAUTH_METHODS,
     "callback_port": ("oauth",),
     "client_metadata_url": ("oauth",),
-    "issuer": ("client_credentials", "identity_assertion"),
+    "issuer": ("client_credentials", "identity_assertion", "jwt_bearer"),
+    "assertion": ("jwt_bearer",),
+    "assertion_file": ("jwt_bearer",),
     "private_key": ("client_credentials",),
     "private_key_file": ("client_credentials",),
     "signing_algorithm": ("client_credentials",),
@@ -44,13 +52,13 @@ _APPLIES: dict[str, tuple[str, ...]] = {
 }
 AUTH_KEYS = {"method", *_APPLIES}
 SIGNING_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
-_SECRETS = ("client_secret", "private_key", "identity_assertion", "id_token", "idp_client_secret")
+_SECRETS = ("client_secret", "private_key", "identity_assertion", "id_token", "idp_client_secret", "assertion")
 _STRINGS = tuple(key for key in _APPLIES if key not in ("scopes", "callback_port"))
 
 
 @dataclass(frozen=True)
 class AuthConfig:
-    """How a server authenticates; ``method`` is ``none``, ``oauth``, ``client_credentials`` or ``identity_assertion``."""
+    """How a server authenticates; ``method`` is ``none``, ``oauth``, ``client_credentials``, ``identity_assertion`` or ``jwt_bearer``."""
 
     method: str = "none"
     client_id: str | None = None
@@ -70,6 +78,8 @@ class AuthConfig:
     idp_token_endpoint: str | None = None
     idp_client_id: str | None = None
     idp_client_secret: str | None = None
+    assertion: str | None = None  # jwt_bearer: the platform's JWT
+    assertion_file: str | None = None  # or the file holding it, read at each token request
 
     @property
     def uses_oauth(self) -> bool:
@@ -144,6 +154,28 @@ def _require(values: Mapping[str, Any], keys: tuple[str, ...], where: str, metho
             raise ConfigError(f"{where}: method {method} needs auth.{key} (write secrets as ${{VAR}})")
 
 
+def _readable(path: str, where: str) -> None:
+    """A file the notebook can read now (the platform writes it before the notebook starts); ConfigError if not."""
+    file = Path(path).expanduser()
+    if not file.exists():
+        raise ConfigError(f"{where} {path!r} does not exist; check the path (the tool that writes the token must run first)")
+    if not file.is_file():
+        raise ConfigError(f"{where} {path!r} is not a file; point it at the token file itself")
+    try:
+        with open(file, "rb"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"{where} {path!r} cannot be read ({exc.strerror or type(exc).__name__}); check its permissions") from None
+
+
+def _check_jwt_bearer(values: dict[str, Any], where: str) -> None:
+    source = _one_of(values, ("assertion", "assertion_file"), where, "jwt_bearer needs the platform's JWT")
+    if values.get("client_secret"):
+        _require(values, ("client_id",), where, "jwt_bearer with auth.client_secret")
+    if source == "assertion_file":
+        _readable(values["assertion_file"], f"{where}.assertion_file")
+
+
 def _check_method(method: str, values: dict[str, Any], where: str) -> None:
     """The settings ``method`` requires, and the ones it cannot take together."""
     if method == "client_credentials":
@@ -174,6 +206,8 @@ def _check_method(method: str, values: dict[str, Any], where: str) -> None:
             for key in ("idp_token_endpoint", "idp_client_id", "idp_client_secret"):
                 if values.get(key):
                     raise ConfigError(f"{where}.{key} goes with auth.id_token or auth.id_token_file (an ID token to exchange)")
+    elif method == "jwt_bearer":
+        _check_jwt_bearer(values, where)
     _url(values.get("issuer"), f"{where}.issuer", "the authorization server's issuer URL")
     _url(values.get("idp_token_endpoint"), f"{where}.idp_token_endpoint", "the identity provider's token endpoint")
     metadata_url = values.get("client_metadata_url")
@@ -192,11 +226,10 @@ def parse_auth(raw: Any, where: str) -> AuthConfig:
     for key in raw:
         if key not in AUTH_KEYS:
             raise ConfigError(f"{where}: unknown key {key!r}{did_you_mean(key, AUTH_KEYS)}; allowed: {', '.join(sorted(AUTH_KEYS))}")
-    method = str(raw.get("method", "none")).lower()
+    method = str(raw.get("method", "none")).lower().replace("-", "_")
     if method not in AUTH_METHODS:
         raise ConfigError(f"{where}.method: unknown auth method {method!r}; use one of {', '.join(sorted(AUTH_METHODS))}")
-    if method == "bearer":
-        method = "none"  # a bearer token is just a header
+    method = ALIASES.get(method, method)
     for key in raw:
         if key != "method" and method not in _APPLIES[key]:
             raise ConfigError(f"{where}.{key} does not apply to method {method!r}; it is for {' and '.join(_APPLIES[key])}")

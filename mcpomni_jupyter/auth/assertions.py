@@ -13,6 +13,11 @@
   can keep it fresh), or an ID token exchanged at the identity provider's
   token endpoint (RFC 8693 token exchange, ``requested_token_type`` ID-JAG,
   ``audience`` the MCP authorization server, ``resource`` the MCP server).
+- Workload identity (``jwt_bearer``): the platform's JWT, from the config
+  (``auth.assertion``) or a file read again at each token request
+  (``auth.assertion_file``: a Kubernetes projected service-account token, or
+  whatever a tool outside the notebook keeps fresh).  It must look like a JWT
+  (three base64url parts); the authorization server checks the rest.
 
 Keys, file contents, assertions and ID tokens are registered with
 ``redact.add_secret``.  Every failure is one line saying what to fix.
@@ -21,6 +26,7 @@ Keys, file contents, assertions and ID tokens are registered with
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -129,6 +135,27 @@ def jwt_assertions(client_id: str, key: Any, algorithm: str, key_id: str | None)
         }
         token = jwt.encode(claims, key, algorithm=algorithm, headers={"kid": key_id} if key_id else None)
         return register(token)
+
+    return assertion
+
+
+# --------------------------------------------------------------------------- workload identity (jwt_bearer)
+
+_JWT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+
+
+def workload_assertions(auth: Any, server: str) -> Callable[[str, str], Awaitable[str]]:
+    """The assertion for a ``jwt_bearer`` token request: ``auth.assertion``, or ``auth.assertion_file`` read now."""
+
+    async def assertion(audience: str, resource: str) -> str:
+        if auth.assertion:
+            value, where = register(auth.assertion), "auth.assertion"
+        else:
+            value = read_credential(auth.assertion_file, "assertion_file", server)
+            where = f"auth.assertion_file {auth.assertion_file!r}"
+        if not _JWT.fullmatch(value):
+            raise ConfigError(f"server {server!r}: {where} does not hold a JWT (header.payload.signature); give the platform's token")
+        return value
 
     return assertion
 

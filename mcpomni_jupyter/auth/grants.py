@@ -1,4 +1,4 @@
-"""The grants without a person: client credentials (a secret or ``private_key_jwt``) and identity assertions.
+"""The grants without a person: client credentials (a secret or ``private_key_jwt``), identity assertions, workload identity.
 
 Each is the MCP SDK's provider for it, over our token store:
 
@@ -10,9 +10,15 @@ Each is the MCP SDK's provider for it, over our token store:
   through the MCP server; ``auth.issuer`` pins it (the credentials then go
   nowhere else), and without it the connection's log says so once.
 - ``identity_assertion`` (enterprise-managed authorization, SEP-990):
-  ``IdentityAssertionOAuthProvider`` presents an ID-JAG to ``auth.issuer``'s
-  token endpoint (RFC 7523 jwt-bearer grant, the client authenticated by
-  HTTP Basic) for an access token; the ID-JAG comes from ``assertions``.
+  ``jwtbearer.JwtBearerProvider`` with a fixed issuer presents an ID-JAG to
+  ``auth.issuer``'s token endpoint (RFC 7523 jwt-bearer grant, the client
+  authenticated by HTTP Basic) for an access token; the ID-JAG comes from
+  ``assertions`` (a value, a file, or an ID token exchanged at the identity
+  provider, RFC 8693), fetched again for every grant.
+- ``jwt_bearer`` (workload identity, SEP-1933): the same provider with the
+  platform's JWT (``auth.assertion`` or ``auth.assertion_file``, re-read
+  for every grant), at the authorization server discovery finds
+  (``auth.issuer`` pins it), with HTTP Basic where there is a secret.
 
 Imported only when such a server connects (the SDK loads with it).  The
 connection is an ``AuthHost``: this layer never imports the core.
@@ -29,11 +35,11 @@ from typing import Any
 import httpx2
 from mcp.client.auth import OAuthTokenError
 from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider, PrivateKeyJWTOAuthProvider
-from mcp.client.auth.extensions.identity_assertion import IdentityAssertionOAuthProvider
 from mcp.shared._httpx_utils import RedirectAwareAuth
 from mcp.shared.exceptions import MCPDeprecationWarning
 
-from mcpomni_jupyter.auth.assertions import identity_assertions, jwt_assertions, signing_key
+from mcpomni_jupyter.auth.assertions import identity_assertions, jwt_assertions, signing_key, workload_assertions
+from mcpomni_jupyter.auth.jwtbearer import JwtBearerProvider
 from mcpomni_jupyter.auth.provider import StoreBound
 from mcpomni_jupyter.auth.state import AuthHost
 from mcpomni_jupyter.auth.tokens import FileTokenStorage
@@ -93,18 +99,24 @@ class KeyClient(Refusals, StoreBound, PrivateKeyJWTOAuthProvider):
     check = "check auth.client_id, and that the authorization server holds the public key of auth.private_key, then reconnect"
 
 
-class AssertionClient(Refusals, IdentityAssertionOAuthProvider):
-    """The SDK's identity-assertion provider."""
+class AssertionClient(Refusals, JwtBearerProvider):
+    """Enterprise-managed authorization: the jwt-bearer grant with an ID-JAG, at the configured issuer only."""
 
+    fixed_issuer = True
     what = "identity assertion"
     check = "get a fresh identity assertion from your identity provider (it may have expired), then reconnect"
 
 
-def _unpinned(connection: AuthHost) -> None:
+class WorkloadClient(Refusals, JwtBearerProvider):
+    """Workload identity: the jwt-bearer grant with the platform's JWT."""
+
+    what = "workload identity assertion (jwt_bearer)"
+
+
+def _unpinned(connection: AuthHost, what: str = "the client credentials") -> None:
     connection.record(
         "auth",
-        "auth.issuer is not set: the client credentials go to whichever authorization server the MCP server names; "
-        "set auth.issuer to pin it",
+        f"auth.issuer is not set: {what} go to whichever authorization server the MCP server names; set auth.issuer to pin it",
         "warning",
     )
 
@@ -148,12 +160,36 @@ def identity_assertion(connection: AuthHost, storage: FileTokenStorage) -> Any:
     provider = AssertionClient(
         server_url=connection.config.url or "",
         storage=storage,
+        assertions=identity_assertions(auth, connection.name),
         client_id=auth.client_id,
         client_secret=auth.client_secret,
-        issuer=auth.issuer,
-        assertion_provider=identity_assertions(auth, connection.name),
         scope=" ".join(auth.scopes) or None,
-        token_endpoint_auth_method="client_secret_basic",
+        issuer=auth.issuer,
     )
     provider.server_name = connection.name
+    return provider
+
+
+def jwt_bearer(connection: AuthHost, storage: FileTokenStorage) -> Any:
+    """Workload identity: the platform's JWT exchanged (RFC 7523) at the MCP server's authorization server."""
+    auth = connection.config.auth
+    if auth.issuer is None:
+        _unpinned(connection, "the workload's assertions")
+    provider = WorkloadClient(
+        server_url=connection.config.url or "",
+        storage=storage,
+        assertions=workload_assertions(auth, connection.name),
+        client_id=auth.client_id,
+        client_secret=auth.client_secret,
+        scope=" ".join(auth.scopes) or None,
+        issuer=auth.issuer,
+    )
+    provider.server_name = connection.name
+    provider.check = (
+        f"make sure the tool that writes auth.assertion_file {auth.assertion_file!r} is running and the token is current "
+        "(it may have expired), then reconnect"
+        if auth.assertion_file
+        else "set a fresh token in auth.assertion (it may have expired) and check that the authorization server trusts "
+        "its issuer, then reconnect"
+    )
     return provider

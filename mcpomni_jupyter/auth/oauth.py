@@ -2,7 +2,8 @@
 
 ``OAuthCoordinator.build`` gives each server the ``httpx2.Auth`` of its
 method: the authorization-code flow (``oauth``) here, the machine-to-machine
-and enterprise grants (``client_credentials``, ``identity_assertion``) in
+and enterprise grants (``client_credentials``, ``identity_assertion``,
+``jwt_bearer``) in
 ``grants``.  The SDK does discovery (RFC 9728, RFC 8414), dynamic
 registration (RFC 7591, as a ``native`` application) or a client ID metadata
 document (preferred where both are offered), PKCE S256, the ``resource``
@@ -173,6 +174,8 @@ class OAuthCoordinator:
             return grants.client_credentials(connection, self.storage_for(connection))
         if method == "identity_assertion":
             return grants.identity_assertion(connection, self.storage_for(connection))
+        if method == "jwt_bearer":
+            return grants.jwt_bearer(connection, self.storage_for(connection))
         return self._authorization_code(connection)
 
     def _authorization_code(self, connection: AuthHost) -> Any:

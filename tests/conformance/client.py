@@ -53,7 +53,7 @@ def authorization_server(url: str) -> str:
     raise SystemExit(f"no protected-resource metadata at {origin}")
 
 
-def auth_config(scenario: str, context: dict, url: str) -> dict:
+def auth_config(scenario: str, context: dict, url: str, scratch: Path) -> dict:
     """The "auth" entry a user would write for this scenario (secrets as ${VAR}, their values in the environment)."""
     if scenario == "auth/client-credentials-jwt":
         os.environ["CONFORMANCE_PRIVATE_KEY"] = context["private_key_pem"]
@@ -61,11 +61,17 @@ def auth_config(scenario: str, context: dict, url: str) -> dict:
         if context.get("signing_algorithm"):
             auth["signing_algorithm"] = context["signing_algorithm"]
         return auth
-    if scenario == "auth/cross-app-access-complete-flow":
+    if scenario == "auth/wif-jwt-bearer":
+        # the workload's token as the platform hands it over: a file kept fresh outside the client (the valid one)
+        token = scratch / "workload-token"
+        token.write_text(context["valid_jwt"])
+        return {"method": "jwt_bearer", "client_id": context["client_id"], "assertion_file": str(token)}
+    if scenario in ("auth/cross-app-access-complete-flow", "auth/enterprise-managed-authorization"):
         os.environ["CONFORMANCE_CLIENT_SECRET"] = context["client_secret"]
         os.environ["CONFORMANCE_ID_TOKEN"] = context["idp_id_token"]
         return {
-            "method": "identity_assertion",
+            # the new scenario's name is the SEP's: its alias
+            "method": "identity_assertion" if scenario == "auth/cross-app-access-complete-flow" else "enterprise_managed",
             "client_id": context["client_id"],
             "client_secret": "${CONFORMANCE_CLIENT_SECRET}",
             "issuer": authorization_server(url),
@@ -111,14 +117,14 @@ def main() -> int:
     context = json.loads(os.environ.get("MCP_CONFORMANCE_CONTEXT") or "{}")
     os.environ.setdefault("BROWSER", f"{sys.executable} {HERE.parent / 'tools' / 'follow_redirects.py'} %s")
 
-    server: dict = {"transport_type": "streamable_http", "url": url, "timeout": 20}
-    if scenario.startswith("auth/"):
-        server["auth"] = auth_config(scenario, context, url)
-
     manager = MCPManager(timeout=30)
     # the suite's person: accept every question, typing nothing; the schema's defaults fill the answer (SEP-1034)
     manager.set_elicitation_handler(lambda message, schema, defaults: {})
-    with tempfile.TemporaryDirectory() as tokens:
+    with tempfile.TemporaryDirectory() as scratch:
+        server: dict = {"transport_type": "streamable_http", "url": url, "timeout": 20}
+        if scenario.startswith("auth/"):
+            server["auth"] = auth_config(scenario, context, url, Path(scratch))
+        tokens = str(Path(scratch) / "tokens")
         manager.set_auth_options(token_dir=tokens, callback_port=free_port(), open_browser=True, auth_timeout=30)
         try:
             manager.add_servers({"mcpServers": {"test": server}})

@@ -3,6 +3,7 @@
     python oauth_server.py PORT [--transport streamable-http|sse] [--ttl SECONDS] [--legacy] [--issuer URL]
                                 [--rotate | --no-rotate] [--iss correct|wrong|missing] [--metadata-issuer URL]
                                 [--cimd REDIRECT_URI] [--client ID:SECRET] [--client-key PEM] [--idp-key PEM]
+                                [--workload ISSUER SUBJECT PEM]
 
 The SDK's auth routes (metadata, dynamic registration, /authorize, /token)
 backed by an in-memory provider that auto-approves (a consenting user), issues
@@ -29,6 +30,11 @@ The MCP revision 2026-07-28 and the extensions (test-only switches):
   enterprise identity provider's public key) turns on the ID-JAG grant
   (RFC 7523 jwt-bearer, SEP-990: ``typ`` oauth-id-jag+jwt, aud = our issuer,
   its ``client_id`` the authenticated client).
+- ``--workload ISSUER SUBJECT PEM``: workload identity (SEP-1933): the
+  RFC 7523 jwt-bearer grant with the platform's JWT (no client
+  authentication needed), signed by the key whose public half is PEM, with
+  iss = ISSUER, sub = SUBJECT, aud = our issuer, an unexpired exp; recorded
+  as a ``jwt_bearer`` grant (with its ``jti``) or ``jwt_bearer_refused``.
 
 ``--rotate`` (the default, as before) rotates refresh tokens: every refresh
 returns a new refresh token and invalidates the old one, so a reused old one
@@ -185,19 +191,22 @@ class MemoryProvider:
 
 
 class TestOnlyRoutes:
-    """ASGI middleware: the switches' additions to the metadata, and client_credentials with private_key_jwt at /token."""
+    """ASGI middleware: the switches' additions to the metadata; client_credentials with private_key_jwt and the
+    workload's jwt-bearer grant at /token."""
 
-    def __init__(self, app, provider: MemoryProvider, extra: dict, client_key: str | None) -> None:
-        self.app, self.provider, self.extra, self.client_key = app, provider, extra, client_key
+    def __init__(self, app, provider: MemoryProvider, extra: dict, client_key: str | None, workload: list[str] | None = None) -> None:
+        self.app, self.provider, self.extra, self.client_key, self.workload = app, provider, extra, client_key, workload
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and scope["path"] == "/.well-known/oauth-authorization-server" and self.extra:
             return await self._metadata(scope, receive, send)
-        if scope["type"] == "http" and scope["path"] == "/token" and scope["method"] == "POST" and self.client_key:
+        if scope["type"] == "http" and scope["path"] == "/token" and scope["method"] == "POST" and (self.client_key or self.workload):
             body = await Request(scope, receive).body()
             form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
-            if form.get("grant_type") == "client_credentials":
+            if form.get("grant_type") == "client_credentials" and self.client_key:
                 return await self._client_credentials(form)(scope, receive, send)
+            if form.get("grant_type") == JWT_BEARER_GRANT_TYPE and self.workload and not self.provider.idp_key:
+                return await self._workload(form)(scope, receive, send)
             sent = False
 
             async def replay():
@@ -238,8 +247,32 @@ class TestOnlyRoutes:
         provider.grants.append(
             {"grant": "client_credentials", "client_id": claims["sub"], "alg": header.get("alg"), "kid": header.get("kid")}
         )
+        return self._token(claims["sub"], form)
+
+    def _workload(self, form: dict) -> JSONResponse:
+        """RFC 7523 2.1: the workload's JWT (--workload) for an access token."""
+        provider, (issuer, subject, key) = self.provider, self.workload or ["", "", ""]
+        try:
+            claims = jwt.decode(
+                form.get("assertion", ""),
+                key,
+                algorithms=ALGORITHMS,
+                audience=[provider.issuer, provider.issuer + "/"],
+                issuer=issuer,
+                options={"require": ["iss", "sub", "aud", "exp"]},
+            )
+            if claims["sub"] != subject:
+                raise jwt.InvalidTokenError(f"sub {str(claims['sub'])[:40]!r} is not the workload")
+        except jwt.PyJWTError as exc:
+            provider.grants.append({"grant": "jwt_bearer_refused", "why": str(exc)})
+            return JSONResponse({"error": "invalid_grant", "error_description": f"assertion refused: {exc}"}, status_code=400)
+        client_id = form.get("client_id") or claims["sub"]
+        provider.grants.append({"grant": "jwt_bearer", "sub": claims["sub"], "jti": claims.get("jti"), "resource": form.get("resource")})
+        return self._token(client_id, form)
+
+    def _token(self, client_id: str, form: dict) -> JSONResponse:
         scopes = (form.get("scope") or "mcp").split()
-        token = provider._issue(claims["sub"], scopes, form.get("resource")).model_copy(update={"refresh_token": None})
+        token = self.provider._issue(client_id, scopes, form.get("resource")).model_copy(update={"refresh_token": None})
         return JSONResponse(token.model_dump(mode="json", exclude_none=True), headers={"Cache-Control": "no-store"})
 
 
@@ -305,9 +338,9 @@ def metadata_extra(args: argparse.Namespace) -> dict:
         extra["issuer"] = args.metadata_issuer
     if args.cimd:
         extra["client_id_metadata_document_supported"] = True
-    if args.client_key:
-        extra["grant_types_supported"] = ["authorization_code", "refresh_token", "client_credentials"]
-        extra["token_endpoint_auth_methods_supported"] = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+    if args.client_key or args.workload:
+        extra["grant_types_supported"] = ["authorization_code", "refresh_token", "client_credentials", JWT_BEARER_GRANT_TYPE]
+        extra["token_endpoint_auth_methods_supported"] = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
     return extra
 
 
@@ -330,6 +363,7 @@ def main() -> None:
     parser.add_argument("--client", metavar="ID:SECRET", help="a client provisioned out of band")
     parser.add_argument("--client-key", metavar="PEM", help="the public key of --client's private_key_jwt assertions")
     parser.add_argument("--idp-key", metavar="PEM", help="the enterprise identity provider's public key: accept ID-JAGs")
+    parser.add_argument("--workload", nargs=3, metavar=("ISSUER", "SUBJECT", "PEM"), help="accept this workload's JWTs (jwt-bearer)")
     args = parser.parse_args()
     path = "/sse" if args.transport == "sse" else "/mcp"
     idp_key = Path(args.idp_key).read_text() if args.idp_key else None
@@ -339,7 +373,8 @@ def main() -> None:
         provision(provider, args.client)
     app = server.sse_app(host="127.0.0.1") if args.transport == "sse" else server.streamable_http_app(host="127.0.0.1")
     client_key = Path(args.client_key).read_text() if args.client_key else None
-    app = TestOnlyRoutes(app, provider, metadata_extra(args), client_key)
+    workload = [*args.workload[:2], Path(args.workload[2]).read_text()] if args.workload else None
+    app = TestOnlyRoutes(app, provider, metadata_extra(args), client_key, workload)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", timeout_graceful_shutdown=1)
 
 

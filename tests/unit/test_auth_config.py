@@ -3,6 +3,8 @@ reprs and registered for redaction."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from mcpomni_jupyter.config import AUTH_KEYS, parse_config, parse_server
@@ -209,3 +211,45 @@ def test_every_secret_is_kept_out_of_reprs_and_registered():
 def test_auth_keys_are_the_known_ones():
     assert {"private_key", "private_key_file", "signing_algorithm", "key_id", "issuer", "identity_assertion"} <= AUTH_KEYS
     assert {"identity_assertion_file", "id_token", "id_token_file", "idp_token_endpoint", "idp_client_id", "idp_client_secret"} <= AUTH_KEYS
+
+
+# ---------------------------------------------------------------------- jwt_bearer (workload identity) and the alias
+
+
+def test_jwt_bearer_settings(tmp_path):
+    token = tmp_path / "token"
+    token.write_text(ENV["JAG"])
+    a = auth(method="jwt_bearer", assertion_file=str(token))
+    assert (a.method, a.assertion_file, a.assertion, a.client_id, a.uses_oauth) == ("jwt_bearer", str(token), None, None, True)
+    b = auth(method="jwt_bearer", assertion="${JAG}", client_id="w", client_secret="${SECRET}", scopes="mcp", issuer="https://as.example")
+    assert (b.assertion, b.client_secret, b.scopes, b.issuer) == (ENV["JAG"], ENV["SECRET"], ("mcp",), "https://as.example")
+    assert "assertion=***" in repr(b) and ENV["JAG"] not in repr(b) and ENV["JAG"] in b.secret_values()
+
+
+@pytest.mark.parametrize("name", ["enterprise_managed", "enterprise-managed", "enterprise_managed_authorization"])
+def test_enterprise_managed_is_identity_assertion(name):
+    a = auth(method=name, client_id="c", client_secret="x", issuer="https://as.example", identity_assertion="${JAG}")
+    assert a.method == "identity_assertion" and a.identity_assertion == ENV["JAG"]
+    assert "needs auth.issuer" in error(method=name, client_id="c", client_secret="x", identity_assertion="j")
+
+
+def test_jwt_bearer_errors_are_one_line(tmp_path):
+    missing, folder, locked = tmp_path / "nope", tmp_path / "dir", tmp_path / "locked"
+    folder.mkdir()
+    locked.write_text("x")
+    locked.chmod(0)
+    assert error(method="jwt_bearer") == "server 's'.auth: jwt_bearer needs the platform's JWT: set auth.assertion or auth.assertion_file"
+    assert "auth.assertion and auth.assertion_file both give the credential; keep one" in error(
+        method="jwt_bearer", assertion="j", assertion_file=str(folder)
+    )
+    assert error(method="jwt_bearer", assertion_file=str(missing)) == (
+        f"server 's'.auth.assertion_file {str(missing)!r} does not exist; check the path (the tool that writes the token must run first)"
+    )
+    assert "is not a file; point it at the token file itself" in error(method="jwt_bearer", assertion_file=str(folder))
+    if os.geteuid() != 0:  # root reads any file
+        assert "cannot be read (Permission denied); check its permissions" in error(method="jwt_bearer", assertion_file=str(locked))
+    assert "method jwt_bearer with auth.client_secret needs auth.client_id" in error(method="jwt_bearer", assertion="j", client_secret="x")
+    assert "auth.assertion does not apply to method 'client_credentials'" in error(
+        method="client_credentials", client_id="c", client_secret="x", assertion="j"
+    )
+    assert "auth.private_key does not apply to method 'jwt_bearer'" in error(method="jwt_bearer", assertion="j", private_key=PEM)
