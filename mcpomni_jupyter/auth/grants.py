@@ -34,6 +34,7 @@ from mcp.shared._httpx_utils import RedirectAwareAuth
 from mcp.shared.exceptions import MCPDeprecationWarning
 
 from mcpomni_jupyter.auth.assertions import identity_assertions, jwt_assertions, signing_key
+from mcpomni_jupyter.auth.dpopflow import DPoPAuth
 from mcpomni_jupyter.auth.provider import StoreBound
 from mcpomni_jupyter.auth.state import AuthHost
 from mcpomni_jupyter.auth.tokens import FileTokenStorage
@@ -93,7 +94,7 @@ class KeyClient(Refusals, StoreBound, PrivateKeyJWTOAuthProvider):
     check = "check auth.client_id, and that the authorization server holds the public key of auth.private_key, then reconnect"
 
 
-class AssertionClient(Refusals, IdentityAssertionOAuthProvider):
+class AssertionClient(Refusals, DPoPAuth, IdentityAssertionOAuthProvider):
     """The SDK's identity-assertion provider."""
 
     what = "identity assertion"

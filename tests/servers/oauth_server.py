@@ -3,6 +3,7 @@
     python oauth_server.py PORT [--transport streamable-http|sse] [--ttl SECONDS] [--legacy] [--issuer URL]
                                 [--rotate | --no-rotate] [--iss correct|wrong|missing] [--metadata-issuer URL]
                                 [--cimd REDIRECT_URI] [--client ID:SECRET] [--client-key PEM] [--idp-key PEM]
+                                [--dpop] [--dpop-nonce]
 
 The SDK's auth routes (metadata, dynamic registration, /authorize, /token)
 backed by an in-memory provider that auto-approves (a consenting user), issues
@@ -30,6 +31,10 @@ The MCP revision 2026-07-28 and the extensions (test-only switches):
   (RFC 7523 jwt-bearer, SEP-990: ``typ`` oauth-id-jag+jwt, aud = our issuer,
   its ``client_id`` the authenticated client).
 
+``--dpop`` advertises ``dpop_signing_alg_values_supported`` and checks DPoP
+proofs at the token endpoint and the binding at the MCP server
+(``dpop_guard``); ``--dpop-nonce`` demands server nonces there too.
+
 ``--rotate`` (the default, as before) rotates refresh tokens: every refresh
 returns a new refresh token and invalidates the old one, so a reused old one
 gets ``invalid_grant`` (recorded as a ``refresh_refused`` grant);
@@ -52,6 +57,7 @@ from urllib.parse import parse_qs, urlencode
 
 import jwt
 import uvicorn
+from dpop_guard import DPoPGuard
 from mcp.server import MCPServer
 from mcp.server.auth.provider import (
     AccessToken,
@@ -308,6 +314,8 @@ def metadata_extra(args: argparse.Namespace) -> dict:
     if args.client_key:
         extra["grant_types_supported"] = ["authorization_code", "refresh_token", "client_credentials"]
         extra["token_endpoint_auth_methods_supported"] = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+    if args.dpop or args.dpop_nonce:
+        extra["dpop_signing_alg_values_supported"] = ["ES256", "RS256"]
     return extra
 
 
@@ -330,6 +338,8 @@ def main() -> None:
     parser.add_argument("--client", metavar="ID:SECRET", help="a client provisioned out of band")
     parser.add_argument("--client-key", metavar="PEM", help="the public key of --client's private_key_jwt assertions")
     parser.add_argument("--idp-key", metavar="PEM", help="the enterprise identity provider's public key: accept ID-JAGs")
+    parser.add_argument("--dpop", action="store_true", help="offer DPoP; check proofs and bound tokens (dpop_guard)")
+    parser.add_argument("--dpop-nonce", action="store_true", help="--dpop, demanding server nonces")
     args = parser.parse_args()
     path = "/sse" if args.transport == "sse" else "/mcp"
     idp_key = Path(args.idp_key).read_text() if args.idp_key else None
@@ -340,6 +350,8 @@ def main() -> None:
     app = server.sse_app(host="127.0.0.1") if args.transport == "sse" else server.streamable_http_app(host="127.0.0.1")
     client_key = Path(args.client_key).read_text() if args.client_key else None
     app = TestOnlyRoutes(app, provider, metadata_extra(args), client_key)
+    if args.dpop or args.dpop_nonce:
+        app = DPoPGuard(app, provider, nonce=args.dpop_nonce)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", timeout_graceful_shutdown=1)
 
 
