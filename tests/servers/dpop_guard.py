@@ -20,7 +20,7 @@ without the current one gets ``use_dpop_nonce`` with a ``DPoP-Nonce``
 header (400 at the token endpoint, 401 at the resource).
 
 Test-only routes:
-    GET /test/dpop        -> {"events": [...], "bound": number of bound tokens}
+    GET /test/dpop        -> {"events": [...], "bound": number of bound tokens, "proofs": [every proof]}
     POST /test/dpop-nonce -> a new nonce (the client's next proofs carry the old one)
 """
 
@@ -62,13 +62,14 @@ class DPoPGuard:
         self.bound: dict[str, str] = {}  # access token -> cnf.jkt
         self.code_jkt: dict[str, str] = {}  # code_challenge -> the dpop_jkt of its authorization request
         self.events: list[dict] = []
+        self.proofs: list[str] = []  # every proof received (a test checks none shows on the client's side)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         path, method = scope["path"], scope["method"]
         if path == "/test/dpop":
-            return await self._json(send, 200, {"events": self.events, "bound": len(self.bound), "nonce": self.nonce})
+            return await self._json(send, 200, {"events": self.events, "bound": len(self.bound), "proofs": self.proofs})
         if path == "/test/dpop-nonce" and method == "POST":
             self.nonce = f"nonce-{secrets.token_urlsafe(8)}"
             return await self._json(send, 200, {"rotated": True})
@@ -87,6 +88,7 @@ class DPoPGuard:
 
     def verify(self, proof: str, scope, access_token: str | None = None) -> str:
         """The thumbprint of the proof's key; ProofError saying what is wrong."""
+        self.proofs.append(proof)
         headers = dict(scope["headers"])
         url = f"http://{headers.get(b'host', b'').decode()}{scope['path']}"
         try:
