@@ -20,7 +20,7 @@ import pytest
 from conftest import free_port
 from cryptography.hazmat.primitives.asymmetric import ec
 from test_auth import BROWSER, OAuthServer, pages
-from test_grants import pem, public_pem
+from test_grants import id_jag, pem, public_pem
 
 from mcpomni_jupyter.auth.dpop import Prover, new_key, thumbprint
 from mcpomni_jupyter.auth.tokens import token_path
@@ -155,6 +155,18 @@ def test_client_credentials_over_sse_get_dpop_bound_tokens(manager, oauth_server
     assert [e.get("grant_type") for e in events(server, "token")] == ["client_credentials"]
     resource = events(server, "resource")
     assert {e["result"] for e in resource} == {"ok"} and {e["method"] for e in resource} >= {"GET", "POST"}  # the stream and the messages
+
+
+def test_identity_assertion_gets_a_dpop_bound_token(manager, oauth_server, tmp_path):
+    """A grant whose SDK provider keeps no metadata of its own: the offer is read on the wire."""
+    idp = ec.generate_private_key(ec.SECP256R1())
+    server = oauth_server("--dpop", "--client", "xaa:xaa-secret-123", "--idp-key", public_pem(idp, tmp_path / "idp.pub"))
+    auth = {"method": "identity_assertion", "client_id": "xaa", "client_secret": "xaa-secret-123", "issuer": server.base}
+    connect(manager, server, {**auth, "identity_assertion": id_jag(idp, server)})
+    assert manager.call("m.whoami").text == "hello, authorized user"
+    assert stored(tmp_path, server)["tokens"]["token_type"] == "DPoP"
+    assert [e.get("grant_type") for e in events(server, "token")] == ["urn:ietf:params:oauth:grant-type:jwt-bearer"]
+    assert {e["result"] for e in events(server, "resource")} == {"ok"}
 
 
 def test_dpop_false_keeps_bearer_tokens(manager, oauth_server, tmp_path):

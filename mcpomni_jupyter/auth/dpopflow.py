@@ -38,7 +38,7 @@ _METADATA_PATHS = ("/.well-known/oauth-authorization-server", "/.well-known/open
 
 def _htu(url: httpx2.URL) -> str:
     """The proof's ``htu``: the request URL without query or fragment."""
-    return str(url.copy_with(query=None, fragment=None))
+    return str(url) if not url.query and not url.fragment else str(url.copy_with(query=None, fragment=None))
 
 
 def _error(response: httpx2.Response) -> str:

@@ -62,6 +62,7 @@ class DPoPGuard:
         self.bound: dict[str, str] = {}  # access token -> cnf.jkt
         self.code_jkt: dict[str, str] = {}  # code_challenge -> the dpop_jkt of its authorization request
         self.events: list[dict] = []
+        self.keys: dict[str, tuple] = {}  # encoded proof header -> (alg, public key, thumbprint)
         self.proofs: list[str] = []  # every proof received (a test checks none shows on the client's side)
 
     async def __call__(self, scope, receive, send):
@@ -92,13 +93,8 @@ class DPoPGuard:
         headers = dict(scope["headers"])
         url = f"http://{headers.get(b'host', b'').decode()}{scope['path']}"
         try:
-            header = jwt.get_unverified_header(proof)
-            if header.get("typ") != "dpop+jwt" or header.get("alg") not in ALGORITHMS:
-                raise ProofError("typ must be dpop+jwt with an asymmetric alg")
-            jwk = header.get("jwk")
-            if not isinstance(jwk, dict) or "d" in jwk:
-                raise ProofError("jwk must be a public key")
-            claims = jwt.decode(proof, jwt.PyJWK(jwk, header["alg"]).key, algorithms=[header["alg"]], options={"require": ["iat", "jti"]})
+            alg, key, jkt = self._key_of(proof.partition(".")[0])
+            claims = jwt.decode(proof, key, algorithms=[alg], options={"require": ["iat", "jti"]})
         except jwt.PyJWTError as exc:
             raise ProofError(f"bad proof: {exc}") from None
         if claims.get("htm") != scope["method"] or claims.get("htu") != url:
@@ -112,7 +108,20 @@ class DPoPGuard:
             raise ProofError("ath does not match the access token")
         if self.nonce is not None and claims.get("nonce") != self.nonce:
             raise NonceNeeded()
-        return thumbprint(jwk)
+        return jkt
+
+    def _key_of(self, encoded_header: str) -> tuple[str, object, str]:
+        """The alg, public key and thumbprint of a proof's header (checked once per header, as a server caches them)."""
+        known = self.keys.get(encoded_header)
+        if known is None:
+            header = jwt.get_unverified_header(f"{encoded_header}.e30.")
+            if header.get("typ") != "dpop+jwt" or header.get("alg") not in ALGORITHMS:
+                raise ProofError("typ must be dpop+jwt with an asymmetric alg")
+            jwk = header.get("jwk")
+            if not isinstance(jwk, dict) or "d" in jwk:
+                raise ProofError("jwk must be a public key")
+            known = self.keys[encoded_header] = (header["alg"], jwt.PyJWK(jwk, header["alg"]).key, thumbprint(jwk))
+        return known
 
     # ------------------------------------------------------------------ the token endpoint
 
