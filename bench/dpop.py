@@ -3,11 +3,12 @@
 
     .venv/bin/python bench/dpop.py [--rounds 200] [--batch 5] [--json OUT]
 
-Two ``tests/servers/oauth_server.py`` processes over streamable HTTP, one with ``--dpop`` (it
-checks every proof: signature, htm/htu, iat, jti, ath, the token's key) and one without; each
-provisions the client ``m2m`` for ``client_credentials`` with ``private_key_jwt``.  One in-process
-IPython shell (``%load_ext mcpomni_jupyter``) connects to both with the same auth config: the
-first gets a DPoP-bound token, the second a bearer one.  Rounds of a batch of ``%mcp call
+Two ``tests/servers/oauth_server.py --dpop`` processes over streamable HTTP (the server checks
+every proof: signature, htm/htu, iat, jti, ath, the token's key), each provisioning the client
+``m2m`` for ``client_credentials`` with ``private_key_jwt``.  One in-process IPython shell
+(``%load_ext mcpomni_jupyter``) connects to both with the same auth config, except that the
+second has ``"dpop": false``: the first gets a DPoP-bound token, the second a bearer one, from
+the same server code (a process each, so that neither token store entry is the other's).  Rounds of a batch of ``%mcp call
 X.whoami`` on each, the order alternating; the ratio is median DPoP / median bearer (bar: <= 1.10).
 Also: the proofs signed per DPoP call (counted on ``Prover.proof``, against the requests the
 server saw: one proof per request), the time to sign one proof, and the client CPU per call.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -58,6 +60,12 @@ def _counting() -> dict[str, int]:
     return counts
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (/proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def sign_time(n: int = 2000) -> float:
     from mcpomni_jupyter.auth.dpop import Prover, new_key
 
@@ -88,7 +96,13 @@ def bench(rounds: int, batch: int, warmup: int = 30) -> dict[str, Any]:
         manager = get_manager()
         manager.set_auth_options(token_dir=str(work / "tokens"), open_browser=False)
         for name, server in (("d", bound), ("b", bearer)):
-            auth = {"method": "client_credentials", "client_id": "m2m", "private_key_file": private, "issuer": server.base}
+            auth = {
+                "method": "client_credentials",
+                "client_id": "m2m",
+                "private_key_file": private,
+                "issuer": server.base,
+                "dpop": name == "d",
+            }
             manager.add_servers({"mcpServers": {name: {"url": server.url, "timeout": 30, "auth": auth}}})
         status = manager.connect("d", "b", wait=True)
         assert all(status[n].state == "connected" for n in ("d", "b")), [status[n].error for n in ("d", "b")]
@@ -104,6 +118,7 @@ def bench(rounds: int, batch: int, warmup: int = 30) -> dict[str, Any]:
         times: dict[str, list[float]] = {k: [] for k in variants}
         cpu: dict[str, list[float]] = {k: [] for k in variants}
         proofs0, seen0 = counts["proofs"], len(httpx2.get(f"{bound.base}/test/dpop").json()["proofs"])
+        server0 = {"dpop": _cpu_s(bound.proc.pid), "bearer": _cpu_s(bearer.proc.pid)}
         for r in range(rounds):
             for name in list(variants) if r % 2 == 0 else list(variants)[::-1]:
                 c0 = time.process_time()
@@ -112,6 +127,7 @@ def bench(rounds: int, batch: int, warmup: int = 30) -> dict[str, Any]:
                     variants[name]()
                     times[name].append(now() - t0)
                 cpu[name].append((time.process_time() - c0) / batch)
+        server_cpu = {"dpop": _cpu_s(bound.proc.pid) - server0["dpop"], "bearer": _cpu_s(bearer.proc.pid) - server0["bearer"]}
         signed, seen = counts["proofs"] - proofs0, len(httpx2.get(f"{bound.base}/test/dpop").json()["proofs"]) - seen0
     finally:
         shell.run_line_magic("unload_ext", "mcpomni_jupyter")
@@ -125,6 +141,7 @@ def bench(rounds: int, batch: int, warmup: int = 30) -> dict[str, Any]:
         "bearer_median_us": median(times["bearer"]) * 1e6,
         "ratio": median(times["dpop"]) / median(times["bearer"]),
         "cpu_us": {k: median(v) * 1e6 for k, v in cpu.items()},
+        "server_cpu_us": {k: v / (rounds * batch) * 1e6 for k, v in server_cpu.items()},
         "proofs_signed_per_call": signed / calls,
         "requests_seen_by_server_per_call": seen / calls,
         "sign_one_proof_us": sign_time() * 1e6,
@@ -144,6 +161,9 @@ def main() -> None:
     print(f"| DPoP call, median | {result['dpop_median_us']:.0f} µs | | |")
     print(f"| bearer call, median | {result['bearer_median_us']:.0f} µs | | |")
     print(f"| client CPU per call, DPoP / bearer | {result['cpu_us']['dpop']:.0f} / {result['cpu_us']['bearer']:.0f} µs | | |")
+    print(
+        f"| server CPU per call, DPoP / bearer | {result['server_cpu_us']['dpop']:.0f} / {result['server_cpu_us']['bearer']:.0f} µs | | |"
+    )
     one = result["proofs_signed_per_call"] == result["requests_seen_by_server_per_call"]
     print(
         f"| proofs signed per call (requests the server saw) | {result['proofs_signed_per_call']:.2f} ({result['requests_seen_by_server_per_call']:.2f}) | one per request | {'yes' if one else 'NO'} |"

@@ -34,6 +34,10 @@ import time
 from urllib.parse import parse_qs
 
 import jwt
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 ALGORITHMS = ["ES256", "ES384", "ES512", "RS256", "PS256", "EdDSA"]
 RESOURCE_PATHS = ("/mcp", "/sse", "/messages")
@@ -94,9 +98,11 @@ class DPoPGuard:
         url = f"http://{headers.get(b'host', b'').decode()}{scope['path']}"
         try:
             alg, key, jkt = self._key_of(proof.partition(".")[0])
-            claims = jwt.decode(proof, key, algorithms=[alg], options={"require": ["iat", "jti"]})
-        except jwt.PyJWTError as exc:
-            raise ProofError(f"bad proof: {exc}") from None
+            claims = _es256(proof, key) if alg == "ES256" else jwt.decode(proof, key, algorithms=[alg])
+        except (jwt.PyJWTError, InvalidSignature, ValueError) as exc:
+            raise ProofError(f"bad proof: {exc or type(exc).__name__}") from None
+        if not isinstance(claims, dict) or not isinstance(claims.get("jti"), str) or not isinstance(claims.get("iat"), int):
+            raise ProofError("jti and iat are required")
         if claims.get("htm") != scope["method"] or claims.get("htu") != url:
             raise ProofError(f"htm/htu {claims.get('htm')} {claims.get('htu')} do not match {scope['method']} {url}")
         if abs(time.time() - claims["iat"]) > IAT_WINDOW:
@@ -200,6 +206,18 @@ class DPoPGuard:
 
 class NonceNeeded(Exception):
     pass
+
+
+def _es256(proof: str, key) -> dict:
+    """An ES256 JWS verified with ``cryptography`` alone (what a resource server's hot path would do)."""
+    signing_input, _, signature = proof.rpartition(".")
+    raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    if len(raw) != 64:
+        raise ValueError("an ES256 signature is 64 bytes")
+    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    key.verify(der, signing_input.encode(), ec.ECDSA(hashes.SHA256()))
+    payload = signing_input.partition(".")[2]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
 async def _body(receive) -> bytes:
