@@ -10,7 +10,9 @@ JWT, a value or a file a tool outside the notebook keeps fresh, exchanged
 with the RFC 7523 grant).  Every key belongs to
 some methods; a key given to another method, an unknown key, a missing
 required setting or two credentials where one is wanted is a one-line
-``ConfigError`` naming the key.  Only the standard library is imported here.
+``ConfigError`` naming the key.  ``dpop`` (every OAuth method) is ``false`` to
+keep a server's tokens bearer tokens even where its authorization server
+offers DPoP (RFC 9449).  Only the standard library is imported here.
 """
 
 from __future__ import annotations
@@ -49,11 +51,12 @@ _APPLIES: dict[str, tuple[str, ...]] = {
     "idp_token_endpoint": ("identity_assertion",),
     "idp_client_id": ("identity_assertion",),
     "idp_client_secret": ("identity_assertion",),
+    "dpop": OAUTH_METHODS,
 }
 AUTH_KEYS = {"method", *_APPLIES}
 SIGNING_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
 _SECRETS = ("client_secret", "private_key", "identity_assertion", "id_token", "idp_client_secret", "assertion")
-_STRINGS = tuple(key for key in _APPLIES if key not in ("scopes", "callback_port"))
+_STRINGS = tuple(key for key in _APPLIES if key not in ("scopes", "callback_port", "dpop"))
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class AuthConfig:
     idp_client_secret: str | None = None
     assertion: str | None = None  # jwt_bearer: the platform's JWT
     assertion_file: str | None = None  # or the file holding it, read at each token request
+    dpop: bool = True  # bind tokens to a key (RFC 9449) where the authorization server offers it; false: bearer tokens
 
     @property
     def uses_oauth(self) -> bool:
@@ -94,7 +98,7 @@ class AuthConfig:
         parts = [f"method={self.method!r}"]
         for item in fields(self)[1:]:
             value = getattr(self, item.name)
-            if value in (None, ()):
+            if value in (None, ()) or (item.name == "dpop" and value):
                 continue
             parts.append(f"{item.name}=***" if item.name in _SECRETS else f"{item.name}={value!r}")
         return f"AuthConfig({', '.join(parts)})"
@@ -135,6 +139,17 @@ def _scopes(value: Any, where: str) -> tuple[str, ...]:
 def _port(value: Any, where: str) -> int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536):
         raise ConfigError(f"{where}.callback_port must be a port number between 1 and 65535")
+    return value
+
+
+def _flag(value: Any, where: str) -> bool:
+    """``auth.dpop``: true (the default: DPoP where the authorization server offers it) or false."""
+    if value is None:
+        return True
+    if not isinstance(value, bool):
+        raise ConfigError(
+            f"{where}.dpop must be true or false (false keeps bearer tokens even where DPoP is offered), got {str(value)[:40]!r}"
+        )
     return value
 
 
@@ -236,5 +251,9 @@ def parse_auth(raw: Any, where: str) -> AuthConfig:
     values: dict[str, Any] = {key: _string(raw.get(key), f"{where}.{key}") for key in _STRINGS}
     _check_method(method, values, where)
     return AuthConfig(
-        method=method, scopes=_scopes(raw.get("scopes"), where), callback_port=_port(raw.get("callback_port"), where), **values
+        method=method,
+        scopes=_scopes(raw.get("scopes"), where),
+        callback_port=_port(raw.get("callback_port"), where),
+        dpop=_flag(raw.get("dpop"), where),
+        **values,
     )

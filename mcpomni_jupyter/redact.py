@@ -23,8 +23,8 @@ _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s@'\"<>]+@")
 _URL_QUERY = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s?#'\"<>]*\?)([^\s#'\"<>]+)")
 _QUERY_PAIR = re.compile(r"([^&=;]+)=([^&;]*)")
 _PATTERNS = [
-    # Authorization: Bearer xyz / Basic xyz
-    (re.compile(r"\b([Bb]earer|[Bb]asic)\s+(?=[A-Za-z0-9\-._~+/]*[0-9\-._~+/])[A-Za-z0-9\-._~+/=]{8,}"), r"\1 " + MASK),
+    # Authorization: Bearer xyz / Basic xyz / DPoP xyz
+    (re.compile(r"\b([Bb]earer|[Bb]asic|DPoP)\s+(?=[A-Za-z0-9\-._~+/]*[0-9\-._~+/])[A-Za-z0-9\-._~+/=]{8,}"), r"\1 " + MASK),
     # a JSON Web Token anywhere (an access token a server echoes back in an error), even cut after its payload
     (re.compile(r"\beyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}(?:\.[A-Za-z0-9_\-]*)?"), MASK),
     # key=value in forms, JSON and reprs

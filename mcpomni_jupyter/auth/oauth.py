@@ -171,12 +171,17 @@ class OAuthCoordinator:
 
         method = connection.config.auth.method
         if method == "client_credentials":
-            return grants.client_credentials(connection, self.storage_for(connection))
-        if method == "identity_assertion":
-            return grants.identity_assertion(connection, self.storage_for(connection))
-        if method == "jwt_bearer":
-            return grants.jwt_bearer(connection, self.storage_for(connection))
-        return self._authorization_code(connection)
+            provider = grants.client_credentials(connection, self.storage_for(connection))
+        elif method == "identity_assertion":
+            provider = grants.identity_assertion(connection, self.storage_for(connection))
+        elif method == "jwt_bearer":
+            provider = grants.jwt_bearer(connection, self.storage_for(connection))
+        else:
+            provider = self._authorization_code(connection)
+        # DPoP (dpopflow.DPoPAuth, a base of every provider): on where the authorization server offers it
+        provider.dpop_allowed = connection.config.auth.dpop
+        provider.dpop_log = lambda message: connection.record("auth", message)
+        return provider
 
     def _authorization_code(self, connection: AuthHost) -> Any:
         """The authorization-code flow with PKCE: our adapted provider, with a person in the loop."""

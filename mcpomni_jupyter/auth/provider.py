@@ -15,6 +15,8 @@ Imported only when an OAuth server connects (the SDK loads with it).
   the old one (tokens, registration, metadata) is used again, even a
   registration that carries no issuer of its own.
 
+``DPoPAuth`` (``dpopflow``) puts DPoP proofs on their token and MCP requests.
+
 ``AdaptedProvider`` (the authorization-code flow) adds:
 
 - A pre-registered ``client_id`` is used instead of dynamic registration.
@@ -25,6 +27,7 @@ Imported only when an OAuth server connects (the SDK loads with it).
   endpoint); the connection's log says which was used.
 - On the 2025-03-26 path (no protected-resource metadata), the authorization
   server's ``issuer`` may carry a path on the MCP server's own origin.
+- ``dpop_jkt`` on the authorization request where tokens will be DPoP-bound.
 - A refresh first re-reads the shared token store under its lock, held across
   the refresh request, so kernels sharing the store never refresh with a
   refresh token another kernel has already rotated.
@@ -39,6 +42,7 @@ from urllib.parse import urlparse
 import httpx2
 from mcp.client.auth import OAuthClientProvider
 
+from mcpomni_jupyter.auth.dpopflow import DPoPAuth
 from mcpomni_jupyter.auth.tokens import FileTokenStorage, Stored, same_issuer
 
 
@@ -69,8 +73,8 @@ class _LegacyIssuer(str):
     __hash__ = str.__hash__
 
 
-class StoreBound(OAuthClientProvider):
-    """The SDK provider plus the absolute expiry of a reloaded token and the store's entry bound to an issuer."""
+class StoreBound(DPoPAuth, OAuthClientProvider):
+    """The SDK provider plus the absolute expiry of a reloaded token, the store's entry bound to an issuer, and DPoP."""
 
     _entry_issuer: str | None = None  # the authorization server the tokens and registration in the context came from
 
@@ -151,6 +155,23 @@ class AdaptedProvider(StoreBound):
             self.context.client_info is None or self.context.client_info.client_id != self.preregistered.client_id
         ):
             self.context.client_info = self.preregistered
+
+    async def _perform_authorization_code_grant(self) -> tuple[str, str]:
+        """The SDK's redirect, plus ``dpop_jkt`` (RFC 9449 10) where tokens will be DPoP-bound: the code is
+        then bound to our key too."""
+        if self._dpop_token_endpoint() is None:
+            return await super()._perform_authorization_code_grant()
+        jkt, handler = (await self._dpop_key()).jkt, self.context.redirect_handler
+        assert handler is not None
+
+        async def with_jkt(url: str) -> None:
+            await handler(f"{url}&dpop_jkt={jkt}")
+
+        self.context.redirect_handler = with_jkt
+        try:
+            return await super()._perform_authorization_code_grant()
+        finally:
+            self.context.redirect_handler = handler
 
     async def _auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
         """The SDK's flow, except that a refresh made needless by ``_refresh_token`` is not sent."""

@@ -24,6 +24,13 @@ the wrong shape, an expiry that is not a time) is reported through
 ``on_warning`` once per read and treated as absent; the next write replaces it.
 Every token and client secret read or written is registered with
 ``redact.add_secret``.
+
+DPoP (RFC 9449): the entry keeps the server's key pair (``dpop_key``, a
+private JWK, created once by ``dpop_key()`` under the store's lock) beside
+tokens bound to it, which are stored with ``token_type`` ``DPoP``.  A
+DPoP-bound token is useless without its key: a bound token whose key is
+missing or corrupt is reported and treated as absent.  ``dpop_bound`` is the
+set of access tokens known to be bound (read here, or issued as such).
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcpomni_jupyter.auth.dpop import checked_key, new_key
 from mcpomni_jupyter.auth.storelock import StoreLock
 from mcpomni_jupyter.auth.tokenfile import check_token_dir, move_aside, read_json, token_path, write_json
 from mcpomni_jupyter.redact import add_secret
@@ -82,12 +90,14 @@ def _validated(model: Any, part: str, raw: Any, problems: list[str]) -> Any:
 class Stored:
     """One read of a token file: its usable parts, and their JSON (``data``) for a read-modify-write."""
 
-    data: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict, repr=False)
     tokens: Any = None  # OAuthToken, its expires_in counted from expires_at
     expires_at: float | None = None
     client_info: Any = None  # OAuthClientInformationFull, None if registered for another redirect URI
     metadata: Any = None  # OAuthMetadata of the authorization server the entry came from
     issuer: str | None = None  # that authorization server; None for a file of the previous layout
+    dpop_bound: bool = False  # the tokens are DPoP-bound (to dpop_key)
+    dpop_key: dict[str, str] | None = field(default=None, repr=False)  # the entry's DPoP key pair (a private JWK)
 
 
 class FileTokenStorage:
@@ -110,6 +120,8 @@ class FileTokenStorage:
         self.last_expires_at: float | None = None  # the expiry of the tokens get_tokens returned last
         self.last_loaded = Stored()  # what get_tokens or get_client_info read last
         self.warn: Callable[[str], Any] = on_warning or (lambda message: None)
+        self.dpop_bound: set[str] = set()  # access tokens bound to dpop_jwk
+        self.dpop_jwk: dict[str, str] | None = None  # the key dpop_key() returned; written with bound tokens
         # re-entrant within this instance (one provider, whose flow the SDK serialises)
         self.lock = StoreLock(self.path.with_suffix(".lock"), self.warn)
 
@@ -121,6 +133,9 @@ class FileTokenStorage:
         raw, expires_at = data.pop("tokens", None), data.pop("expires_at", None)
         if raw is None:
             return
+        bound = isinstance(raw, dict) and str(raw.get("token_type", "")).lower() == "dpop"
+        if bound:
+            raw = {**raw, "token_type": "Bearer"}  # the SDK's model knows only Bearer; the binding is kept here
         tokens = _validated(OAuthToken, "tokens", raw, problems)
         if tokens is None:
             return
@@ -128,9 +143,27 @@ class FileTokenStorage:
             problems.append(f"its expiry {str(expires_at)[:40]!r} is not a time")
             return
         data["tokens"], data["expires_at"] = tokens.model_dump(mode="json", exclude_none=True), expires_at
+        if bound:
+            data["tokens"]["token_type"] = "DPoP"
         if expires_at is not None:
             tokens.expires_in = max(0, int(expires_at - time.time()))
-        stored.tokens, stored.expires_at = tokens, expires_at
+        stored.tokens, stored.expires_at, stored.dpop_bound = tokens, expires_at, bound
+
+    @staticmethod
+    def _take_dpop_key(data: dict[str, Any], stored: Stored, problems: list[str]) -> None:
+        raw = data.pop("dpop_key", None)
+        if raw is not None:
+            stored.dpop_key = checked_key(raw)
+            if stored.dpop_key is None:
+                problems.append("its DPoP key is not a P-256 key pair")
+            else:
+                data["dpop_key"] = stored.dpop_key
+        if stored.dpop_bound and stored.dpop_key is None:
+            if raw is None:
+                problems.append("its DPoP-bound tokens have no key")
+            stored.tokens, stored.expires_at, stored.dpop_bound = None, None, False  # useless without their key
+            data.pop("tokens", None)
+            data.pop("expires_at", None)
 
     def _take_client_info(self, data: dict[str, Any], stored: Stored, problems: list[str]) -> None:
         from mcp.shared.auth import OAuthClientInformationFull
@@ -181,6 +214,7 @@ class FileTokenStorage:
         self._take_tokens(data, stored, problems)
         self._take_client_info(data, stored, problems)
         self._take_metadata(data, stored, problems)
+        self._take_dpop_key(data, stored, problems)
         if problems:
             self.warn(
                 f"the token file {self.path} is corrupt ({'; '.join(problems)}); ignoring what is bad "
@@ -188,7 +222,9 @@ class FileTokenStorage:
             )
         if self.issuer is not None and stored.issuer is not None and not same_issuer(self.issuer, stored.issuer):
             return Stored()  # another authorization server's: never used, replaced at the next write
-        stored.data = {key: data[key] for key in ("tokens", "expires_at", "client_info", "metadata") if key in data}
+        if stored.dpop_bound:
+            self.dpop_bound.add(stored.tokens.access_token)
+        stored.data = {key: data[key] for key in ("tokens", "expires_at", "client_info", "metadata", "dpop_key") if key in data}
         if stored.issuer is not None:
             stored.data["issuer"] = stored.issuer
         return stored
@@ -253,9 +289,27 @@ class FileTokenStorage:
         expires_at = time.time() + tokens.expires_in if tokens.expires_in is not None else None
         async with self.alocked():
             data = self.load().data
+            if tokens.access_token in self.dpop_bound and self.dpop_jwk is not None:
+                raw["token_type"] = "DPoP"  # the stored token says it is bound; its key goes with it
+                data["dpop_key"] = self.dpop_jwk
             data["tokens"], data["expires_at"] = raw, expires_at
             self._write(data)
         self.last_expires_at = expires_at
+
+    async def dpop_key(self) -> dict[str, str]:
+        """The entry's DPoP key pair, created (and written, under the store's lock) if it has none yet."""
+        if self.dpop_jwk is None:
+            async with self.alocked():
+                stored = self.load()
+                if stored.dpop_key is None:
+                    stored.dpop_key = stored.data["dpop_key"] = new_key()
+                    self._write(stored.data)
+                self.dpop_jwk = stored.dpop_key
+        return self.dpop_jwk
+
+    def holds_dpop_key(self) -> bool:
+        """Whether the entry has a DPoP key (made only where its authorization server offered DPoP)."""
+        return self.dpop_jwk is not None or self.load().dpop_key is not None
 
     async def get_client_info(self) -> Any:
         self.last_loaded = self.load()

@@ -4,6 +4,7 @@
                                 [--rotate | --no-rotate] [--iss correct|wrong|missing] [--metadata-issuer URL]
                                 [--cimd REDIRECT_URI] [--client ID:SECRET] [--client-key PEM] [--idp-key PEM]
                                 [--workload ISSUER SUBJECT PEM]
+                                [--dpop] [--dpop-nonce]
 
 The SDK's auth routes (metadata, dynamic registration, /authorize, /token)
 backed by an in-memory provider that auto-approves (a consenting user), issues
@@ -36,6 +37,10 @@ The MCP revision 2026-07-28 and the extensions (test-only switches):
   iss = ISSUER, sub = SUBJECT, aud = our issuer, an unexpired exp; recorded
   as a ``jwt_bearer`` grant (with its ``jti``) or ``jwt_bearer_refused``.
 
+``--dpop`` advertises ``dpop_signing_alg_values_supported`` and checks DPoP
+proofs at the token endpoint and the binding at the MCP server
+(``dpop_guard``); ``--dpop-nonce`` demands server nonces there too.
+
 ``--rotate`` (the default, as before) rotates refresh tokens: every refresh
 returns a new refresh token and invalidates the old one, so a reused old one
 gets ``invalid_grant`` (recorded as a ``refresh_refused`` grant);
@@ -58,6 +63,7 @@ from urllib.parse import parse_qs, urlencode
 
 import jwt
 import uvicorn
+from dpop_guard import DPoPGuard
 from mcp.server import MCPServer
 from mcp.server.auth.provider import (
     AccessToken,
@@ -341,6 +347,8 @@ def metadata_extra(args: argparse.Namespace) -> dict:
     if args.client_key or args.workload:
         extra["grant_types_supported"] = ["authorization_code", "refresh_token", "client_credentials", JWT_BEARER_GRANT_TYPE]
         extra["token_endpoint_auth_methods_supported"] = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+    if args.dpop or args.dpop_nonce:
+        extra["dpop_signing_alg_values_supported"] = ["ES256", "RS256"]
     return extra
 
 
@@ -364,6 +372,8 @@ def main() -> None:
     parser.add_argument("--client-key", metavar="PEM", help="the public key of --client's private_key_jwt assertions")
     parser.add_argument("--idp-key", metavar="PEM", help="the enterprise identity provider's public key: accept ID-JAGs")
     parser.add_argument("--workload", nargs=3, metavar=("ISSUER", "SUBJECT", "PEM"), help="accept this workload's JWTs (jwt-bearer)")
+    parser.add_argument("--dpop", action="store_true", help="offer DPoP; check proofs and bound tokens (dpop_guard)")
+    parser.add_argument("--dpop-nonce", action="store_true", help="--dpop, demanding server nonces")
     args = parser.parse_args()
     path = "/sse" if args.transport == "sse" else "/mcp"
     idp_key = Path(args.idp_key).read_text() if args.idp_key else None
@@ -375,6 +385,8 @@ def main() -> None:
     client_key = Path(args.client_key).read_text() if args.client_key else None
     workload = [*args.workload[:2], Path(args.workload[2]).read_text()] if args.workload else None
     app = TestOnlyRoutes(app, provider, metadata_extra(args), client_key, workload)
+    if args.dpop or args.dpop_nonce:
+        app = DPoPGuard(app, provider, nonce=args.dpop_nonce)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", timeout_graceful_shutdown=1)
 
 
