@@ -86,14 +86,9 @@ def argument_checker(tool_name: str, schema: dict[str, Any], skipped: Skipped | 
 
     A ``$ref`` to another document is never fetched: that part is not checked, and ``skipped`` is told (``core.schemas``).
     """
-    import jsonschema
-
     props = schema.get("properties") or {}
     required = list(schema.get("required") or [])
-    try:
-        validator: SchemaCheck | None = SchemaCheck(schema, skipped)
-    except jsonschema.exceptions.SchemaError:
-        validator = None  # a schema we cannot apply here: the server checks the arguments itself
+    validator = SchemaCheck(schema, skipped)  # a schema we cannot apply here is skipped: the server checks the arguments itself
 
     def check(arguments: dict[str, Any]) -> None:
         missing = [n for n in required if n not in arguments]
@@ -102,7 +97,7 @@ def argument_checker(tool_name: str, schema: dict[str, Any], skipped: Skipped | 
         unknown = [n for n in arguments if n not in props]
         if props and unknown and schema.get("additionalProperties") is not True:
             raise ArgumentError(f"{tool_name}() got unexpected argument(s): {', '.join(unknown)}; it takes {', '.join(props)}")
-        error = validator.first_error(arguments) if validator is not None else None
+        error = validator.first_error(arguments)
         if error is not None:
             where = ".".join(str(p) for p in error.absolute_path) or "arguments"
             raise ArgumentError(f"{tool_name}(): {where}: {error.message}")

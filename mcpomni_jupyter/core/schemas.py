@@ -41,7 +41,9 @@ class _Anything(dict[str, Any]):
 class SchemaCheck:
     """One schema, compiled once: ``first_error(instance)`` is the best-matching error, or None."""
 
-    def __init__(self, schema: dict[str, Any], skipped: Skipped | None = None) -> None:
+    def __init__(self, schema: dict[str, Any], skipped: Skipped | None = None, *, checked: bool = False) -> None:
+        """``checked``: the schema is checked against its metaschema first (a ``SchemaError`` if it is not one);
+        else (an argument check, built per call) a schema that cannot be applied is found while checking, and skipped."""
         import jsonschema
         import referencing
         import referencing.jsonschema
@@ -56,7 +58,8 @@ class SchemaCheck:
             return empty  # accepts anything: the part behind the reference is not checked
 
         cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-        cls.check_schema(schema)  # a SchemaError for a schema that is not one
+        if checked:
+            cls.check_schema(schema)
         self._validator = cls(schema, registry=referencing.Registry(retrieve=retrieve))  # type: ignore[call-arg]
 
     def _tell(self, ref: str) -> None:
@@ -77,6 +80,8 @@ class SchemaCheck:
         except RecursionError:
             self._tell("(a reference cycle)")
             return None
+        except Exception:  # noqa: BLE001 - a server's schema that is not one (a SchemaError, a type that is a number...)
+            return None  # cannot be applied here: the server checks what it receives
 
 
 def skip_logger(connection: Connection, tool: str, part: str) -> Skipped:
@@ -111,7 +116,7 @@ def install_output_check(connection: Connection, session: Any) -> None:
         check = checks.get(name)
         if check is None or check.schema is not schema:
             try:
-                check = checks[name] = SchemaCheck(schema, skip_logger(connection, name, "that part of its result"))
+                check = checks[name] = SchemaCheck(schema, skip_logger(connection, name, "that part of its result"), checked=True)
             except jsonschema.SchemaError as exc:
                 raise RuntimeError(f"Invalid schema for tool {name}: {exc.message}") from None
         error = check.first_error(result.structured_content)

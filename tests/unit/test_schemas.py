@@ -62,3 +62,8 @@ def test_a_result_without_result_type_is_complete_once_the_session_is_modern():
     error = SimpleNamespace(message=SimpleNamespace(error={"code": 1}))
     assert completed(error, modern) is error and not hasattr(error.message, "result")
     assert completed(ValueError("a transport error"), modern).args == ("a transport error",)
+
+
+def test_a_schema_that_is_not_one_is_left_to_the_server():
+    check_arguments("t", {"type": "object", "properties": {"a": {"type": 12}}}, {"a": 1})  # a type that is a number
+    check_arguments("t", {"type": "object", "properties": {"a": {"pattern": "("}}}, {"a": "x"})  # a pattern that is not one
