@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from mcpomni_jupyter.core.schemas import SchemaCheck, Skipped, skip_logger
 from mcpomni_jupyter.errors import ArgumentError, LookupFailed, McpJupyterError
 
 if TYPE_CHECKING:
@@ -75,20 +76,19 @@ def docstring(tool: Any) -> str:
     return "\n".join(lines).strip()
 
 
-def check_arguments(tool_name: str, schema: dict[str, Any], arguments: dict[str, Any]) -> None:
+def check_arguments(tool_name: str, schema: dict[str, Any], arguments: dict[str, Any], skipped: Skipped | None = None) -> None:
     """Raise ArgumentError, one line, for arguments the schema rejects."""
-    argument_checker(tool_name, schema)(arguments)
+    argument_checker(tool_name, schema, skipped)(arguments)
 
 
-def argument_checker(tool_name: str, schema: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
-    """``check(arguments)``, raising ArgumentError (one line) for arguments the schema rejects; built once per tool."""
-    import jsonschema
-    import referencing
+def argument_checker(tool_name: str, schema: dict[str, Any], skipped: Skipped | None = None) -> Callable[[dict[str, Any]], None]:
+    """``check(arguments)``, raising ArgumentError (one line) for arguments the schema rejects; built once per tool.
 
+    A ``$ref`` to another document is never fetched: that part is not checked, and ``skipped`` is told (``core.schemas``).
+    """
     props = schema.get("properties") or {}
     required = list(schema.get("required") or [])
-    # an empty registry: a server's schema must not make the kernel fetch a remote $ref
-    validator = jsonschema.Draft202012Validator(schema, registry=referencing.Registry())
+    validator = SchemaCheck(schema, skipped)  # a schema we cannot apply here is skipped: the server checks the arguments itself
 
     def check(arguments: dict[str, Any]) -> None:
         missing = [n for n in required if n not in arguments]
@@ -97,10 +97,7 @@ def argument_checker(tool_name: str, schema: dict[str, Any]) -> Callable[[dict[s
         unknown = [n for n in arguments if n not in props]
         if props and unknown and schema.get("additionalProperties") is not True:
             raise ArgumentError(f"{tool_name}() got unexpected argument(s): {', '.join(unknown)}; it takes {', '.join(props)}")
-        try:
-            error = jsonschema.exceptions.best_match(validator.iter_errors(arguments))
-        except (jsonschema.exceptions.SchemaError, referencing.exceptions.Unresolvable, RecursionError):
-            return  # a schema we cannot apply here: the server checks the arguments itself
+        error = validator.first_error(arguments)
         if error is not None:
             where = ".".join(str(p) for p in error.absolute_path) or "arguments"
             raise ArgumentError(f"{tool_name}(): {where}: {error.message}")
@@ -126,8 +123,12 @@ class ToolCallable:
             if len(args) == 1 and isinstance(args[0], dict):
                 return {**args[0], **kwargs}
             raise ArgumentError(f"{self.__name__}() takes keyword arguments only (or one dict)")
-        check_arguments(self.__name__, self.tool.input_schema or {}, kwargs)
+        check_arguments(self.__name__, self.tool.input_schema or {}, kwargs, self._skipped())
         return kwargs
+
+    def _skipped(self) -> Skipped:
+        """Where a ``$ref`` the argument check does not follow is said: this server's ``%mcp log``."""
+        return skip_logger(self._manager.connection(self.server), self.name, "that part of the arguments")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         arguments = self._arguments(args, kwargs)
@@ -149,12 +150,12 @@ class ToolCallable:
         Each row's arguments are checked against the tool's input schema first;
         a row that does not fit fails alone (a ``RowError``), without a call.
         """
-        check = argument_checker(self.__name__, self.tool.input_schema or {})
+        check = argument_checker(self.__name__, self.tool.input_schema or {}, self._skipped())
         return self._manager.map(f"{self.server}.{self.name}", rows, check=check, **options)
 
     async def amap(self, rows: Any, **options: Any) -> Any:
         """``map`` for top-level ``await``."""
-        check = argument_checker(self.__name__, self.tool.input_schema or {})
+        check = argument_checker(self.__name__, self.tool.input_schema or {}, self._skipped())
         return await self._manager.amap(f"{self.server}.{self.name}", rows, check=check, **options)
 
     def __repr__(self) -> str:

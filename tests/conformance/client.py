@@ -19,6 +19,7 @@ import socket
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
@@ -28,6 +29,7 @@ import httpx2  # noqa: E402
 from mcpomni_jupyter.core.manager import MCPManager  # noqa: E402
 
 CIMD_URL = "https://conformance-test.local/client-metadata.json"
+METHOD_NOT_FOUND = -32601
 
 
 def free_port() -> int:
@@ -111,6 +113,31 @@ def skills(manager: MCPManager, scenario: str) -> None:
             print(f"refused: {exc}")
 
 
+def call_with_placeholders(manager: MCPManager, tool: Any) -> None:
+    """Call ``tool`` with a placeholder for each argument; a server that serves no ``tools/call`` is noted, not fatal
+    (json-schema-ref-no-deref's server answers only ``tools/list``: the scenario checks the listing)."""
+    from mcpomni_jupyter.errors import ServerError
+
+    props = (tool.input_schema or {}).get("properties", {}) or {}
+    args = {name: placeholder(schema) for name, schema in props.items()}
+    try:
+        result = manager.call(f"test.{tool.name}", args, raise_on_error=False)
+    except ServerError as exc:
+        if exc.code != METHOD_NOT_FOUND:
+            raise
+        print(f"{tool.name}: the server serves no tools/call ({exc})")
+        return
+    print(f"{tool.name}: {'error' if result.is_error else 'ok'} {result.text[:200]}")
+
+
+def echo_schema(manager: MCPManager) -> None:
+    """json-schema-2020-12-preservation: send the focal tool's inputSchema, as listed, back through the echo tool."""
+    tools = {tool.name: tool for tool in manager.tools("test")}
+    schema = tools["json_schema_2020_12_tool"].input_schema
+    print(f"echoing {sorted(schema)}")
+    manager.call("test.json_schema_echo", {"schema": schema})
+
+
 def main() -> int:
     url = sys.argv[-1]
     scenario = os.environ.get("MCP_CONFORMANCE_SCENARIO", "")
@@ -139,12 +166,11 @@ def main() -> int:
             if calls:
                 for call in calls:
                     manager.call(f"test.{call['name']}", call.get("arguments") or {}, raise_on_error=False)
+            elif scenario == "json-schema-2020-12-preservation":
+                echo_schema(manager)
             else:
                 for tool in manager.tools("test"):
-                    props = (tool.input_schema or {}).get("properties", {}) or {}
-                    args = {name: placeholder(schema) for name, schema in props.items()}
-                    result = manager.call(f"test.{tool.name}", args, raise_on_error=False)
-                    print(f"{tool.name}: {'error' if result.is_error else 'ok'} {result.text[:200]}")
+                    call_with_placeholders(manager, tool)
             return 0
         finally:
             manager.shutdown()

@@ -59,6 +59,20 @@ WIRE = os.dup(1)  # the real stdout: the SDK diverts fd 1 to stderr while it ser
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ2aWN0aW0ifQ.c2lnbmF0dXJlLWxlYWtlZA"
 
 
+REMOTE = "http://127.0.0.1:9/profile.json"  # another document (port 9: nothing there); a client must never fetch it
+_ID = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$defs": {"id": {"type": "string", "pattern": "^[a-z0-9-]+$"}}}
+REMOTE_SCHEMAS = (
+    {
+        **_ID,
+        "type": "object",
+        "properties": {"id": {"$ref": "#/$defs/id"}, "profile": {"$ref": REMOTE}, "break_id": {"type": "boolean"}},
+        "required": ["id"],
+        "x-vendor-keyword": {"kept": True},  # a keyword nobody knows: kept as sent
+    },
+    {**_ID, "type": "object", "properties": {"id": {"$ref": "#/$defs/id"}, "profile": {"$ref": REMOTE}}, "required": ["id", "profile"]},
+)
+
+
 def evil(tag: str) -> str:
     """One string that tries every trick at once."""
     return f"{X.format(tag)} {SCRIPT.format(tag)} {Q.format(tag)} {DQ} {JS.format(tag)}"
@@ -193,12 +207,27 @@ def build(junk_stdout: bool, setlevel: str | None, cache_ttl: int | None = None)
             await ctx.info(f"flood {i} " + evil("flood"))
         return f"logged {n}"
 
+    @server.tool()
+    def remote_ref(id: str, profile: dict[str, Any] | None = None, break_id: bool = False) -> dict[str, Any]:
+        """Listed with schemas that $ref another document (REMOTE_SCHEMAS); break_id breaks the local part of the result."""
+        return {"id": "NOT OK!" if break_id else id, "profile": profile or {"anything": "goes"}}
+
+    @server.tool()
+    def end_listen() -> str:
+        """End every subscriptions/listen stream gracefully: the listen request's result is its last frame."""
+        server._lowlevel_server._request_handlers["subscriptions/listen"].handler.close()
+        return "ended"
+
     served = {"tools/list": 0}
     listing = server._lowlevel_server._request_handlers["tools/list"]
 
     async def counted(ctx: object, params: object) -> object:
         served["tools/list"] += 1
-        return await listing.handler(ctx, params)
+        result: Any = await listing.handler(ctx, params)
+        for tool in result.tools:
+            if tool.name == "remote_ref":
+                tool.input_schema, tool.output_schema = REMOTE_SCHEMAS
+        return result
 
     server._lowlevel_server.add_request_handler("tools/list", listing.params_type, counted)
 

@@ -67,3 +67,16 @@ def test_output_schema_refusals_are_server_errors():
     assert isinstance(missing, ServerError) and "report it to the server's maintainers" in str(missing)
     other = map_error(RuntimeError("something else"), STDIO)  # any other RuntimeError keeps its generic mapping
     assert isinstance(other, ServerConnectionError) and "RuntimeError: something else" in str(other)
+
+
+def test_a_required_client_capability_is_named_in_one_line():
+    """-32021 (2026-07-28; spec #3116 corrected the tasks extension's -32003): what the server requires, bounded."""
+    data = {"requiredCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}, "x" * 900: {}}}
+    error = map_error(MCPError(-32021, "Missing required client capability", data), STDIO)
+    assert isinstance(error, ServerError) and error.code == -32021
+    text = str(error)
+    assert "requires a client capability (extensions: io.modelcontextprotocol/tasks;" in text
+    assert "\n" not in text and "x" * 300 not in text and "ask the server's maintainers" in text
+    old = map_error(MCPError(-32003, "Missing required client capability"), STDIO)  # not the code any more: passed on as sent
+    assert "requires a client capability" not in str(old) and old.code == -32003
+    assert "requires a client capability; this client" in str(map_error(MCPError(-32021, "m", "not a dict"), STDIO))

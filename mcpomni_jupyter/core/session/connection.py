@@ -288,6 +288,7 @@ class Connection:
         """
         from mcp import Client
 
+        from mcpomni_jupyter.core.schemas import install_output_check
         from mcpomni_jupyter.core.session.transports import Wire, open_transport
 
         self.http_status = None
@@ -313,6 +314,8 @@ class Connection:
             ) from None
         self.auth.url = None
         self.session = Session(self, client, self.checks)
+        wire.modern = self.session.is_modern  # from here on, a result without resultType is "complete" (SEP-2322)
+        install_output_check(self, client.session)  # a $ref to another document never fails a result (SEP-2106)
         return client
 
     async def _set_up(self) -> None:

@@ -2,7 +2,9 @@
 
 ``map_error`` unwraps exception groups, finds the most telling cause and
 returns an ``errors.py`` error whose message says what happened and what to
-do (as httpx's ``map_httpcore_exceptions`` does for httpcore).
+do (as httpx's ``map_httpcore_exceptions`` does for httpcore).  A server that
+requires a client capability answers ``-32021`` (2026-07-28; the tasks
+extension's text said ``-32003`` until spec PR #3116): the error names what it requires.
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ def _http_error(exc: BaseException, server: ServerConfig) -> McpJupyterError | N
 def _sdk_error(exc: BaseException, server: ServerConfig, hint: str) -> McpJupyterError | None:
     from mcp import MCPError
     from mcp.client.auth import OAuthFlowError, OAuthRegistrationError, OAuthTokenError
-    from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
+    from mcp_types import CONNECTION_CLOSED, MISSING_REQUIRED_CLIENT_CAPABILITY, REQUEST_TIMEOUT
 
     name = server.name
     if isinstance(exc, (OAuthFlowError, OAuthTokenError, OAuthRegistrationError)):
@@ -118,8 +120,24 @@ def _sdk_error(exc: BaseException, server: ServerConfig, hint: str) -> McpJupyte
             return ServerConnectionError(f"server {name!r} closed the connection{hint}; run %mcp connect {name} to restart it")
         if code == REQUEST_TIMEOUT:
             return RequestTimeout(f"server {name!r} did not answer in time and the request was cancelled; raise --timeout")
+        if code == MISSING_REQUIRED_CLIENT_CAPABILITY:
+            return ServerError(f"server {name!r} requires a client capability{_required(exc.error.data)}; {CAPABILITY_HINT}", code)
         return ServerError(f"server {name!r}: {redact(exc.error.message)}", code)
     return None
+
+
+CAPABILITY_HINT = "this client did not offer it on the request, so the server refused it; ask the server's maintainers to make it optional"
+REQUIRED_CHARS = 200  # of the capabilities a -32021 error names
+
+
+def _required(data: Any) -> str:
+    """`` (NAMES)``: what a -32021 error's ``data.requiredCapabilities`` names (keys only, bounded: the server is untrusted)."""
+    required = data.get("requiredCapabilities") if isinstance(data, dict) else None
+    if not isinstance(required, dict) or not required:
+        return ""
+    names = [f"{k}: {', '.join(map(str, v))}" if isinstance(v, dict) and v else str(k) for k, v in list(required.items())[:5]]
+    text = " ".join("; ".join(names).split())  # one line, whatever the server sent
+    return f" ({redact(text[:REQUIRED_CHARS])})"
 
 
 def contained_error(exc: BaseException, server: ServerConfig) -> dict[str, Any]:

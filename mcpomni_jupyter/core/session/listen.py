@@ -8,9 +8,11 @@ asking for every list change and for the URIs of ``%mcp subscribe``; a new
 URI set re-opens the stream.  The events reach the connection's message
 handler (the SDK tees them), so list-changed handling is the same for every
 revision; the listener only keeps the stream open and drained.  A stream that
-drops is re-opened after a pause (and the lists re-fetched, as the spec says:
-there is no replay); a server that does not serve ``subscriptions/listen`` is
-noted once and left alone.
+drops (ends without the listen request's result) is re-opened after a pause
+(and the lists re-fetched, as the spec says: there is no replay); a stream the
+server ends with that result is a clean end (spec #3171): it is not re-opened,
+and ``keeps_current`` is false from then on.  A server that does not serve
+``subscriptions/listen`` is noted once and left alone.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 
 RELISTEN_DELAYS = (1.0, 5.0, 30.0)  # pauses before re-opening a dropped stream, then the last one again
 ACK_TIMEOUT = 10.0  # for the server to acknowledge a listen request
+ENDED = "the server ended the subscriptions/listen stream (a clean end, not a drop: it is not re-opened); lists are fetched when asked for"
 
 
 class Listener:
@@ -84,8 +87,9 @@ class Listener:
         c = self._connection
         for _ in range(10_000):
             try:
-                await self._listen_once()
-                return  # the server closed the stream gracefully: it has nothing more to say
+                if await self._listen_once():
+                    c.record("listen", ENDED, "info")
+                return  # a clean end (spec #3171): not re-opened
             except (ListenNotSupportedError, MCPError) as exc:
                 self._error = exc
                 if not (isinstance(exc, MCPError) and exc.error.code == CONNECTION_CLOSED):
@@ -103,10 +107,12 @@ class Listener:
             await c.catalog.list(strict=False)  # no replay: what changed meanwhile is fetched again
             c.notify()
 
-    async def _listen_once(self) -> None:
+    async def _listen_once(self) -> bool:
+        """One stream, to its end: True when the server ended it with the listen request's result (a clean end);
+        an abrupt drop raises (``SubscriptionLost``)."""
         client = self._connection.client
         if client is None:
-            return
+            return False
         async with client.listen(
             tools_list_changed=True,
             prompts_list_changed=True,
@@ -122,6 +128,7 @@ class Listener:
                     pass
             finally:
                 self.honored = None  # no stream, no word of a change: lists are fetched again when asked for
+        return True
 
     def keeps_current(self, kind: str) -> bool:
         """Whether the open stream tells us when the ``kind`` list (tools, prompts, resources) changes:

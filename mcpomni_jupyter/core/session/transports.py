@@ -1,7 +1,14 @@
 """Config -> transport: stdio, SSE or streamable HTTP, with headers (and OAuth) on every HTTP request.
 
 ``EOFWatch`` wraps the read stream so that the owner task hears when the
-server's side ends (exit, crash, hang-up).
+server's side ends (exit, crash, hang-up), and so that, once a 2026-07-28
+session is negotiated, a result without ``resultType`` reads as ``"complete"``
+(SEP-2322: the client MUST treat an absent ``resultType`` so).  The SDK's
+2026-07-28 result validation requires the field (the revision's servers MUST
+send it: spec PR #2726) and fails the request; the conformance suite sends such
+a result on a 2026-07-28 session (``sep-2322-client-request-state``; the
+suite's own issue #475 questions that probe), and a server that forgets the
+field is better read by the rule than refused.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ class Wire:
     stderr: StderrCapture | None = None  # a stdio server's stderr goes here
     closed: asyncio.Event | None = None  # set when the server's side of the stream ends
     on_status: Callable[[int], None] | None = None  # every HTTP status (streamable HTTP hides a 401 in JSON-RPC)
+    modern: bool = False  # set once a 2026-07-28 (or newer) session is negotiated
 
 
 @asynccontextmanager
@@ -45,7 +53,7 @@ async def open_transport(server: ServerConfig, wire: Wire) -> AsyncIterator[Any]
     """
     opener = _stdio if server.transport == "stdio" else _sse if server.transport == "sse" else _streamable_http
     async with opener(server, wire) as (read, write):
-        yield (EOFWatch(read, wire.closed) if wire.closed is not None else read), write
+        yield (EOFWatch(read, wire) if wire.closed is not None else read), write
 
 
 @asynccontextmanager
@@ -105,19 +113,29 @@ def _stream_ends() -> tuple[type[BaseException], ...]:
     return (anyio.EndOfStream, anyio.ClosedResourceError)
 
 
-class EOFWatch:
-    """A read stream that sets ``closed`` when the server's stream ends (exit, crash, hang-up)."""
+def completed(item: Any, wire: Wire) -> Any:
+    """``item`` (a read-stream message), a result in it given ``resultType: "complete"`` when it has none on a 2026-07-28 session."""
+    if wire.modern:
+        result = getattr(getattr(item, "message", None), "result", None)
+        if isinstance(result, dict) and "resultType" not in result:
+            result["resultType"] = "complete"
+    return item
 
-    def __init__(self, stream: Any, closed: asyncio.Event) -> None:
+
+class EOFWatch:
+    """A read stream that sets ``wire.closed`` when the server's stream ends (exit, crash, hang-up); see ``completed``."""
+
+    def __init__(self, stream: Any, wire: Wire) -> None:
         self._stream = stream
-        self._closed = closed
+        self._wire = wire
+        self._closed: asyncio.Event = wire.closed  # type: ignore[assignment]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
 
     async def receive(self) -> Any:
         try:
-            return await self._stream.receive()
+            return completed(await self._stream.receive(), self._wire)
         except asyncio.CancelledError:
             raise
         except BaseException:
@@ -129,7 +147,7 @@ class EOFWatch:
 
     async def __anext__(self) -> Any:
         try:
-            return await self._stream.receive()  # one frame, not two: this runs for every message
+            item = await self._stream.receive()  # one frame, not two: this runs for every message
         except asyncio.CancelledError:
             raise
         except BaseException as exc:
@@ -137,6 +155,7 @@ class EOFWatch:
             if isinstance(exc, _stream_ends()):
                 raise StopAsyncIteration from None
             raise
+        return completed(item, self._wire)
 
     async def aclose(self) -> None:
         await self._stream.aclose()
