@@ -73,6 +73,11 @@ def build(name: str) -> MCPServer:
         return f"slept {seconds}"
 
     @server.tool()
+    def pid(n: int = 0) -> dict[str, int]:
+        """This server's process id (and n, unchanged): which process served a row."""
+        return {"pid": os.getpid(), "n": n}
+
+    @server.tool()
     def big(megabytes: float = 20.0) -> str:
         """A text result of that many megabytes (for the large-result benchmark)."""
         line = ("0123456789" * 10) + "\n"
