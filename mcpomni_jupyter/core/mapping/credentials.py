@@ -71,19 +71,22 @@ class Credentials:
         if tokens is None or not tokens.access_token:
             raise AuthError(f"server {name!r} has no access token to send the workers; run %mcp auth {name}, then map again")
         self.token = Token(name, tokens.access_token, stored.expires_at)
-        lifetime = float(tokens.expires_in or 0)
-        self.due = stored.expires_at - _margin(lifetime) if stored.expires_at is not None else None
+        context = getattr(self.connection.auth_provider, "context", None)
+        if context is not None and getattr(context, "current_tokens", None) is not None and context.token_expiry_time is not None:
+            self.due = float(context.token_expiry_time)  # when the notebook's provider refreshes it (a little before expiry)
+        else:
+            self.due = stored.expires_at - _margin(float(tokens.expires_in or 0)) if stored.expires_at is not None else None
 
     def stale(self) -> bool:
         return self.due is not None and time.time() >= self.due
 
     def refresh(self) -> bool:
-        """When the token is due, refresh it in the notebook (a ping its provider refreshes first); True if it changed."""
+        """When the token is due, refresh it in the notebook (a request its provider refreshes first); True if it changed."""
         if not self.stale():
             return False
         before = self.token
-        session = self.connection.live()
-        self.manager.loop.run(session.request(lambda client: client.send_ping(), "ping"), self.manager.timeout + HOP_GRACE, "refreshing")
+        relist = self.connection.catalog.list(("tools",), cache_mode="refresh")  # any request: the provider refreshes before it
+        self.manager.loop.run(relist, self.manager.timeout + HOP_GRACE, "refreshing the access token")
         self._load()
         return self.token != before
 

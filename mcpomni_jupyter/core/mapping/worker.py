@@ -156,15 +156,16 @@ _LOCAL: WorkerState | None = None  # off a distributed worker (a dask DataFrame 
 _LOCAL_LOCK = threading.Lock()
 
 
-def worker_state() -> WorkerState:
+def worker_state(worker: Any = None) -> WorkerState:
     """This worker's state (the plugin's), or this process's own when not on a distributed worker."""
     global _LOCAL
-    try:
-        from distributed import get_worker
+    if worker is None:
+        try:
+            from distributed import get_worker
 
-        worker = get_worker()
-    except (ImportError, ValueError):
-        worker = None
+            worker = get_worker()
+        except (ImportError, ValueError):
+            worker = None
     plugin = worker.plugins.get(PLUGIN) if worker is not None else None
     state = getattr(plugin, "state", None)
     if isinstance(state, WorkerState):
@@ -201,17 +202,17 @@ def outcomes_of(part: Part, labels: list[Any], rows: list[Any], cancelled: str =
 
 def cancel_job(job_id: str, dask_worker: Any = None) -> None:
     """Run on every worker (``client.run``) after an interrupt: its partitions of the job stop their calls."""
-    worker_state().cancelled.add(job_id)
+    worker_state(dask_worker).cancelled.add(job_id)
 
 
 def send_token(token: Token, dask_worker: Any = None) -> None:
     """Run on every worker (``client.run``) when the notebook refreshed an OAuth server's access token."""
-    worker_state().take_token(token)
+    worker_state(dask_worker).take_token(token)
 
 
 def held(dask_worker: Any = None) -> dict[str, Any]:
     """What this worker's plugin holds (``client.run(held)``): configs, access tokens, cancelled jobs."""
-    return worker_state().held()
+    return worker_state(dask_worker).held()
 
 
 def plugin() -> Any:
