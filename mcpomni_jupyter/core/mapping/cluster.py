@@ -57,7 +57,7 @@ def target(manager: MCPManager, tool: str, server: str | None) -> tuple[Connecti
 
 
 def make_job(manager: MCPManager, connection: Connection, tool: str, concurrency: int, timeout: float | None) -> Job:
-    return worker.Job(uuid.uuid4().hex[:12], for_workers(connection.config), tool, concurrency, timeout or manager.timeout)
+    return worker.Job(uuid.uuid4().hex[:12], for_workers(connection.config), tool, concurrency, timeout or manager.timeout, type(manager))
 
 
 Job = worker.Job

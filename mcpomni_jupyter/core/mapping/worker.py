@@ -44,6 +44,7 @@ class Job:
     tool: str
     concurrency: int
     timeout: float
+    manager: Any  # the manager's class (the notebook's ``type(mcp)``, sent by reference): what each worker makes one of
 
 
 @dataclass(frozen=True)
@@ -89,11 +90,9 @@ class WorkerState:
 
     def _manager(self, job: Job) -> MCPManager:
         """The worker's manager with ``job.server`` configured as sent (a changed config replaces the connection)."""
-        from mcpomni_jupyter.core.manager import MCPManager
-
         with self._lock:
             if self.manager is None:
-                self.manager = MCPManager(timeout=job.timeout)
+                self.manager = job.manager(timeout=job.timeout)
             manager = self.manager
         found = manager.registry.find(job.server.name)
         if found is None or found.config != job.server:
