@@ -167,9 +167,8 @@ class Watcher:
 
     def tick(self):
         self.ticks += 1
-        if self.state.settled and Watcher.action is not None:
-            action, Watcher.action = Watcher.action, None
-            action()
+        if self.state.settled and Watcher.action is not None and Watcher.action() is not False:
+            Watcher.action = None  # done (an action returns False to be tried again at the next tick)
 
     def finish(self, outcome):
         self.outcome = outcome
@@ -200,10 +199,13 @@ def test_a_worker_lost_mid_job_is_retried_without_duplicated_rows(mcp, client):
     pids = client.run(os.getpid)
     killed: list[int] = []
 
-    def kill():
+    def kill() -> bool:
         busy = [address for address, keys in client.processing().items() if any("mcp-map" in str(k) for k in keys)]
+        if not busy or busy[0] not in pids:
+            return False  # between partitions: kill at a later tick, while one runs
         killed.append(pids[busy[0]])
         os.kill(pids[busy[0]], signal.SIGKILL)
+        return True
 
     mcp.register_ui(UiHost(map_view=Watcher))
     Watcher.action = kill
@@ -229,7 +231,8 @@ def test_a_dask_dataframe_in_and_out(mcp, client):
 def test_teardown_closes_the_workers_servers(mcp, client):
     out = mcp.map("b.pid", [{"n": i} for i in range(40)], cluster=client, progress=False)
     servers = {v["pid"] for v in out.values}
-    client.restart()
+    client.wait_for_workers(2, timeout=60)
+    client.restart(timeout=60)
     assert all(gone(pid) for pid in servers)
 
 
