@@ -91,6 +91,19 @@ def test_row_errors_are_collected_or_raised_naming_the_row(mcp, client):
     assert "\n" not in str(raised.value)
 
 
+def test_a_deny_rule_holds_on_a_cluster_and_no_row_leaves(mcp, client):
+    from mcpomni_jupyter.errors import ApprovalDenied
+
+    mcp.set_approval({"b.echo": "deny"})
+    try:
+        with pytest.raises(
+            ApprovalDenied, match=r"^b\.echo is denied by the approval policy \(rule 'b\.echo'\); no row was sent to the cluster$"
+        ):
+            mcp.map("b.echo", [{"text": "x"}], cluster=client, progress=False)
+    finally:
+        mcp.set_approval()
+
+
 def test_a_command_missing_on_the_workers_fails_its_rows_with_one_line(mcp, client):
     mcp.add("missing", command="/nonexistent/bin/mcp-server-nowhere")
     out = mcp.map("missing.x", [{}] * 5, cluster=client, progress=False)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from mcpomni_jupyter.core.agents.extra import need
 from mcpomni_jupyter.core.mapping import engine, frames, worker
 from mcpomni_jupyter.core.mapping.credentials import Credentials, for_workers
-from mcpomni_jupyter.errors import ArgumentError, LookupFailed, McpJupyterError, ServerConnectionError
+from mcpomni_jupyter.errors import ApprovalDenied, ArgumentError, LookupFailed, McpJupyterError, ServerConnectionError
 from mcpomni_jupyter.results.batch import MapResults, RowError, kind_of
 
 if TYPE_CHECKING:
@@ -54,6 +54,17 @@ def target(manager: MCPManager, tool: str, server: str | None) -> tuple[Connecti
         if ch == "." and tool[:i] in names and tool[i + 1 :]:
             return names[tool[:i]], tool[i + 1 :]
     raise LookupFailed(f"map(cluster=...) needs the server named: SERVER.{tool} (or server=); configured: {', '.join(names) or 'none'}")
+
+
+def refused(manager: MCPManager, connection: Connection, tool: str) -> None:
+    """A ``deny`` rule of the approval policy holds on a cluster too: checked here, once, before any row leaves.
+
+    (The workers' managers run no pre-call checks of the notebook's: ``add_call_check`` functions stay here.)
+    """
+    spec = next((t for t in connection.tools if t.name == tool), None)
+    verdict = manager.approval.verdict(connection.name, tool, spec, "map")
+    if verdict.decision == "deny":
+        raise ApprovalDenied(f"{connection.name}.{tool} is denied by the approval policy ({verdict.why}); no row was sent to the cluster")
 
 
 def make_job(manager: MCPManager, connection: Connection, tool: str, concurrency: int, timeout: float | None) -> Job:
@@ -175,6 +186,7 @@ def check_client(client: Any) -> None:
 def start(manager: MCPManager, client: Any, tool: str, plan: frames.Plan, options: dict[str, Any]) -> ClusterRun:
     check_client(client)
     connection, name = target(manager, tool, options["server"])
+    refused(manager, connection, name)
     credentials = Credentials(manager, connection)
     job = make_job(manager, connection, name, options["concurrency"], options["timeout"])
     size, window = sizes(client, plan.total, options["concurrency"], options["partition_size"])
