@@ -113,8 +113,11 @@ class MCPManager(ListingMethods, OAuthMethods, RequestMethods, MapMethods, AppMe
     def connection(self, name: str) -> Connection:
         return self.registry.get(name)
 
-    def add_server(self, server: ServerConfig) -> Connection:
-        """Register (or replace) a server; a replaced connected server is disconnected first."""
+    def add_server(self, server: ServerConfig, auth_factory: Callable[[Connection], Any] | None = None) -> Connection:
+        """Register (or replace) a server; a replaced connected server is disconnected first.
+
+        ``auth_factory(connection)`` gives an OAuth server's ``httpx2.Auth`` (default: the OAuth coordinator's
+        providers; a Dask worker's map uses the notebook's access token instead)."""
         for value in server.secret_values():
             add_secret(value)
         old = self.registry.find(server.name)
@@ -123,7 +126,7 @@ class MCPManager(ListingMethods, OAuthMethods, RequestMethods, MapMethods, AppMe
         connection = Connection(
             server,
             on_change=self.registry.changed,
-            auth_factory=self.oauth.build,
+            auth_factory=auth_factory or self.oauth.build,
             callbacks=self.requests.callbacks,
             checks=self.call_checks,
         )

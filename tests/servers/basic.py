@@ -19,7 +19,7 @@ import asyncio
 import os
 import sys
 import warnings
-from typing import Any
+from typing import Any, TypedDict
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
@@ -39,6 +39,14 @@ from mcp_types import (
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 PREFERENCES = ModelPreferences(hints=[ModelHint(name="claude-sonnet")], intelligence_priority=0.8)  # ask_llm's
+
+
+class Pid(TypedDict):
+    """Which process served a row (the ``pid`` tool's structured result)."""
+
+    pid: int
+    ppid: int
+    n: int
 
 
 def build(name: str) -> MCPServer:
@@ -71,6 +79,11 @@ def build(name: str) -> MCPServer:
                     fh.write("cancelled\n")
             raise
         return f"slept {seconds}"
+
+    @server.tool()
+    def pid(n: int = 0) -> Pid:
+        """This server's process id, its parent's, and n unchanged: which process served a row."""
+        return Pid(pid=os.getpid(), ppid=os.getppid(), n=n)
 
     @server.tool()
     def big(megabytes: float = 20.0) -> str:

@@ -15,12 +15,14 @@ from mcpomni_jupyter.errors import MissingExtra
 INSTALL = "pip install 'mcpomni-jupyter[agents]'"
 
 
-def need(module: str, package: str, what: str) -> ModuleType:
-    """Import ``module`` for ``what`` (e.g. ``"mcp.toolset()"``), or raise ``MissingExtra`` naming the extra (one line)."""
+def need(module: str, package: str, what: str, install: str = INSTALL) -> ModuleType:
+    """Import ``module`` for ``what`` (e.g. ``"mcp.toolset()"``), or raise ``MissingExtra`` naming the extra (one line).
+
+    ``install`` is the command that brings the extra (the ``agents`` one unless said)."""
     try:
         return importlib.import_module(module)
     except ImportError as exc:
         if getattr(exc, "name", None) == module.split(".")[0]:
-            raise MissingExtra(f"{what} needs {package}, which is not installed: {INSTALL}") from None
+            raise MissingExtra(f"{what} needs {package}, which is not installed: {install}") from None
         first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
-        raise MissingExtra(f"{what} needs {package}, which could not be imported ({first}): reinstall it with {INSTALL}") from None
+        raise MissingExtra(f"{what} needs {package}, which could not be imported ({first}): reinstall it with {install}") from None

@@ -13,9 +13,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mcpomni_jupyter.core import resolve
+from mcpomni_jupyter.core.mapping import cluster as cluster_map
 from mcpomni_jupyter.core.mapping import engine as mapping
-from mcpomni_jupyter.core.mapping import frames
+from mcpomni_jupyter.core.mapping import frames, lazy
 from mcpomni_jupyter.core.mapping.feed import feed
+from mcpomni_jupyter.errors import ArgumentError
 
 if TYPE_CHECKING:
     from mcpomni_jupyter.core.manager import MCPManager
@@ -77,6 +79,9 @@ class MapMethods:
         total: int | None = None,
         progress: bool = True,
         check: Callable[[dict[str, Any]], None] | None = None,
+        cluster: Any = None,
+        partition_size: int | None = None,
+        meta: Any = None,
     ) -> Any:
         """Call ``[SERVER.]TOOL`` once per row, ``concurrency`` calls at a time; results in input order.
 
@@ -91,7 +96,19 @@ class MapMethods:
         what finished.  ``timeout`` is per call; ``total`` the number of rows
         of a generator (for the ETA); ``check(arguments)`` may raise
         ``ArgumentError`` to fail a row before its call.
+
+        ``cluster=client`` (a ``distributed.Client``) runs the rows on its
+        workers, ``partition_size`` rows a task, ``concurrency`` calls at a
+        time per worker; the answer is the same.  A dask DataFrame gives a
+        lazy dask DataFrame (``meta=`` its empty frame, else from the tool's
+        ``outputSchema``).  See core/mapping/cluster.py.
         """
+        if cluster is not None or lazy.is_dask_frame(rows):
+            mapping.check_options(concurrency, errors)
+            options = {"server": server, "concurrency": concurrency, "timeout": timeout, "columns": columns}
+            if lazy.is_dask_frame(rows):
+                return lazy.map_frame(self, tool, rows, {**options, "meta": meta})
+            return self._map_on(cluster, tool, rows, errors, total, progress, {**options, "partition_size": partition_size})
         plan, state, coro = self._start_map(tool, rows, concurrency, errors, columns, server, timeout, total, check)
         view = self._view(state, progress)
         try:
@@ -101,6 +118,21 @@ class MapMethods:
             raise
         _finish(view, state, ok=True)
         return _output(plan, state)
+
+    def _map_on(
+        self: MCPManager, client: Any, tool: str, rows: Any, errors: str, total: int | None, progress: bool, options: dict[str, Any]
+    ) -> Any:
+        """``map`` on a Dask cluster: partitions to the workers, outcomes back in input order."""
+        plan = frames.plan(rows, options["columns"], total)
+        run = cluster_map.start(self, client, tool, plan, options)
+        view = self._view(run.state, progress)
+        try:
+            results = cluster_map.wait(run, plan, errors == "raise", view.tick if view is not None else None)
+        except BaseException:
+            _finish(view, run.state, ok=False)
+            raise
+        _finish(view, run.state, ok=True)
+        return frames.frame_out(plan.frame, list(results)) if plan.frame is not None else results
 
     async def amap(
         self: MCPManager,
@@ -115,8 +147,11 @@ class MapMethods:
         total: int | None = None,
         progress: bool = True,
         check: Callable[[dict[str, Any]], None] | None = None,
+        cluster: Any = None,
     ) -> Any:
-        """``map`` for top-level ``await``."""
+        """``map`` for top-level ``await`` (``cluster=`` and dask DataFrames: use ``map``)."""
+        if cluster is not None or lazy.is_dask_frame(rows):
+            raise ArgumentError("amap() runs in-process; for cluster= or a dask DataFrame use map()")
         plan, state, coro = self._start_map(tool, rows, concurrency, errors, columns, server, timeout, total, check)
         view = self._view(state, progress)
         try:

@@ -65,6 +65,7 @@ class Connection:
         self.listeners: list[Callable[[LogEntry], Any]] = []
         self.auth = AuthState()
         self.http_status: int | None = None  # the last HTTP error status seen (streamable HTTP hides it)
+        self.auth_provider: Any = None  # an OAuth server's httpx2.Auth while connected (its context: the tokens and their expiry)
         self.interactive_callers: list[Any] = []  # top-level-await calls waiting on this server
         self.notices: deque[str] = deque(maxlen=20)  # one-line hints for the calling cell
         self._on_change = on_change
@@ -292,7 +293,7 @@ class Connection:
         from mcpomni_jupyter.core.session.transports import Wire, open_transport
 
         self.http_status = None
-        auth = self._auth_factory(self) if self.uses_oauth and self._auth_factory is not None else None
+        auth = self.auth_provider = self._auth_factory(self) if self.uses_oauth and self._auth_factory is not None else None
         wire = Wire(auth=auth, stderr=self._stderr, closed=closed, on_status=self._on_status)
         client = Client(
             open_transport(self.config, wire),
