@@ -231,9 +231,12 @@ def run_all(page) -> None:
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
 
 
-def test_relay_on_first_use_run_all(tmp_path, lab_at):
+@pytest.mark.parametrize("callback", ["relay", "auto"])
+def test_relay_on_first_use_run_all(tmp_path, lab_at, callback):
     """The first cell connects through the relay before the page is known: its Authorize row shows at once, the
-    authorization starts when the row reports the page, and the next cell's call waits (awaited) and returns."""
+    authorization starts when the row reports the page, and the next cell's call waits (awaited) and returns.
+    In "auto" the connect takes the loopback callback first, and starts again through the relay once the
+    (remote) page reports."""
     from playwright.sync_api import expect, sync_playwright
 
     server = OAuthServer()
@@ -244,7 +247,8 @@ def test_relay_on_first_use_run_all(tmp_path, lab_at):
             "%load_ext mcpomni_jupyter",
             f"%config MCPMagics.token_dir = {str(tmp_path / 'tokens')!r}",
             f"%config MCPMagics.callback_port = {port}",
-            '%config MCPMagics.callback = "relay"',
+            f"%config MCPMagics.callback = {callback!r}",
+            "%config MCPMagics.open_browser = False",
             f"%mcp add relayed {server.url} --auth oauth",
             "%mcp connect",
         ]
@@ -281,6 +285,7 @@ def test_relay_on_first_use_run_all(tmp_path, lab_at):
                 assert "needs the address" not in out and "Error" not in out  # no error on the ordinary path
                 assert dialogs == []
                 # nothing listens on the loopback callback port: the kernel (alive, connected) never bound it
+                # (in "auto", bound for the first flow and closed when the relay's replaced it)
                 with socket.socket() as probe:
                     probe.settimeout(5)
                     assert probe.connect_ex(("127.0.0.1", port)) != 0

@@ -28,6 +28,7 @@ from IPython.core.error import UsageError
 
 NEEDS_SERVER = frozenset({"call", "read", "prompt", "map", "tools", "resources", "templates", "prompts", "subscribe", "unsubscribe"})
 _LINE = re.compile(r"^%mcp(?:[ \t]+(.*))?$")
+RESTARTS = 2  # an authorization the page's report restarts through the relay is waited for again (this often)
 _WAKE = 0.2  # seconds: the kernel's loop wakes this often while waiting, so an interrupt is seen
 
 
@@ -90,12 +91,14 @@ def relay_waits(manager: Any, line: str) -> list[Any]:
         return []
     from mcpomni_jupyter.core.session.state import State
 
+    relay = manager.oauth.relay
+    unknown = relay.expected and relay.page is None  # "auto" chose the loopback callback; the page may say otherwise
     connections = manager.connections
     named = servers_named(line, list(connections))
     return [
         c
         for name, c in connections.items()
-        if name in named and c.state is State.AUTH_REQUIRED and (c.auth.waiting_page or c.auth.via == "relay")
+        if name in named and c.state is State.AUTH_REQUIRED and (c.auth.waiting_page or c.auth.via == "relay" or unknown)
     ]
 
 
@@ -107,8 +110,14 @@ async def wait_for_relay(manager: Any, line: str) -> None:
     names = ", ".join(repr(c.name) for c in waiting)
     print(f"mcp: waiting for {names} to be authorized through the Jupyter server: click Authorize above", file=sys.stderr)
 
-    async def settled() -> None:
-        await asyncio.gather(*(c.wait_final(c.auth.timeout) for c in waiting))
+    async def settled() -> None:  # on the loop thread; a flow the page's report restarts is waited for again
+        from mcpomni_jupyter.core.session.state import State
+
+        for _ in range(RESTARTS + 1):  # bounded: each round is bounded by the servers' own limits
+            pending = [c for c in waiting if c.state in (State.CONNECTING, State.AUTH_REQUIRED)]
+            if not pending:
+                return
+            await asyncio.gather(*(c.wait_final(c.config.timeout + c.auth.timeout) for c in pending))
 
     future = asyncio.ensure_future(manager.loop.arun(settled()))
     try:

@@ -17,11 +17,12 @@ def connection(name: str, state: State, waiting_page: bool = False, via: str = "
 
 
 MANAGER = SimpleNamespace(
+    oauth=SimpleNamespace(relay=SimpleNamespace(expected=True, page="https://hub.example.org/")),
     connections={
         "relayed": connection("relayed", State.AUTH_REQUIRED, waiting_page=True),
         "local": connection("local", State.AUTH_REQUIRED, via="loopback"),
         "plain": connection("plain", State.CONNECTED),
-    }
+    },
 )
 
 
@@ -45,6 +46,13 @@ def live(monkeypatch):
 )
 def test_which_commands_wait_for_the_relay(line, waits):
     assert [c.name for c in awaited.relay_waits(MANAGER, line)] == waits
+
+
+def test_before_the_page_is_known_a_loopback_flow_may_yet_go_through_the_relay():
+    unknown = SimpleNamespace(oauth=SimpleNamespace(relay=SimpleNamespace(expected=True, page=None)), connections=MANAGER.connections)
+    assert [c.name for c in awaited.relay_waits(unknown, "call local.whoami")] == ["local"]
+    unknown.oauth.relay.expected = False  # no front end: nothing will report a page
+    assert awaited.relay_waits(unknown, "call local.whoami") == []
 
 
 def test_a_cell_of_mcp_lines_that_needs_the_relay_runs_awaited(live):
