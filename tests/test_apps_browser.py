@@ -121,3 +121,78 @@ def test_apps_render_under_the_cell_and_talk_to_their_server(tmp_path):
         lab.stop()
     print(f"MCP App: from running the cell to the app showing the result: {painted:.2f} s")
     assert painted < 10
+
+
+class _Landing:
+    """An HTTP server on loopback where a wandering app lands: it records each request's path and query."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        seen = self.seen = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                seen.append(self.path)
+                body = b"<!DOCTYPE html><title>elsewhere</title><h1 id='elsewhere'>elsewhere</h1>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/landing"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_an_app_cannot_leave_its_frame_or_reach_the_jupyter_origin(tmp_path):
+    """An app that navigates its own frame is removed, with one line under the cell; 'self' in its policy does
+    not let it load or fetch anything of the Jupyter server's origin."""
+    from playwright.sync_api import expect, sync_playwright
+
+    landing = _Landing()
+    servers = {"apps": {"command": sys.executable, "args": [str(HERE / "servers" / "apps_server.py"), "stdio"]}}
+    (tmp_path / "mcp.json").write_text(json.dumps({"mcpServers": servers}))
+    write_notebook(
+        tmp_path / "leave.ipynb",
+        [
+            "%load_ext mcpomni_jupyter\n%mcp load mcp.json\n%mcp connect apps",
+            "%mcp call apps.probe_self path=/static/favicons/favicon.ico",
+            f"%mcp call apps.wander to={landing.url}",
+            "%mcp log apps",
+        ],
+    )
+    lab = start_lab(tmp_path, free_port())
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_context(viewport={"width": 1200, "height": 1000}).new_page()
+            try:
+                open_notebook(page, lab, "leave.ipynb")
+                run_cell(page, 0, timeout=90_000)
+
+                # 'self' of an opaque-origin srcdoc frame: the Jupyter origin in Chromium, so the policy never names it
+                probe = run_cell(page, 1).frame_locator("iframe")
+                expect(probe.locator("#img")).to_have_text("img: blocked by img-src", timeout=20_000)
+                expect(probe.locator("#fetch")).to_have_text("fetch: blocked by connect-src", timeout=20_000)
+
+                # navigating its own frame: the frame is removed, and the cell says so in one line
+                out = run_cell(page, 2)
+                expect(out).to_contain_text("left its frame", timeout=20_000)
+                expect(out.locator("iframe")).to_have_count(0)
+                expect(out).to_contain_text("the result of wander")  # the tool's own result stays
+                assert "app ui://wander/app.html left its frame" in run_cell(page, 3).inner_text()
+            finally:
+                browser.close()
+    finally:
+        lab.stop()
+        landing.stop()

@@ -11,6 +11,7 @@ kernel connects.  The kernel's loopback callback server is never made.
 from __future__ import annotations
 
 import re
+import socket
 import time
 
 import httpx2
@@ -220,5 +221,76 @@ def test_auto_uses_the_loopback_callback_for_a_loopback_origin(tmp_path, lab_at)
                 assert "ox connected loopback" in out and "loopback servers made: 1" in out
             finally:
                 browser.close()
+    finally:
+        server.stop()
+
+
+def run_all(page) -> None:
+    """Run > Run All Cells: every cell's execute request is queued at once, as a person's "Run All" does."""
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+
+
+@pytest.mark.parametrize("callback", ["relay", "auto"])
+def test_relay_on_first_use_run_all(tmp_path, lab_at, callback):
+    """The first cell connects through the relay before the page is known: its Authorize row shows at once, the
+    authorization starts when the row reports the page, and the next cell's call waits (awaited) and returns.
+    In "auto" the connect takes the loopback callback first, and starts again through the relay once the
+    (remote) page reports."""
+    from playwright.sync_api import expect, sync_playwright
+
+    server = OAuthServer()
+    lab = lab_at("/user/ada/")
+    port = free_port()
+    first = "\n".join(
+        [
+            "%load_ext mcpomni_jupyter",
+            f"%config MCPMagics.token_dir = {str(tmp_path / 'tokens')!r}",
+            f"%config MCPMagics.callback_port = {port}",
+            f"%config MCPMagics.callback = {callback!r}",
+            "%config MCPMagics.open_browser = False",
+            f"%mcp add relayed {server.url} --auth oauth",
+            "%mcp connect",
+        ]
+    )
+    try:
+        write_notebook(tmp_path / "first.ipynb", [first, "%mcp call relayed.whoami"])
+        with sync_playwright() as p:
+            browser, context = launch(p, tmp_path)
+            try:
+                page = context.new_page()
+                dialogs: list[str] = []
+                page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+                open_notebook(page, lab, "first.ipynb", host=REMOTE_HOST)
+                cells = page.locator(".jp-Notebook .jp-Cell")
+                run_all(page)
+                row = authorize_row(page, "relayed")
+                button = row.locator("button", has_text="Authorize")
+                expect(button).to_be_visible(timeout=5_000)
+                # the row reported the page; the flow started through the relay, its link in the same row
+                redirect = f"http://{REMOTE_HOST}:{lab.port}/user/ada/{RELAY}"
+                expect(row).to_contain_text("waiting for authorization", timeout=30_000)
+                expect(row).to_contain_text(redirect)
+                expect(row.locator("a", has_text="open the authorization page")).to_have_attribute("href", re.compile(r"^http://127"))
+                # the second cell waits awaited, and says for what
+                second = cells.nth(1).locator(".jp-OutputArea")
+                expect(second).to_contain_text("waiting for 'relayed' to be authorized through the Jupyter server")
+                with context.expect_page() as opened:
+                    button.click()
+                expect(opened.value.locator("#status")).to_have_text("Authorization complete", timeout=30_000)
+                expect(row).to_contain_text("authorized and connected", timeout=30_000)
+                expect(second).to_contain_text("hello, authorized user", timeout=30_000)
+                expect(cells.nth(1).locator(".jp-InputPrompt")).to_have_text("[2]:", timeout=30_000)
+                out = cells.nth(0).locator(".jp-OutputArea").inner_text()
+                assert "needs the address" not in out and "Error" not in out  # no error on the ordinary path
+                assert dialogs == []
+                # nothing listens on the loopback callback port: the kernel (alive, connected) never bound it
+                # (in "auto", bound for the first flow and closed when the relay's replaced it)
+                with socket.socket() as probe:
+                    probe.settimeout(5)
+                    assert probe.connect_ex(("127.0.0.1", port)) != 0
+            finally:
+                browser.close()
+        assert [g for g in server.grants() if g != "register"] == ["authorize", "authorization_code"]
     finally:
         server.stop()

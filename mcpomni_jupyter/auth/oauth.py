@@ -109,6 +109,32 @@ class OAuthCoordinator:
             self._callbacks[key] = CallbackServer(o.callback_host, port, o.callback_path)
         return self._callbacks[key]
 
+    async def wait_for_page(self, connection: AuthHost) -> None:
+        """Before an authorization-code flow through the relay: wait until the notebook page reports its address.
+
+        The page is reported by this extension's widgets once the front end has
+        made them, which the kernel hears when the running cell ends (or awaits);
+        meanwhile the server is "auth required" with no link yet, so its
+        Authorize row shows at once and the flow starts the moment the page
+        reports.  Without a front end (no widget was made) it fails at once.
+        """
+        relay = self.relay
+        if connection.config.auth.method != "oauth" or self.options.callback != "relay" or relay.page is not None:
+            return
+        if not relay.expected:
+            relay.route(connection.name)  # AuthError: nothing will ever report the page here
+        state = connection.auth
+        state.url, state.waiting_page = None, True
+        connection.auth_waiting()
+        connection.record("auth", "waiting for the notebook page to report its address (the relay's redirect URI)")
+        try:
+            page = await relay.wait_page(self.options.auth_timeout)
+        finally:
+            state.waiting_page = False
+        if page is None:
+            relay.route(connection.name)  # AuthError with what to do
+        connection.auth_resumed(False)
+
     def set_page(self, origin: Any, base_url: Any) -> Page | None:
         """What the notebook's bridge reports: the page's origin and the Jupyter server's base URL."""
         return self.relay.set_page(origin, base_url)

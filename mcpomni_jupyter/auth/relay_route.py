@@ -14,6 +14,7 @@ acknowledgement (taken, or refused with the reason), never with the code.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 from collections import OrderedDict
@@ -85,6 +86,8 @@ class RelayRoutes:
         self._page: Page | None = None
         self._routes: dict[str, RelayCallback] = {}
         self._taken: OrderedDict[str, str] = OrderedDict()  # message id -> the server it authorized
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []  # flows waiting for the page
+        self.expected = False  # a notebook front end will report the page (its bridge widget was made)
 
     @property
     def page(self) -> Page | None:
@@ -101,7 +104,27 @@ class RelayRoutes:
         if page is not None:
             with self._lock:
                 self._page = page
+                waiters, self._waiters = self._waiters, []
+            for loop, event in waiters:  # the page is reported on the kernel's thread; the flows wait on the loop's
+                if not loop.is_closed():
+                    loop.call_soon_threadsafe(event.set)
         return page
+
+    async def wait_page(self, timeout: float) -> Page | None:
+        """The page, once the notebook reports it (None after ``timeout`` seconds); at once if known."""
+        event = asyncio.Event()
+        with self._lock:
+            if self._page is not None:
+                return self._page
+            self._waiters.append((asyncio.get_running_loop(), event))
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except TimeoutError:
+            return None
+        finally:
+            with self._lock:
+                self._waiters = [(loop, e) for loop, e in self._waiters if e is not event]
+        return self.page
 
     def route(self, server: str) -> RelayCallback:
         """The relay callback of the current page; AuthError while no page has been reported."""

@@ -20,6 +20,7 @@ class AuthState:
     url: str | None = None  # the authorization link while a person is needed
     redirect_uri: str | None = None  # where that authorization comes back (the loopback callback or the relay)
     via: str = ""  # "loopback" or "relay"
+    waiting_page: bool = False  # through the relay: waiting for the notebook page to report its address first
     flow: Any = None  # the callback flow waiting for the redirect
     reauth_needed: bool = False  # tokens died for good: the next request reconnects and asks again
     in_session: bool = False  # the authorization under way re-authorizes a live session

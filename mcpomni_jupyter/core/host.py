@@ -84,10 +84,23 @@ class UiPort:
 
     # ------------------------------------------------------------------ the relay bridge
 
+    def expect_page(self) -> None:
+        """A notebook front end is here (the bridge widget was made): it will report the page, so a flow
+        through the relay waits for that instead of failing."""
+        self._manager.oauth.relay.expected = True
+
     def set_page(self, origin: Any, base_url: Any) -> bool:
-        """The notebook page's origin and the Jupyter server's base URL (the bridge widget reports them);
-        False if they are not a plain http(s) origin and path."""
-        return self._manager.oauth.set_page(origin, base_url) is not None
+        """The notebook page's origin and the Jupyter server's base URL (the bridge and the Authorize button
+        report them); False if they are not a plain http(s) origin and path.  A flow waiting for the page goes
+        on by itself; one that ``callback = "auto"`` sent to the loopback callback before a remote page was
+        known starts again through the relay."""
+        m = self._manager
+        if m.oauth.set_page(origin, base_url) is None:
+            return False
+        for name, connection in m.connections.items():
+            if connection.uses_oauth and self.auth_outdated(name):
+                self.authorize(name)
+        return True
 
     def relay_deliver(self, message: dict[str, Any]) -> dict[str, str]:
         """A redirect the relay page posted, through the bridge: route it by state; the page's acknowledgement."""

@@ -127,6 +127,7 @@ class MCPManager(ListingMethods, OAuthMethods, RequestMethods, MapMethods, AppMe
             server,
             on_change=self.registry.changed,
             auth_factory=auth_factory or self.oauth.build,
+            auth_ready=self.oauth.wait_for_page,
             callbacks=self.requests.callbacks,
             checks=self.call_checks,
         )

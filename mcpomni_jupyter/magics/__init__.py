@@ -16,12 +16,14 @@ def load(ipython: Any) -> None:
     """Register ``%mcp`` / ``%%mcp`` and tab completion; the kernel's manager gets their settings when made."""
     global _remove_hook
     from mcpomni_jupyter.core.hooks import add_manager_hook
+    from mcpomni_jupyter.magics import awaited
     from mcpomni_jupyter.magics.agents import install_ask_transformer
     from mcpomni_jupyter.magics.magics import MCPMagics
 
     magics = MCPMagics(shell=ipython)
     ipython.register_magics(magics)
     install_ask_transformer(ipython)  # %%mcp ask cells run awaited: the kernel stays free for the Approve row
+    awaited.install(ipython)  # a cell of %mcp lines waiting on the relay runs awaited: the page and the code get through
     if _remove_hook is not None:
         _remove_hook()
     _remove_hook = add_manager_hook(magics.adopt)
@@ -45,10 +47,12 @@ def unload(ipython: Any) -> None:
     """Close every connection (``%unload_ext``); the next ``%mcp`` after a reload makes a new manager."""
     global _remove_hook
     from mcpomni_jupyter.core.kernel import reset_manager
+    from mcpomni_jupyter.magics import awaited
     from mcpomni_jupyter.magics.agents import remove_ask_transformer
 
     if _remove_hook is not None:
         _remove_hook()
         _remove_hook = None
     remove_ask_transformer(ipython)
+    awaited.remove(ipython)
     reset_manager()

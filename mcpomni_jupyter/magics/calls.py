@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -54,7 +55,7 @@ def _call(ctx: Context, args: Parsed, cell: str | None) -> Any:
             timeout=args["timeout"],
             raise_on_error=False,
             progress=progress.on_progress,
-            tick=progress.tick,
+            tick=_saying_waits(ctx, progress.tick),
             task=args["task"],
         )
     except RequestTimeout:
@@ -70,6 +71,23 @@ def _call(ctx: Context, args: Parsed, cell: str | None) -> Any:
     print_notices(ctx, [result.server])  # e.g. a question the blocked cell had to decline
     show_app(ctx, result, arguments)  # the tool's MCP App under the cell, where a front end renders it
     return _out(ctx, args, result)
+
+
+def _saying_waits(ctx: Context, tick: Any) -> Any:
+    """``tick``, which also says once per server, under the blocked cell, when the call waits for an authorization."""
+    from mcpomni_jupyter.core.session.state import State
+    from mcpomni_jupyter.magics.awaited import waits_line
+
+    said: set[str] = set()
+
+    def ticking() -> None:
+        tick()
+        for name, connection in ctx.manager.connections.items():
+            if name not in said and connection.state is State.AUTH_REQUIRED:
+                said.add(name)
+                print(waits_line(connection), file=sys.stderr)
+
+    return ticking
 
 
 def _columns(raw: str, where: str) -> Any:

@@ -154,6 +154,16 @@ class MCPMagics(Magics):
         assert self.shell is not None
         return Context(self.manager, self.shell.user_ns, _can_show_widgets(self.shell), self.log_level, self.last)
 
+    async def mcp_awaited(self, line: str) -> Any:
+        """A ``%mcp`` line of a cell ``awaited.transform`` rewrote: wait (awaited) for the relay, then run it."""
+        from mcpomni_jupyter.magics.awaited import wait_for_relay
+
+        manager = self._live()
+        if manager is not None:
+            await wait_for_relay(manager, line)
+        assert self.shell is not None
+        return self.shell.run_line_magic("mcp", line)
+
     async def ask_cell(self, line: str, cell: str) -> Any:
         """An awaited ``%%mcp ask`` cell (the input transformer writes the call): the kernel stays free for the Approve row."""
         from mcpomni_jupyter.magics.agents import ask_cell

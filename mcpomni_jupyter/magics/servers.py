@@ -43,13 +43,14 @@ def show_authorization(ctx: Context, names: list[str]) -> None:
 
     for name in names:
         connection = ctx.manager.connection(name)
-        print(
-            f"mcp: server {name!r} needs authorization"
-            + (" (a browser window was opened)" if ctx.manager.opens_browser() else "")
-            + f"; it connects by itself once you authorize; link: {connection.auth.url}",
-            file=sys.stderr,
-        )
-        display(AuthorizeWidget(ctx.manager, name))
+        if connection.auth.url:
+            print(
+                f"mcp: server {name!r} needs authorization"
+                + (" (a browser window was opened)" if ctx.manager.opens_browser() else "")
+                + f"; it connects by itself once you authorize; link: {connection.auth.url}",
+                file=sys.stderr,
+            )
+        display(AuthorizeWidget(ctx.manager, name))  # waiting for the page (relay): its row reports it, then shows the link
 
 
 def status_panel(ctx: Context, names: list[str] | None = None) -> Any:

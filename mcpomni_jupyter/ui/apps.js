@@ -3,7 +3,8 @@
 // The app runs in an iframe sandboxed with "allow-scripts" only: an opaque origin, so it can
 // reach neither the notebook page nor the Jupyter server; its Content-Security-Policy (built
 // by the kernel from the resource's _meta.ui.csp) comes first in its document. Its requests to
-// the server travel through the kernel; it cannot open a window or a link by itself.
+// the server travel through the kernel; it cannot open a window or a link by itself, and a frame
+// that navigates away from our document is removed.
 const PROTOCOL = "2026-01-26";
 const MAX_HEIGHT = 4000;
 
@@ -34,6 +35,25 @@ export default {
     notes.className = "mcpomni-app-notes";
     box.append(frame, notes);
     el.appendChild(box);
+    // An app may navigate its own frame (window.location = ...) without a click, and a meta policy does
+    // not govern navigation: the frame is removed the moment a document other than ours loads in it.
+    // The frame keeps its window across its own navigations, and gets a new one when JupyterLab moves
+    // the output (re-inserting the frame reloads our document): a load in the same window is a wander.
+    let loadedIn = null;
+    let left = false;
+    const onLoad = () => {
+      const win = frame.contentWindow;
+      if (loadedIn === null || win !== loadedIn) {
+        loadedIn = win;
+        return;
+      }
+      left = true;
+      frame.removeEventListener("load", onLoad);
+      frame.remove();
+      note("This app left its frame (it navigated to another page), so it was removed; the tool's result is above.");
+      model.send({ type: "left" });
+    };
+    frame.addEventListener("load", onLoad);
     // our doctype and policy come first, before anything of the app's (a policy later in the document,
     // or inside something the app opened, such as a comment, would not hold)
     frame.srcdoc = `<!DOCTYPE html><meta http-equiv="Content-Security-Policy" content="${attr(model.get("csp"))}">` + model.get("html");
@@ -153,7 +173,7 @@ export default {
     };
 
     const onMessage = (event) => {
-      if (event.source !== frame.contentWindow) {
+      if (left || event.source !== frame.contentWindow) {
         return; // only this app's frame speaks to this host
       }
       const msg = event.data;
@@ -192,6 +212,7 @@ export default {
         post({ jsonrpc: "2.0", id: "teardown", method: "ui/resource-teardown", params: { reason: "the output was cleared" } });
       }
       themeWatch.disconnect();
+      frame.removeEventListener("load", onLoad);
       model.off("msg:custom", answer);
       window.removeEventListener("message", onMessage);
     };

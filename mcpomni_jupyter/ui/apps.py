@@ -10,7 +10,9 @@ app's ``tools/call`` and ``resources/read`` come here and go to the app's own
 server in the background (the kernel is free meanwhile), with the same
 timeout, error mapping and redaction as a magic's call.  Its log lines go to
 ``%mcp log``; its ``ui/message`` texts and model context are kept on the
-view (``.messages``, ``.model_context``).  Where no front end renders
+view (``.messages``, ``.model_context``).  An app that navigates its own
+frame away from its document (which no policy in the document can forbid)
+is removed by the page at once, with one line under the cell and in the log.  Where no front end renders
 widgets, the text form says what the app is, and the tool's text result
 shows as usual.
 """
@@ -68,6 +70,7 @@ class AppView(anywidget.AnyWidget):
         self._manager, self.server = manager, app.server
         self.messages: list[Any] = []  # what the app sent with ui/message
         self.model_context: Any = None  # the app's last ui/update-model-context
+        self.left = False  # the app navigated its frame away from its document: the page removed it
         self.initialized_ms: int | None = None  # from render to the app's "initialized", as the page measured it
         self._in_flight = 0  # requests sent to the server and not yet answered (changed on the loop thread too)
         self._lines = 0  # log lines written for this app
@@ -88,6 +91,9 @@ class AppView(anywidget.AnyWidget):
             self._record(f"app {self.uri} says: {str(content.get('params'))[:2000]}")
         elif kind == "context" and _small(content.get("params")):
             self.model_context = content.get("params")
+        elif kind == "left":
+            self.left = True
+            self._record(f"app {self.uri} left its frame (it navigated to another page) and was removed")
 
     def _record(self, text: str) -> None:
         self._lines += 1

@@ -56,6 +56,7 @@ class AuthorizeWidget(w.VBox):
         self.submit = w.Button(description="Complete", tooltip="Finish authorization with the pasted URL")
         self.message = w.HTML()
         self.button.on_click(self._authorize)
+        self.button.on_page = manager.ui.set_page  # shown: it reports the page, which a relay flow may wait for
         self.submit.on_click(self._complete)
         super().__init__(
             [
@@ -90,7 +91,9 @@ class AuthorizeWidget(w.VBox):
         self.title.value = f"<b>{html.escape(self.name)}</b>&nbsp;"
         waiting = c.state is State.AUTH_REQUIRED and c.auth.url
         words = {
-            State.AUTH_REQUIRED: "waiting for authorization",
+            State.AUTH_REQUIRED: "waiting for this notebook page's address (the relay)…"
+            if c.auth.waiting_page
+            else "waiting for authorization",
             State.CONNECTING: "connecting…",
             State.CONNECTED: "authorized and connected" + _valid_for(self.manager, self.name),
             State.DISCONNECTED: "disconnected",
@@ -160,7 +163,9 @@ class AuthorizeWidget(w.VBox):
         except McpJupyterError:
             return f"{self.name}: removed"
         line = f"{self.name}: {c.state.value}"
-        if c.state is State.AUTH_REQUIRED and c.auth.url:
+        if c.state is State.AUTH_REQUIRED and c.auth.waiting_page:
+            line += "\nwaiting for this notebook page to report its address (the relay); the link follows"
+        elif c.state is State.AUTH_REQUIRED and c.auth.url:
             line += f"\nopen this link to authorize: {c.auth.url}"
             if c.auth.via == "relay":
                 line += f"\nin the browser this notebook runs in; it comes back through the Jupyter server ({c.auth.redirect_uri})"

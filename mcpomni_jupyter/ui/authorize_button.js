@@ -5,6 +5,22 @@
 // window a few seconds after a click, not later: then the link is there to click).
 const GRACE_MS = 4500;
 
+// The page this button is shown in, as the relay's end reports it (bridge.js): the kernel needs it before an
+// authorization through the relay can start, and a row shown is a front end that has the page.
+function page() {
+  let base_url = null;
+  const config = document.getElementById("jupyter-config-data");
+  if (config) {
+    try {
+      const data = JSON.parse(config.textContent || "{}");
+      base_url = typeof data.baseUrl === "string" ? data.baseUrl : null;
+    } catch (e) {
+      base_url = null;
+    }
+  }
+  return { type: "page", origin: window.location.origin, base_url };
+}
+
 function openable(url) {
   return typeof url === "string" && /^https?:\/\/[^\s]+$/i.test(url);
 }
@@ -44,6 +60,7 @@ export default {
     model.on("change:url", arrived);
     draw();
     el.appendChild(button);
+    model.send(page());
     return () => {
       model.off("change:description", draw);
       model.off("change:disabled", draw);

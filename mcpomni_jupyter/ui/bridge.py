@@ -15,7 +15,9 @@ kernel's acknowledgement back.  The kernel routes the code by ``state``
 ``AuthorizeButton`` (``authorize_button.js``) opens the authorization page
 with ``window.open`` in the notebook's own browser: through the relay the
 Jupyter server's login cookie and the ``BroadcastChannel`` belong to that
-browser, and a page can only open a window on a person's click.
+browser, and a page can only open a window on a person's click.  It reports
+the page too, the moment it is shown: the row that waits for the page is the
+one that tells it.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ def ensure_bridge(manager: Any) -> Bridge:
     bridge = _bridges.get(manager)
     if bridge is None or bridge.comm is None:
         bridge = _bridges[manager] = Bridge(manager)
+        manager.ui.expect_page()
     return bridge
 
 
@@ -83,6 +86,7 @@ class AuthorizeButton(anywidget.AnyWidget):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._handlers: list[Any] = []
+        self.on_page: Any = None  # on_page(origin, base_url): the button reports the page it is shown in
         self.on_msg(self._received)
 
     def on_click(self, handler: Any) -> None:
@@ -95,5 +99,9 @@ class AuthorizeButton(anywidget.AnyWidget):
             handler(self, opened)
 
     def _received(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if isinstance(content, dict) and content.get("type") == "click":
+        if not isinstance(content, dict):
+            return
+        if content.get("type") == "click":
             self.click(bool(content.get("opened")))
+        elif content.get("type") == "page" and self.on_page is not None:
+            self.on_page(content.get("origin"), content.get("base_url"))

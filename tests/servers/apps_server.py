@@ -8,6 +8,9 @@ also probes its sandbox (can it read the notebook page?), logs, asks the host
 to open a link and sends a message, so a test can see each path.  ``plain``
 has no app; ``wrong_type`` points at a resource that is not an app;
 ``model_only`` may not be called by an app (the page tries, and shows the refusal).
+``wander``'s app navigates its own frame away (with the tool's input in the
+URL); ``probe_self``'s app loads and fetches a URL of the notebook's origin,
+which ``'self'`` would name if it meant the Jupyter server.
 
     python apps_server.py stdio
     python apps_server.py streamable-http PORT
@@ -92,6 +95,40 @@ document.getElementById("link").addEventListener("click", () => request("ui/open
 </script></body></html>
 """
 
+# The smallest app the host's protocol allows: initialize, then act on the tool's input.
+_HANDSHAKE = """
+window.parent.postMessage({jsonrpc: "2.0", id: 1, method: "ui/initialize",
+  params: {appCapabilities: {}, appInfo: {name: "probe", version: "1"}, protocolVersion: "2026-01-26"}}, "*");
+window.addEventListener("message", (event) => {
+  const msg = event.data || {};
+  if (msg.id === 1) { window.parent.postMessage({jsonrpc: "2.0", method: "ui/notifications/initialized", params: {}}, "*"); }
+  if (msg.method === "ui/notifications/tool-input") { act(msg.params.arguments); }
+});
+"""
+
+# It navigates its own frame, with no click, to the URL it was given, carrying the tool's input along.
+WANDER = f"""<!DOCTYPE html><html><body><div id="state">about to leave</div><script>
+function act(args) {{ window.location = args.to + "?input=" + encodeURIComponent(JSON.stringify(args)); }}
+{_HANDSHAKE}</script></body></html>"""
+
+# It loads an image and fetches a URL of the notebook's own origin ('self' in the policy, if it meant the
+# Jupyter server): each says "loaded" or "blocked".
+SELF_PROBE = f"""<!DOCTYPE html><html><body><div id="img">img: ?</div><div id="fetch">fetch: ?</div><script>
+const say = (id, text) => {{ document.getElementById(id).textContent = text; }};
+document.addEventListener("securitypolicyviolation", (e) => say(e.effectiveDirective === "img-src" ? "img" : "fetch",
+  (e.effectiveDirective === "img-src" ? "img" : "fetch") + ": blocked by " + e.effectiveDirective));
+function act(args) {{
+  const url = new URL(args.path, document.baseURI).href;
+  const img = new Image();
+  img.onload = () => say("img", "img: loaded " + url);
+  img.onerror = () => {{ if (!document.getElementById("img").textContent.includes("blocked")) say("img", "img: failed " + url); }};
+  img.src = url;
+  fetch(url).then((r) => say("fetch", "fetch: loaded " + r.status), () => {{
+    if (!document.getElementById("fetch").textContent.includes("blocked")) say("fetch", "fetch: failed");
+  }});
+}}
+{_HANDSHAKE}</script></body></html>"""
+
 
 def build() -> MCPServer:
     apps = Apps()
@@ -109,7 +146,17 @@ def build() -> MCPServer:
         await asyncio.sleep(seconds)
         return {"text": "z" * size}
 
+    @apps.tool(resource_uri="ui://wander/app.html", description="An app that leaves its frame for the URL given")
+    def wander(to: str) -> str:
+        return f"the result of wander, secret to the app: {to}"
+
+    @apps.tool(resource_uri="ui://probe/self.html", description="An app that loads a URL of its 'self'")
+    def probe_self(path: str) -> str:
+        return f"probing {path}"
+
     apps.add_html_resource("ui://counter/app.html", APP, permissions=ResourcePermissions(camera={}, clipboard_write={}))
+    apps.add_html_resource("ui://wander/app.html", WANDER)
+    apps.add_html_resource("ui://probe/self.html", SELF_PROBE)
     server = MCPServer("apps", instructions="MCP Apps for mcpomni_jupyter's tests.", extensions=[apps])
 
     @server.tool(description="Points at a resource that is not an app", meta={"ui": {"resourceUri": "ui://counter/not-an-app.txt"}})

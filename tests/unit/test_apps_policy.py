@@ -37,9 +37,10 @@ def test_visibility(meta, seen, listed):
 
 def test_the_default_policy_is_the_extensions_restrictive_one():
     policy = csp({})
-    assert policy.startswith("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; ")
+    assert policy.startswith("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; ")
     assert "connect-src 'none'" in policy and "frame-src 'none'" in policy and "object-src 'none'" in policy
-    assert "base-uri 'self'" in policy and "img-src 'self' data:;" in policy
+    assert "base-uri 'none'" in policy and "img-src data:;" in policy and "font-src data:;" in policy
+    assert "'self'" not in policy  # in the app's srcdoc frame it would mean the Jupyter server's origin
 
 
 def test_declared_domains_are_added_and_malformed_ones_dropped():
@@ -53,7 +54,8 @@ def test_declared_domains_are_added_and_malformed_ones_dropped():
         }
     )
     assert "connect-src https://api.example.com wss://live.example.com;" in policy
-    assert "script-src 'self' 'unsafe-inline' https://*.cdn.example.com;" in policy
+    assert "script-src 'unsafe-inline' https://*.cdn.example.com;" in policy
+    assert "'self'" not in policy
     assert "frame-src https://www.youtube.com;" in policy
     assert "script-src *" not in policy and "javascript:" not in policy and "/path" not in policy
     assert policy.count(";") == csp({}).count(";")  # nothing injected a directive

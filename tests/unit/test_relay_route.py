@@ -147,3 +147,72 @@ def test_the_iss_of_the_redirect_is_checked_as_on_loopback():
             flow.future.result()
 
     asyncio.run(scenario())
+
+
+class _Host:
+    """An ``AuthHost`` that records the states the relay's page wait moves it through."""
+
+    def __init__(self, method: str = "oauth") -> None:
+        from types import SimpleNamespace
+
+        from mcpomni_jupyter.auth.state import AuthState
+
+        self.auth = AuthState()
+        self.name = "ox"
+        self.config = SimpleNamespace(auth=SimpleNamespace(method=method))
+        self.is_connected = False
+        self.states: list[str] = []
+
+    def record(self, kind, message, level="info", data=None):
+        return None
+
+    def auth_waiting(self):
+        self.states.append("auth required" + (" (page)" if self.auth.waiting_page else ""))
+
+    def auth_resumed(self, in_session):
+        self.states.append("connecting")
+
+
+def test_relay_waits_for_the_page_a_front_end_will_report_and_goes_on_when_it_does():
+    async def scenario():
+        oauth = OAuthCoordinator(AuthOptions(callback="relay"))
+        oauth.relay.expected = True  # a notebook's bridge was made
+        host = _Host()
+        waiting = asyncio.ensure_future(oauth.wait_for_page(host))
+        while not host.states:
+            await asyncio.sleep(0)
+        assert host.states == ["auth required (page)"] and not waiting.done()
+        # reported on the kernel's thread, not the loop's
+        await asyncio.to_thread(oauth.set_page, "https://hub.example.org", "/user/ada/")
+        await asyncio.wait_for(waiting, 5)
+        assert host.states == ["auth required (page)", "connecting"] and not host.auth.waiting_page
+        assert oauth.relay.route("ox").redirect_uri == "https://hub.example.org/user/ada/mcpomni/oauth/callback"
+        await oauth.wait_for_page(host)  # known now: nothing to wait for
+        assert len(host.states) == 2
+
+    asyncio.run(scenario())
+
+
+def test_relay_without_a_front_end_fails_at_once_and_other_methods_never_wait():
+    async def scenario():
+        oauth = OAuthCoordinator(AuthOptions(callback="relay"))
+        with pytest.raises(AuthError, match="the OAuth relay needs the address of the notebook page"):
+            await oauth.wait_for_page(_Host())
+        await oauth.wait_for_page(_Host("client_credentials"))  # no person, no redirect: no page needed
+        auto = OAuthCoordinator(AuthOptions(callback="auto"))
+        auto.relay.expected = True
+        await auto.wait_for_page(_Host())  # "auto" never waits: it takes the loopback callback until a page says otherwise
+
+    asyncio.run(scenario())
+
+
+def test_relay_page_wait_gives_up_after_the_auth_timeout_with_what_to_do():
+    async def scenario():
+        oauth = OAuthCoordinator(AuthOptions(callback="relay", auth_timeout=0.05))
+        oauth.relay.expected = True
+        host = _Host()
+        with pytest.raises(AuthError, match="click Authorize"):
+            await oauth.wait_for_page(host)
+        assert not host.auth.waiting_page
+
+    asyncio.run(scenario())

@@ -4,8 +4,9 @@ A tool whose ``_meta.ui.resourceUri`` names a ``ui://`` resource has an app:
 after the tool is called, ``load_app`` reads that resource (it must be
 ``text/html;profile=mcp-app``), bounds it, and returns what the notebook's
 host widget (``ui.apps``) needs: the HTML, the Content-Security-Policy built
-from the resource's ``_meta.ui.csp`` exactly as the extension prescribes (never
-looser), and the permissions it asks for.  Everything here comes from the
+from the resource's ``_meta.ui.csp`` as the extension prescribes (never
+looser, and without ``'self'``, which in the app's srcdoc frame would mean the
+Jupyter server's origin), and the permissions it asks for.  Everything here comes from the
 server and is untrusted: URIs, domains and sizes are checked, and an app's own
 requests (``tools/call``, ``resources/read``) go only to the server that served
 it, through the same timeouts and error mapping as a magic's call; a tool is
@@ -77,12 +78,14 @@ def csp(meta: Any) -> str:
     resources = " ".join(_domains(declared.get("resourceDomains")))
     connect = " ".join(_domains(declared.get("connectDomains"))) or "'none'"
     frames = " ".join(_domains(declared.get("frameDomains"))) or "'none'"
-    base = " ".join(_domains(declared.get("baseUriDomains"))) or "'self'"
+    base = " ".join(_domains(declared.get("baseUriDomains"))) or "'none'"
     extra = f" {resources}" if resources else ""
+    # never 'self': the app's frame is an opaque-origin srcdoc document, whose 'self' Chromium resolves to the
+    # notebook page's origin, the Jupyter server (tests/test_apps_browser.py loads an image of it through 'self')
     return (
         "default-src 'none'; "
-        f"script-src 'self' 'unsafe-inline'{extra}; style-src 'self' 'unsafe-inline'{extra}; "
-        f"img-src 'self' data:{extra}; font-src 'self'{extra}; media-src 'self' data:{extra}; "
+        f"script-src 'unsafe-inline'{extra}; style-src 'unsafe-inline'{extra}; "
+        f"img-src data:{extra}; font-src data:{extra}; media-src data:{extra}; "
         f"connect-src {connect}; frame-src {frames}; object-src 'none'; base-uri {base}; form-action 'none'"
     )
 

@@ -50,6 +50,7 @@ class Connection:
         config: ServerConfig,
         on_change: Callable[[Connection], None] | None = None,
         auth_factory: Callable[[Connection], Any] | None = None,
+        auth_ready: Callable[[Connection], Awaitable[None]] | None = None,
         callbacks: Callable[[Connection], dict[str, Any]] | None = None,
         checks: list[PreCall] | None = None,
     ) -> None:
@@ -70,6 +71,7 @@ class Connection:
         self.notices: deque[str] = deque(maxlen=20)  # one-line hints for the calling cell
         self._on_change = on_change
         self._auth_factory = auth_factory
+        self._auth_ready = auth_ready  # awaited before the factory: what the OAuth flow needs first (the relay's page)
         self._callbacks = callbacks  # the session's server-request callbacks (roots, sampling, elicitation)
         self._task: asyncio.Task[None] | None = None
         self._stop: asyncio.Event | None = None
@@ -293,6 +295,8 @@ class Connection:
         from mcpomni_jupyter.core.session.transports import Wire, open_transport
 
         self.http_status = None
+        if self.uses_oauth and self._auth_ready is not None:
+            await self._auth_ready(self)
         auth = self.auth_provider = self._auth_factory(self) if self.uses_oauth and self._auth_factory is not None else None
         wire = Wire(auth=auth, stderr=self._stderr, closed=closed, on_status=self._on_status)
         client = Client(
