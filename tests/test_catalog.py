@@ -82,7 +82,9 @@ def complete(shell, line: str) -> list[str]:
 
 def test_completion_over_thousands_of_tools(catalog, shell):
     assert complete(shell, "%mcp call big.tool_4999") == ["big.tool_4999"]
-    assert complete(shell, "%mcp call big.tool_49") == sorted(["big.tool_49", *(f"big.tool_49{i}" for i in range(10))] + [f"big.tool_49{i}{j}" for i in range(10) for j in range(10)])
+    assert complete(shell, "%mcp call big.tool_49") == sorted(
+        ["big.tool_49", *(f"big.tool_49{i}" for i in range(10))] + [f"big.tool_49{i}{j}" for i in range(10) for j in range(10)]
+    )
     assert complete(shell, "%mcp call tool_123") == sorted(["tool_123", *(f"tool_123{i}" for i in range(10))])  # bare: one server has them
     assert "x=" in complete(shell, "%mcp call big.tool_1 ")  # the tool's arguments, found through the index
     assert complete(shell, "%mcp call small.ech") == ["small.echo"]
