@@ -68,7 +68,7 @@ def test_a_small_table_has_no_footer(catalog, shell):
 
 def test_search_over_thousands(catalog, shell):
     found = catalog("%mcp tools --search 'tool_4321'").value
-    assert [f"{t.server}.{t.name}" for t in found][0] == "big.tool_4321"
+    assert (found[0].server, found[0].name) == ("big", "tool_4321")
     many = catalog("%mcp tools big --search 'invoice' --limit 500").value
     assert len(many) == 500 and {t.server for t in many} == {"big"}
     assert all("invoice" in (t.description or "") for t in many)

@@ -284,8 +284,13 @@ class Connection:
         """Enter the transport and the SDK's ``Client``, which negotiates the protocol (bounded by the timeout).
 
         ``mcp.Client`` (``mode="auto"``) probes ``server/discover`` (2026-07-28)
-        and falls back to the ``initialize`` handshake of older servers.
+        and falls back to the ``initialize`` handshake of older servers.  A
+        stdio server is started first, without the SDK, so that it boots while
+        the SDK is imported (a fresh kernel's first connection).
         """
+        from mcpomni_jupyter.core.session.spawn import started
+
+        process = await started(stack, self.config, self._stderr) if self.config.transport == "stdio" else None
         from mcp import Client
 
         from mcpomni_jupyter.core.schemas import install_output_check
@@ -293,7 +298,7 @@ class Connection:
 
         self.http_status = None
         auth = self._auth_factory(self) if self.uses_oauth and self._auth_factory is not None else None
-        wire = Wire(auth=auth, stderr=self._stderr, closed=closed, on_status=self._on_status)
+        wire = Wire(auth=auth, stderr=self._stderr, closed=closed, on_status=self._on_status, process=process)
         client = Client(
             open_transport(self.config, wire),
             mode="auto",
