@@ -31,7 +31,7 @@ PY = sys.executable
 SERVERS = {"calc": (ROOT / "bench" / "calc_server.py", "add", "a=1 b=2"), "tiny": (ROOT / "bench" / "tiny_server.py", "noop", "")}
 
 NOTEBOOK = r"""
-import sys, time
+import json, sys, time
 from IPython.core.interactiveshell import InteractiveShell
 sys.path.insert(0, ROOT)
 ip = InteractiveShell.instance()
@@ -42,13 +42,13 @@ sdk = "mcp" in sys.modules
 ip.run_line_magic("mcp", "add calc -- " + PY + " " + SERVER)
 result = ip.run_line_magic("mcp", "call calc." + TOOL + " " + ARGS)
 assert not result.is_error, result
-print({"first_result_s": time.perf_counter() - start, "load_ext_s": loaded - start, "sdk_at_load": sdk})
+print(json.dumps({"first_result_s": time.perf_counter() - start, "load_ext_s": loaded - start, "sdk_at_load": sdk}))
 """
 
 SCRIPT = r"""
 import time
 start = time.perf_counter()
-import asyncio
+import asyncio, json
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
@@ -58,7 +58,7 @@ async def main():
 
 result = asyncio.run(main())
 assert not result.is_error, result
-print({"first_result_s": time.perf_counter() - start})
+print(json.dumps({"first_result_s": time.perf_counter() - start}))
 """
 
 
@@ -67,7 +67,7 @@ def run(code: str) -> dict[str, float]:
     done = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
     if done.returncode != 0:
         raise SystemExit(f"a round failed:\n{done.stderr[-2000:]}")
-    out = eval(done.stdout.strip().splitlines()[-1])  # our own print of a dict of numbers
+    out = json.loads(done.stdout.strip().splitlines()[-1])
     out["process_s"] = time.perf_counter() - start
     return out
 
@@ -87,7 +87,7 @@ def main() -> None:
     rounds = []
     for i in range(args.rounds):
         order = [("notebook", notebook), ("script", script)]
-        measured = dict((name, run(code)) for name, code in (order if i % 2 == 0 else order[::-1]))
+        measured = {name: run(code) for name, code in (order if i % 2 == 0 else order[::-1])}
         rounds.append(measured)
         nb, sc = measured["notebook"], measured["script"]
         print(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections import deque
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -290,7 +291,7 @@ class Connection:
         """
         from mcpomni_jupyter.core.session.spawn import started
 
-        process = await started(stack, self.config, self._stderr) if self.config.transport == "stdio" else None
+        process = await started(stack, self.config, self._stderr) if self.config.transport == "stdio" and os.name == "posix" else None
         from mcp import Client
 
         from mcpomni_jupyter.core.schemas import install_output_check

@@ -58,34 +58,10 @@ async def started(stack: contextlib.AsyncExitStack, server: ServerConfig, stderr
 async def process_streams(process: asyncio.subprocess.Process) -> AsyncIterator[tuple[Any, Any]]:
     """``(read_stream, write_stream)`` of ``SessionMessage`` s over a started server's stdout and stdin (needs the SDK)."""
     import anyio
-    import mcp_types
-    from mcp.shared.message import SessionMessage
 
     read_in, read_stream = anyio.create_memory_object_stream[Any](0)
     write_stream, write_out = anyio.create_memory_object_stream[Any](0)
     writer_done = anyio.Event()
-
-    async def reader() -> None:
-        assert process.stdout is not None
-        delivering = True  # until the session stops listening; then the rest is drained so the server can exit
-        async with read_in:
-            buffer = b""
-            while chunk := await process.stdout.read(CHUNK):
-                lines = (buffer + chunk).split(b"\n")
-                buffer = lines.pop()
-                for raw in lines if delivering else ():
-                    line = raw.decode("utf-8", errors="replace")  # text, as the SDK's transport parses (its errors show the line)
-                    if not line.strip():
-                        continue
-                    try:
-                        item: Any = SessionMessage(mcp_types.jsonrpc_message_adapter.validate_json(line, by_name=False))
-                    except ValueError as exc:
-                        item = exc  # the session surfaces a line that is not JSON-RPC
-                    try:
-                        await read_in.send(item)
-                    except (anyio.ClosedResourceError, anyio.BrokenResourceError):
-                        delivering = False
-                        break
 
     async def writer() -> None:
         assert process.stdin is not None
@@ -100,7 +76,7 @@ async def process_streams(process: asyncio.subprocess.Process) -> AsyncIterator[
             writer_done.set()
 
     async with anyio.create_task_group() as tasks:
-        tasks.start_soon(reader)
+        tasks.start_soon(_read, process, read_in)
         tasks.start_soon(writer)
         try:
             yield read_stream, write_stream
@@ -112,6 +88,38 @@ async def process_streams(process: asyncio.subprocess.Process) -> AsyncIterator[
                     await writer_done.wait()
                 await stop(process)
             tasks.cancel_scope.cancel()
+
+
+async def _read(process: asyncio.subprocess.Process, read_in: Any) -> None:
+    """The server's stdout, a JSON-RPC message a line, into ``read_in``; once the session stops listening, drained
+    (a server blocked writing could not exit)."""
+    import anyio
+    import mcp_types
+    from mcp.shared.message import SessionMessage
+
+    assert process.stdout is not None
+    delivering = True
+    async with read_in:
+        parts: list[bytes] = []  # a line's pieces so far: a 20 MB line is joined once, not copied per chunk
+        while chunk := await process.stdout.read(CHUNK):
+            if b"\n" not in chunk:
+                parts.append(chunk)
+                continue
+            lines = b"".join([*parts, chunk]).split(b"\n")
+            parts = [lines.pop()]
+            for raw in lines if delivering else ():
+                line = raw.decode("utf-8", errors="replace")  # text, as the SDK's transport parses (its errors show the line)
+                if not line.strip():
+                    continue
+                try:
+                    item: Any = SessionMessage(mcp_types.jsonrpc_message_adapter.validate_json(line, by_name=False))
+                except ValueError as exc:
+                    item = exc  # the session surfaces a line that is not JSON-RPC
+                try:
+                    await read_in.send(item)
+                except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                    delivering = False
+                    break
 
 
 async def stop(process: asyncio.subprocess.Process) -> None:
