@@ -13,6 +13,10 @@ both against the same server program (``bench/calc_server.py``, an SDK
 process reports the time from its first line of code (the notebook: from
 ``%load_ext``, the shell being the kernel's, already there) to the result; the
 wall time of the whole process (interpreter start included) is reported too.
+``--with-jsonschema``: the notebook also imports ``jsonschema`` before its
+call, as it did before plain schemas were checked without it (the script's
+``call_tool`` imports it to check the result): what starting the server
+during the SDK's import gains alone.
 The ratio is the notebook's / the script's, per round, then the median.
 """
 
@@ -40,6 +44,8 @@ ip.run_line_magic("load_ext", "mcpomni_jupyter")
 loaded = time.perf_counter()
 sdk = "mcp" in sys.modules
 ip.run_line_magic("mcp", "add calc -- " + PY + " " + SERVER)
+if WITH_JSONSCHEMA:
+    import jsonschema  # what a first call cost before plain schemas were checked without it
 result = ip.run_line_magic("mcp", "call calc." + TOOL + " " + ARGS)
 assert not result.is_error, result
 print(json.dumps({"first_result_s": time.perf_counter() - start, "load_ext_s": loaded - start, "sdk_at_load": sdk}))
@@ -76,12 +82,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--server", choices=sorted(SERVERS), default="calc")
+    parser.add_argument(
+        "--with-jsonschema", action="store_true", help="the notebook imports jsonschema before its call (the overlap alone)"
+    )
     parser.add_argument("--json")
     args = parser.parse_args()
     server, tool, words = SERVERS[args.server]
     arguments = dict(w.split("=") for w in words.split())
     notebook = NOTEBOOK.replace("ROOT", repr(str(ROOT))).replace("PY", repr(PY)).replace("SERVER", repr(str(server)))
-    notebook = notebook.replace("TOOL", repr(tool)).replace("ARGS", repr(words))
+    notebook = notebook.replace("TOOL", repr(tool)).replace("ARGS", repr(words)).replace("WITH_JSONSCHEMA", str(args.with_jsonschema))
     script = SCRIPT.replace("PY", repr(PY)).replace("SERVER", repr(str(server))).replace("TOOL", repr(tool))
     script = script.replace("ARGUMENTS", repr({k: float(v) for k, v in arguments.items()}))
     rounds = []
