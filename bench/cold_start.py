@@ -111,6 +111,7 @@ def main() -> None:
         "ratio_median": statistics.median(r["notebook"]["first_result_s"] / r["script"]["first_result_s"] for r in rounds),
         "process_ratio_median": statistics.median(r["notebook"]["process_s"] / r["script"]["process_s"] for r in rounds),
         "load_ext_s": statistics.median(r["notebook"]["load_ext_s"] for r in rounds),
+        "sdk_imported_by_load_ext": any(r["notebook"]["sdk_at_load"] for r in rounds),
         "rounds": rounds,
     }
     print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in report.items() if k != "rounds"}, indent=2))
