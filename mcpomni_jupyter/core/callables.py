@@ -35,6 +35,8 @@ _JSON_TYPES: dict[str, Any] = {
 
 def identifier(name: str) -> str:
     """A valid Python identifier for a server or tool name."""
+    if name.isidentifier() and name.isascii() and not keyword.iskeyword(name):
+        return name  # the common case, without a regex (a catalog has thousands)
     out = re.sub(r"\W", "_", name)
     if not out or out[0].isdigit():
         out = "_" + out
