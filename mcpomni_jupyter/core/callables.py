@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import keyword
 import re
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,8 @@ _JSON_TYPES: dict[str, Any] = {
 
 def identifier(name: str) -> str:
     """A valid Python identifier for a server or tool name."""
+    if name.isidentifier() and name.isascii() and not keyword.iskeyword(name):
+        return name  # the common case, without a regex (a catalog has thousands)
     out = re.sub(r"\W", "_", name)
     if not out or out[0].isdigit():
         out = "_" + out
@@ -162,41 +165,93 @@ class ToolCallable:
         return f"<MCP tool {self.server}.{self.name}{self.__signature__}>"
 
 
+class _Listed:
+    """One listing of one server's tools as attributes: the identifier map, ``dir()`` and the callables made so far.
+
+    Built once per listing (the tools list's identity), not per attribute; a
+    callable (its signature, its docstring) is made when its tool is first
+    touched, then kept.
+    """
+
+    def __init__(self, tools: list[Any]) -> None:
+        self.tools = tools
+        self._by_identifier: dict[str, Any] | None = None
+        self._dir: list[str] | None = None
+        self.callables: dict[str, ToolCallable] = {}
+
+    def by_identifier(self) -> dict[str, Any]:
+        if self._by_identifier is None:
+            table: dict[str, Any] = {}
+            for tool in self.tools:
+                table.setdefault(identifier(tool.name), tool)
+            self._by_identifier = table
+        return self._by_identifier
+
+    def names(self) -> list[str]:
+        if self._dir is None:
+            self._dir = sorted(self.by_identifier())
+        return self._dir
+
+
+_listed: weakref.WeakKeyDictionary[Any, _Listed] = weakref.WeakKeyDictionary()  # a connection's catalog -> its current _Listed
+
+
+def _listing(connection: Any) -> _Listed:
+    catalog = connection.catalog
+    listed = _listed.get(catalog)
+    if listed is None or listed.tools is not catalog.tools:
+        listed = _listed[catalog] = _Listed(catalog.tools)
+    return listed
+
+
 class ServerTools:
-    """The tools of one server as attributes (``dir()`` lists them for tab completion)."""
+    """The tools of one server as attributes (``dir()`` lists them for tab completion); callables made on first touch."""
 
     def __init__(self, manager: MCPManager, server: str) -> None:
         self._manager = manager
         self._server = server
 
-    def _table(self) -> dict[str, Any]:
+    def _listed(self) -> _Listed:
         connection = self._manager.connection(self._server)
         if not connection.tools and connection.state.value != "connected":
             self._manager.tools(self._server)  # connects on first use
-        return {identifier(t.name): t for t in connection.tools}
+        return _listing(connection)
+
+    def _callable(self, listed: _Listed, key: str, tool: Any) -> ToolCallable:
+        made = listed.callables.get(key)
+        if made is None:
+            made = listed.callables[key] = ToolCallable(self._manager, self._server, tool)
+        return made
 
     def __getattr__(self, name: str) -> ToolCallable:
         if name.startswith("_"):
             raise AttributeError(name)
-        tools = self._table()
+        listed = self._listed()
+        tools = listed.by_identifier()
         if name not in tools:
-            raise LookupFailed(f"server {self._server!r} has no tool {name!r}; it has: {', '.join(tools) or 'none'}")
-        return ToolCallable(self._manager, self._server, tools[name])
+            shown = listed.names()
+            more = f" and {len(shown) - 50} more" if len(shown) > 50 else ""
+            raise LookupFailed(f"server {self._server!r} has no tool {name!r}; it has: {', '.join(shown[:50]) or 'none'}{more}")
+        return self._callable(listed, name, tools[name])
 
     def __getitem__(self, name: str) -> ToolCallable:
-        for tool in self._manager.connection(self._server).tools:
-            if tool.name == name:
-                return ToolCallable(self._manager, self._server, tool)
-        return getattr(self, identifier(name))
+        connection = self._manager.connection(self._server)
+        try:
+            tool = connection.catalog.tool(name)  # an index by name, built once per listing
+        except LookupFailed:
+            return getattr(self, identifier(name))
+        return self._callable(_listing(connection), "\0" + name, tool)  # by its MCP name: not an identifier's key
 
     def __dir__(self) -> list[str]:
         try:
-            return sorted(identifier(t.name) for t in self._manager.connection(self._server).tools)
+            return list(_listing(self._manager.connection(self._server)).names())
         except McpJupyterError:
             return []
 
     def __repr__(self) -> str:
-        return f"<MCP tools of {self._server}: {', '.join(self.__dir__()) or 'none listed yet'}>"
+        names = self.__dir__()
+        more = f" and {len(names) - 50} more" if len(names) > 50 else ""
+        return f"<MCP tools of {self._server}: {', '.join(names[:50]) or 'none listed yet'}{more}>"
 
 
 METHODS = ("anthropic", "langchain", "openai")  # ToolsNamespace's own: a server of that name is mcp.tools["NAME"]

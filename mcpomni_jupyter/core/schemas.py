@@ -23,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from mcpomni_jupyter.core.plainschema import is_plain, plain_valid
+
 if TYPE_CHECKING:
     from mcpomni_jupyter.core.session.connection import Connection
 
@@ -39,28 +41,44 @@ class _Anything(dict[str, Any]):
 
 
 class SchemaCheck:
-    """One schema, compiled once: ``first_error(instance)`` is the best-matching error, or None."""
+    """One schema, compiled once: ``first_error(instance)`` is the best-matching error, or None.
+
+    A plain schema (``core/plainschema.py``: types, properties, required, the
+    way most tools' are) is checked without ``jsonschema`` until an instance
+    fails it, which is then checked by ``jsonschema`` for the message: a fresh
+    kernel's first call does not wait for ``jsonschema`` to import (1-2 s where
+    its format checkers' extras are installed, as in a Jupyter environment).
+    """
 
     def __init__(self, schema: dict[str, Any], skipped: Skipped | None = None, *, checked: bool = False) -> None:
-        """``checked``: the schema is checked against its metaschema first (a ``SchemaError`` if it is not one);
-        else (an argument check, built per call) a schema that cannot be applied is found while checking, and skipped."""
-        import jsonschema
-        import referencing
-        import referencing.jsonschema
-
+        """``checked``: the schema is checked against its metaschema first (a ``SchemaError`` if it is not one; a plain
+        schema always is one); else (an argument check, built per call) a schema that cannot be applied is found while
+        checking, and skipped."""
         self.schema = schema
         self._told: set[str] = set()
         self._skipped = skipped
-        empty = referencing.Resource.from_contents(_Anything(), default_specification=referencing.jsonschema.DRAFT202012)
+        self._plain = is_plain(schema)
+        self._validator: Any = None
+        if checked and not self._plain:
+            self._compiled(checked=True)
 
-        def retrieve(uri: str) -> Any:
-            self._tell(uri)
-            return empty  # accepts anything: the part behind the reference is not checked
+    def _compiled(self, checked: bool = False) -> Any:
+        if self._validator is None:
+            import jsonschema
+            import referencing
+            import referencing.jsonschema
 
-        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-        if checked:
-            cls.check_schema(schema)
-        self._validator = cls(schema, registry=referencing.Registry(retrieve=retrieve))  # type: ignore[call-arg]
+            empty = referencing.Resource.from_contents(_Anything(), default_specification=referencing.jsonschema.DRAFT202012)
+
+            def retrieve(uri: str) -> Any:
+                self._tell(uri)
+                return empty  # accepts anything: the part behind the reference is not checked
+
+            cls = jsonschema.validators.validator_for(self.schema, default=jsonschema.Draft202012Validator)
+            if checked:
+                cls.check_schema(self.schema)
+            self._validator = cls(self.schema, registry=referencing.Registry(retrieve=retrieve))  # type: ignore[call-arg]
+        return self._validator
 
     def _tell(self, ref: str) -> None:
         shown = ref if len(ref) <= REF_CHARS else ref[:REF_CHARS] + "…"
@@ -69,11 +87,13 @@ class SchemaCheck:
             self._skipped(shown)
 
     def first_error(self, instance: Any) -> Any:
+        if self._plain and plain_valid(self.schema, instance):
+            return None
         import jsonschema
         import referencing.exceptions
 
         try:
-            return jsonschema.exceptions.best_match(self._validator.iter_errors(instance))
+            return jsonschema.exceptions.best_match(self._compiled().iter_errors(instance))
         except referencing.exceptions.Unresolvable as exc:  # a pointer to nowhere inside the document
             self._tell(str(getattr(exc, "ref", exc)))
             return None
@@ -105,8 +125,6 @@ def install_output_check(connection: Connection, session: Any) -> None:
     checks: dict[str, SchemaCheck] = {}
 
     async def validate_tool_result(name: str, result: Any) -> None:
-        import jsonschema
-
         tool = next((t for t in connection.catalog.tools if t.name == name), None)
         schema = getattr(tool, "output_schema", None)
         if not isinstance(schema, dict):
@@ -117,7 +135,11 @@ def install_output_check(connection: Connection, session: Any) -> None:
         if check is None or check.schema is not schema:
             try:
                 check = checks[name] = SchemaCheck(schema, skip_logger(connection, name, "that part of its result"), checked=True)
-            except jsonschema.SchemaError as exc:
+            except Exception as exc:
+                import jsonschema  # a SchemaError comes from it: it was imported for a schema that is not plain
+
+                if not isinstance(exc, jsonschema.SchemaError):
+                    raise
                 raise RuntimeError(f"Invalid schema for tool {name}: {exc.message}") from None
         error = check.first_error(result.structured_content)
         if error is not None:

@@ -11,6 +11,7 @@ beside the ``name=`` words.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -21,24 +22,55 @@ from mcpomni_jupyter.magics.parsing import tokenize
 from mcpomni_jupyter.magics.router import ALIASES, COMMANDS
 
 
+class NameIndex:
+    """The completion words of one kind (tools or prompts) over the connected servers, sorted once per catalog.
+
+    ``server.name`` for every item and the bare name where only one server has
+    it; ``prefixed(text)`` is a bisection, not a scan, so a Tab over thousands
+    of tools costs what the matches cost.
+    """
+
+    def __init__(self, lists: tuple[tuple[str, list[Any]], ...]) -> None:
+        self.lists = lists  # held: the identity of each list is the catalog's version
+        self.items: dict[str, Any] = {}
+        counts: dict[str, int] = {}
+        for server, items in lists:
+            for item in items:
+                counts[item.name] = counts.get(item.name, 0) + 1
+                self.items.setdefault(f"{server}.{item.name}", item)
+        qualified = set(self.items)
+        for _, items in lists:
+            for item in items:
+                self.items.setdefault(item.name, item)  # the first server's, as a bare name finds it
+        self.words = sorted(qualified | {name for name, n in counts.items() if n == 1})
+
+    def current(self, lists: tuple[tuple[str, list[Any]], ...]) -> bool:
+        return len(lists) == len(self.lists) and all(a == b and x is y for (a, x), (b, y) in zip(lists, self.lists))
+
+    def prefixed(self, prefix: str, limit: int | None = None) -> list[str]:
+        """The words that start with ``prefix``, sorted (the first ``limit`` of them)."""
+        start = bisect.bisect_left(self.words, prefix)
+        end = bisect.bisect_left(self.words, prefix + _LAST, start)
+        return self.words[start : end if limit is None else min(end, start + limit)]
+
+
+COMPLETIONS = 500  # a Tab offers at most this many words (IPython shows no more: its MATCHES_LIMIT)
+_LAST = chr(0x10FFFF)
+_indexes: dict[str, NameIndex] = {}
+
+
+def name_index(manager: Any, kind: str) -> NameIndex:
+    """The index of ``kind`` ("tools" or "prompts"): rebuilt when a server is added or removed or re-lists, not per keystroke."""
+    lists = tuple((c.name, getattr(c, kind)) for c in manager.connections.values())
+    index = _indexes.get(kind)
+    if index is None or not index.current(lists):
+        index = _indexes[kind] = NameIndex(lists)
+    return index
+
+
 def _find(manager: Any, kind: str, spec: str) -> Any:
     """The tool or prompt ``spec`` (``name`` or ``server.name``) of a connected server, or None."""
-    for c in manager.connections.values():
-        for item in getattr(c, kind):
-            if spec in (item.name, f"{c.name}.{item.name}"):
-                return item
-    return None
-
-
-def _names(manager: Any, kind: str) -> set[str]:
-    """``server.name`` for every tool or prompt, and the bare name where only one server has it."""
-    counts: dict[str, int] = {}
-    out = set()
-    for c in manager.connections.values():
-        for item in getattr(c, kind):
-            counts[item.name] = counts.get(item.name, 0) + 1
-            out.add(f"{c.name}.{item.name}")
-    return out | {name for name, n in counts.items() if n == 1}
+    return name_index(manager, kind).items.get(spec)
 
 
 def _skill_names(manager: Any) -> list[str]:
@@ -84,15 +116,15 @@ def _rows_variables(namespace: dict[str, Any]) -> list[str]:
     return out
 
 
-def _arg_words(manager: Any, arg: Arg, positionals: list[str]) -> Iterable[str]:
-    """What the positional argument ``arg`` completes to."""
+def _arg_words(manager: Any, arg: Arg, positionals: list[str], current: str) -> Iterable[str]:
+    """What the positional argument ``arg`` completes to (at least those starting with ``current``)."""
     what = arg.completes
     if arg.choices:
         return arg.choices
     if what == "servers":
         return [name for name in manager.names if name not in positionals]
     if what in ("tools", "prompts"):
-        return _names(manager, what)
+        return name_index(manager, what).prefixed(current, COMPLETIONS)
     if what in ("tool_args", "prompt_args"):
         return _argument_names(manager, what.partition("_")[0] + "s", positionals)
     if what == "skills":
@@ -156,7 +188,7 @@ def _candidates(manager: Any, c: Command, done: list[str], current: str, namespa
     arg = _open_arg(c, len(positionals))
     if current.startswith("-") or arg is None:
         return [o.name for o in options]
-    return [*_arg_words(manager, arg, positionals), *(o.name for o in options if o.offer)]
+    return [*_arg_words(manager, arg, positionals, current), *(o.name for o in options if o.offer)]
 
 
 def complete(manager: Any, line: str, namespace: dict[str, Any] | None = None) -> list[str]:
@@ -176,4 +208,4 @@ def complete(manager: Any, line: str, namespace: dict[str, Any] | None = None) -
         return []
     current = "" if trailing else words[-1]
     done = words[1:] if trailing else words[1:-1]
-    return sorted({w for w in _candidates(manager, c, done, current, namespace or {}) if w.startswith(current)})
+    return sorted({w for w in _candidates(manager, c, done, current, namespace or {}) if w.startswith(current)})[:COMPLETIONS]

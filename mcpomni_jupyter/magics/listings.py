@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from IPython.core.error import UsageError
 
+from mcpomni_jupyter.errors import ArgumentError
 from mcpomni_jupyter.magics.command import Arg, Command, Context, Option, Parsed
 from mcpomni_jupyter.magics.debuglog import set_debug
 from mcpomni_jupyter.magics.parsing import variable, whole_number
@@ -17,9 +19,25 @@ def _tools(ctx: Context, args: Parsed, cell: str | None) -> Any:
     if args["search"] is None:
         if args["limit"] is not None:
             raise UsageError("%mcp tools: --limit goes with --search TEXT (it keeps the N best matches); see %mcp help tools")
-        return ctx.manager.list_tools(args["server"], everything=args["all"])
-    limit = 20 if args["limit"] is None else args["limit"]
-    return ctx.manager.list_tools(args["server"], everything=args["all"], search=args["search"], limit=limit)
+        table = ctx.manager.list_tools(args["server"], everything=args["all"])
+    else:
+        limit = 20 if args["limit"] is None else args["limit"]
+        table = ctx.manager.list_tools(args["server"], everything=args["all"], search=args["search"], limit=limit)
+    table.listing = _listing_line(args)
+    if args["page"] is None:
+        return table
+    try:
+        return table.at_page(args["page"])
+    except ArgumentError as exc:
+        raise UsageError(f"%mcp tools --page: {exc}") from None
+
+
+def _listing_line(args: Parsed) -> str:
+    """The ``%mcp tools`` line that lists the same table again (the footer adds ``--page N``)."""
+    words = ["%mcp tools", *([args["server"]] if args["server"] else []), *(["--all"] if args["all"] else [])]
+    if args["search"] is not None:
+        words += ["--search", shlex.quote(args["search"][:200]), *([f"--limit {args['limit']}"] if args["limit"] is not None else [])]
+    return " ".join(words)
 
 
 def _resources(ctx: Context, args: Parsed, cell: str | None) -> Any:
@@ -64,9 +82,13 @@ COMMANDS = [
             Option("--all", "also the tools only an MCP App may call", kind="flag"),
             Option("--search", "only the tools that best match TEXT, best first ('SERVER.TEXT' searches one server)", metavar="TEXT"),
             Option("--limit", "with --search: at most N tools (default 20)", metavar="N", convert=whole_number),
+            Option("--page", "show page N of the table (200 tools a page; the value holds every tool)", metavar="N", convert=whole_number),
         ),
         aliases=("ls",),
-        notes=("--search ranks names above titles above descriptions; quote several words: --search 'read file'.",),
+        notes=(
+            "--search ranks names above titles above descriptions; quote several words: --search 'read file'.",
+            "The table shows 200 tools at a time; the returned value (a list) holds them all.",
+        ),
     ),
     Command("resources", "the resources of one or every connected server", _resources, args=(SERVER,)),
     Command("templates", "the resource templates of one or every connected server", _templates, args=(SERVER,)),

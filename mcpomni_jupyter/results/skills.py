@@ -7,6 +7,7 @@ its images: a URL followed by itself).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,8 +49,8 @@ class SkillList(Table):
     def __init__(self, entries: list[Any] = ()) -> None:  # type: ignore[assignment]
         super().__init__(_info(e) if not isinstance(e, SkillInfo) else e for e in entries)
 
-    def rows(self) -> list[list[Any]]:
-        return [[s.server, s.name, s.description, s.shown_size, s.uri, s.status] for s in self]
+    def rows(self, items: Iterable[Any] | None = None) -> list[list[Any]]:
+        return [[s.server, s.name, s.description, s.shown_size, s.uri, s.status] for s in (self if items is None else items)]
 
     @property
     def names(self) -> list[str]:

@@ -7,10 +7,13 @@ cut at ``CELL_CHARS``; at most ``TABLE_ROWS`` rows are rendered.
 
 from __future__ import annotations
 
+import copy
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
+from mcpomni_jupyter.errors import ArgumentError
 from mcpomni_jupyter.redact import redact_known
 from mcpomni_jupyter.results.content import esc
 from mcpomni_jupyter.results.style import ERROR_COLOUR, STATE_COLOURS, auth_label, state_label
@@ -20,7 +23,9 @@ _CELL = "padding:2px 8px;border-bottom:1px solid #ddd;text-align:left;vertical-a
 
 
 CELL_CHARS = 2_000  # a table cell shows at most this much (a hostile description may be megabytes)
-TABLE_ROWS = 2_000
+TABLE_ROWS = 2_000  # a table renders at most this many rows (a page)...
+TABLE_BYTES = 200 * 1024  # ...and at most about this much HTML or text, like every preview
+TOOL_ROWS = 200  # a tool table's page: a catalog may hold thousands
 
 
 def _short(text: str | None, width: int = 80) -> str:
@@ -33,21 +38,43 @@ def _cell_text(cell: Any) -> str:
     return redact_known(text if len(text) <= CELL_CHARS else text[: CELL_CHARS - 1] + "…")
 
 
-def html_table(headers: list[str], rows: list[list[Any]], raw_columns: frozenset[int] = frozenset()) -> str:
-    """A table; cells are escaped (and cut at ``CELL_CHARS``) unless their column is pre-rendered HTML."""
-    head = "".join(f"<th style='{_CELL}'>{esc(h)}</th>" for h in headers)
-    body = "".join(
+def _fitting(lines: Iterable[str], budget: int = TABLE_BYTES) -> list[str]:
+    """The first of ``lines`` that fit in ``budget`` bytes (always the first one: a cell is already bounded)."""
+    out: list[str] = []
+    size = 0
+    for line in lines:
+        size += len(line.encode())
+        if out and size > budget:
+            break
+        out.append(line)
+    return out
+
+
+def _html_rows(rows: list[list[Any]], raw_columns: frozenset[int]) -> list[str]:
+    return _fitting(
         "<tr>"
         + "".join(f"<td style='{_CELL}'>{cell if i in raw_columns else esc(_cell_text(cell))}</td>" for i, cell in enumerate(row))
         + "</tr>"
         for row in rows[:TABLE_ROWS]
     )
-    more = (
-        f"<tr><td colspan='{len(headers)}'><em>… {len(rows) - TABLE_ROWS} more rows: use the value (a list)</em></td></tr>"
-        if len(rows) > TABLE_ROWS
-        else ""
-    )
-    return f"<table style='{_TABLE_STYLE}'><thead><tr>{head}</tr></thead><tbody>{body}{more}</tbody></table>"
+
+
+def html_table(headers: list[str], rows: list[list[Any]], raw_columns: frozenset[int] = frozenset(), footer: str | None = None) -> str:
+    """A table; cells are escaped (and cut at ``CELL_CHARS``) unless their column is pre-rendered HTML.
+
+    At most ``TABLE_ROWS`` rows and about ``TABLE_BYTES`` of them; ``footer``
+    (text, escaped) says what was left out, else a line counting the rows not shown.
+    """
+    body = _html_rows(rows, raw_columns)
+    if footer is None and len(body) < len(rows):
+        footer = f"{len(rows) - len(body)} more rows: use the value (a list)"
+    return _assemble(headers, body, footer)
+
+
+def _assemble(headers: list[str], body: list[str], footer: str | None) -> str:
+    head = "".join(f"<th style='{_CELL}'>{esc(h)}</th>" for h in headers)
+    more = f"<tr><td colspan='{len(headers)}'><em>… {esc(footer)}</em></td></tr>" if footer else ""
+    return f"<table style='{_TABLE_STYLE}'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}{more}</tbody></table>"
 
 
 def text_table(headers: list[str], rows: list[list[Any]]) -> str:
@@ -59,31 +86,77 @@ def text_table(headers: list[str], rows: list[list[Any]]) -> str:
 
 
 class Table(list):
-    """A list of records that renders as a table."""
+    """A list of records that renders as a table, a page at a time (``page_rows`` rows, about ``TABLE_BYTES``).
+
+    The value holds every record; only the rendering is bounded.  ``at_page(n)``
+    is the same records rendering page ``n``; the footer says which rows are
+    shown of how many, and how to see the rest (``_hint``).
+    """
 
     headers: list[str] = []
     empty = "nothing"
+    page_rows = TABLE_ROWS
+    page = 1  # the page rendered (1 is the first)
 
-    def rows(self) -> list[list[Any]]:
-        return [[getattr(item, h) for h in self.headers] for item in self]
+    def rows(self, items: Iterable[Any] | None = None) -> list[list[Any]]:
+        return [[getattr(item, h) for h in self.headers] for item in (self if items is None else items)]
 
-    def _text_rows(self) -> list[list[Any]]:
-        return [[_short(str(c) if c is not None else "", 60) for c in row] for row in self.rows()]
+    def _text_rows(self, items: list[Any]) -> list[list[Any]]:
+        return [[_short(str(c) if c is not None else "", 60) for c in row] for row in self.rows(items)]
+
+    @property
+    def pages(self) -> int:
+        """How many pages the table renders in (at least 1)."""
+        return max(1, -(-len(self) // self.page_rows))
+
+    def at_page(self, page: int) -> Self:
+        """These records, rendering page ``page`` (1-based); a page past the last is a one-line ``ArgumentError``."""
+        if isinstance(page, bool) or not isinstance(page, int) or not 1 <= page <= self.pages:
+            raise ArgumentError(f"page {str(page)[:20]} does not exist: there {_pages_text(self.pages, self.page_rows, len(self))}")
+        other = copy.copy(self)
+        other.page = page
+        return other
+
+    def _window(self) -> tuple[int, list[Any]]:
+        """(the index of the page's first record, the page's records)."""
+        start = (min(self.page, self.pages) - 1) * self.page_rows
+        return start, self[start : start + self.page_rows]
+
+    def _footer(self, start: int, shown: int) -> str:
+        """What the rendering leaves out, and how to see it ("" when every row is shown)."""
+        if start == 0 and shown == len(self):
+            return ""
+        cut = " (the rest of this page is too large to show)" if shown < len(self._window()[1]) else ""
+        return f"rows {start + 1:,}–{start + shown:,} of {len(self):,}{cut}; {self._hint()}"
+
+    def _hint(self) -> str:
+        nxt = f".at_page({self.page + 1}) for the next page, " if self.page < self.pages else ""
+        return f"{nxt}the value (a list) holds them all"
 
     def __repr__(self) -> str:
         if not self:
             return f"({self.empty})"
-        rows = self._text_rows()
-        more = f"\n… {len(rows) - TABLE_ROWS} more rows: use the value (a list)" if len(rows) > TABLE_ROWS else ""
-        return text_table(self.headers, rows[:TABLE_ROWS]) + more
+        start, items = self._window()
+        lines = text_table(self.headers, self._text_rows(items)).split("\n")
+        shown = _fitting(lines)
+        footer = self._footer(start, len(shown) - 2)
+        return "\n".join(shown) + (f"\n… {footer}" if footer else "")
+
+    def _html(self, rows: list[list[Any]], raw_columns: frozenset[int] = frozenset()) -> str:
+        body = _html_rows(rows, raw_columns)
+        return _assemble(self.headers, body, self._footer(self._window()[0], len(body)))
 
     def _repr_html_(self) -> str:
         if not self:
             return f"<em>({esc(self.empty)})</em>"
-        return html_table(self.headers, self.rows())
+        return self._html(self.rows(self._window()[1]))
 
     def to_records(self) -> list[dict[str, Any]]:
         return [{h: getattr(item, h) for h in self.headers} for item in self]
+
+
+def _pages_text(pages: int, size: int, total: int) -> str:
+    return f"{'is 1 page' if pages == 1 else f'are {pages:,} pages'} of up to {size} rows ({total:,} in all)"
 
 
 # --------------------------------------------------------------------------- listings
@@ -113,6 +186,12 @@ class ToolList(Table):
 
     headers = ["server", "name", "arguments", "description"]
     empty = "no tools"
+    page_rows = TOOL_ROWS
+    listing = "%mcp tools"  # the command that lists these (with its server), for the footer's hints
+
+    def _hint(self) -> str:
+        nxt = f"{self.listing} --page {self.page + 1} (or .at_page({self.page + 1})), " if self.page < self.pages else ""
+        return f"see more with {nxt}%mcp tools --search TEXT, or the value (a list of all {len(self):,})"
 
     def __init__(self, pairs: list[tuple[Any, Any]] = ()) -> None:  # type: ignore[assignment]
         super().__init__(
@@ -237,9 +316,9 @@ class StatusTable(Table):
             raise KeyError(key)
         return super().__getitem__(key)
 
-    def _text_rows(self) -> list[list[Any]]:
+    def _text_rows(self, items: list[Any]) -> list[list[Any]]:
         rows = []
-        for r in self:
+        for r in items:
             rows.append(
                 [
                     r.name,
@@ -260,7 +339,7 @@ class StatusTable(Table):
         if not self:
             return f"<em>({esc(self.empty)})</em>"
         rows = []
-        for r in self:
+        for r in self._window()[1]:
             colour = STATE_COLOURS.get(r.state, "#000")
             state = f"<span style='color:{colour};font-weight:bold'>{esc(state_label(r.state))}</span>"
             rows.append(
@@ -277,7 +356,7 @@ class StatusTable(Table):
                     f"<span style='color:{ERROR_COLOUR}'>{esc(r.error or '')}</span>",
                 ]
             )
-        return html_table(self.headers, rows, raw_columns=frozenset(range(len(self.headers))))
+        return self._html(rows, raw_columns=frozenset(range(len(self.headers))))
 
 
 class LogList(Table):
@@ -286,11 +365,12 @@ class LogList(Table):
     headers = ["time", "server", "kind", "level", "message"]
     empty = "no messages"
 
-    def rows(self) -> list[list[Any]]:
-        return [[time.strftime("%H:%M:%S", time.localtime(e.time)), e.server, e.kind, e.level, e.message] for e in self]
+    def rows(self, items: Iterable[Any] | None = None) -> list[list[Any]]:
+        entries = self if items is None else items
+        return [[time.strftime("%H:%M:%S", time.localtime(e.time)), e.server, e.kind, e.level, e.message] for e in entries]
 
-    def _text_rows(self) -> list[list[Any]]:
-        return [[*row[:-1], _short(row[-1], 120)] for row in self.rows()]
+    def _text_rows(self, items: list[Any]) -> list[list[Any]]:
+        return [[*row[:-1], _short(row[-1], 120)] for row in self.rows(items)]
 
     def to_records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.headers, row)) for row in self.rows()]

@@ -28,6 +28,7 @@ SAMPLES = {
     "--concurrency": ("4", 4),
     "--columns": ("a,b", ["a", "b"]),
     "--limit": ("3", 3),
+    "--page": ("2", 2),
     "--header": ("'K: V'", "K: V"),
     "--env": ("K=V", "K=V"),
     "--cwd": ("/tmp", "/tmp"),
@@ -92,7 +93,7 @@ def test_the_table_has_the_documented_commands_and_options():
     assert names["call"] == {"--json", "--server", "--out", "--timeout", "--task", "--background"}
     assert names["map"] == {"--from", "--concurrency", "--errors", "--columns", "--out", "--timeout", "--server"}
     assert names["add"] == {"--transport", "--header", "--auth", "--env", "--cwd", "--timeout"}
-    assert names["connect"] == {"--wait"} and names["tools"] == {"--all", "--search", "--limit"} and names["log"] == {"--limit"}
+    assert names["connect"] == {"--wait"} and names["tools"] == {"--all", "--search", "--limit", "--page"} and names["log"] == {"--limit"}
     assert ALIASES == {"status": "connections", "ls": "tools"}
     assert {o.name for c, o in OPTIONS if o.kind not in ("flag",) and not o.choices} <= set(SAMPLES)
 
@@ -200,7 +201,7 @@ def test_completion_knows_these(manager):
     assert complete(manager, "%mcp map s.t --errors ") == ["collect", "raise"]
     assert complete(manager, "%mcp map s.t --from ", {"rows": [{}], "frame": iter([]), "n": 3, "_hidden": []}) == ["frame", "rows"]
     assert complete(manager, "%mcp connect --") == ["--wait"]
-    assert complete(manager, "%mcp tools --") == ["--all", "--limit", "--search"]
+    assert complete(manager, "%mcp tools --") == ["--all", "--limit", "--page", "--search"]
     assert {"--header", "--env", "--transport"} <= set(complete(manager, "%mcp add n -"))
     assert complete(manager, "%mcp add n -- ") == []
     assert complete(manager, "%mcp add n -- python --") == []  # the server's own command line

@@ -27,14 +27,16 @@ identity is not reused while its index lives.  Pure: no I/O, no MCP SDK.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
+import gc
 import heapq
 import math
 import re
 import threading
 from array import array
-from collections import Counter, OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter, OrderedDict, defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,20 +96,30 @@ def check_search(query: Any, limit: Any = 20) -> None:
 
 def words(text: str) -> list[str]:
     """The search words of ``text``: lower-case, split on separators, camelCase and digits, plurals made singular."""
-    if text.isascii():  # the common case, in one pass
-        return [_stem(w.lower()) for w in _CAMEL.findall(text)]
+    if text.isascii():  # the common case, in one pass: a C-level map over the regex's words, each normalised once
+        return list(map(_normal, _CAMEL.findall(text)))
     out: list[str] = []
     for chunk in _CHUNK.findall(text):
         parts = _CAMEL.findall(chunk) if chunk.isascii() else [chunk]
-        out += [_stem(p.lower()) for p in parts]
+        out += map(_normal, parts)
     return out
 
 
-def joined_words(name: str) -> list[str]:
-    """A name's split words joined again (``get_readFile`` -> ``readfile``, ``getreadfile``), so that a query written solid finds it."""
-    out = [_stem(chunk.lower()) for chunk in _CHUNK.findall(name) if chunk.isascii() and len(_CAMEL.findall(chunk)) > 1]
-    whole = "".join(words(name))
-    return list(dict.fromkeys([w for w in [*out, whole] if w and w not in words(name)]))
+def joined_words(name: str, split: list[str] | None = None) -> list[str]:
+    """A name's split words joined again (``get_readFile`` -> ``readfile``, ``getreadfile``), so that a query written solid finds it.
+
+    ``split``: ``words(name)`` when already known.
+    """
+    split = words(name) if split is None else split
+    out = [_normal(chunk) for chunk in _CHUNK.findall(name) if chunk.isascii() and len(_CAMEL.findall(chunk)) > 1]
+    whole = "".join(split)
+    return list(dict.fromkeys([w for w in [*out, whole] if w and w not in split]))
+
+
+@functools.lru_cache(maxsize=65_536)
+def _normal(word: str) -> str:
+    """``word`` as indexed: lower-case, singular (``Files`` -> ``file``)."""
+    return _stem(word.lower())
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -125,7 +137,9 @@ def _compact(text: str) -> str:
 
 
 def _get(tool: Any, key: str) -> Any:
-    return tool.get(key) if isinstance(tool, Mapping) else getattr(tool, key, None)
+    if type(tool) is dict or (not hasattr(tool, key) and isinstance(tool, Mapping)):  # a Mapping check is slow: a tool object first
+        return tool.get(key)
+    return getattr(tool, key, None)
 
 
 def _text(value: Any, limit: int) -> str:
@@ -137,7 +151,8 @@ def _fields(tool: Any) -> tuple[list[str], list[str], list[str], list[str]]:
     annotations = _get(tool, "annotations")
     titles = {_text(_get(tool, "title"), NAME_CHARS), _text(_get(annotations, "title") if annotations is not None else None, NAME_CHARS)}
     name = _text(_get(tool, "name"), NAME_CHARS)
-    return words(name), words(" ".join(sorted(titles))), words(_text(_get(tool, "description"), DESCRIPTION_CHARS)), joined_words(name)
+    split = words(name)
+    return split, words(" ".join(sorted(titles))), words(_text(_get(tool, "description"), DESCRIPTION_CHARS)), joined_words(name, split)
 
 
 class ToolIndex:
@@ -151,7 +166,8 @@ class ToolIndex:
         for doc, server in enumerate(self._servers):
             self._by_server.setdefault(server.lower(), []).append(doc)
         self._postings: dict[str, tuple[array[int], array[float]]] = {}  # word -> (docs, the word's BM25F saturation in each)
-        self._build([_fields(t) for _, t in self.entries])
+        with _collector_paused():
+            self._build([_fields(t) for _, t in self.entries])
         self._compact_names = sorted((_compact(n[:NAME_CHARS]), doc) for doc, n in enumerate(self._names))
 
     def __len__(self) -> int:
@@ -160,24 +176,30 @@ class ToolIndex:
     def _build(self, fields: list[tuple[list[str], list[str], list[str], list[str]]]) -> None:
         n = max(len(fields), 1)
         # the joined words count as name words; they are matched whole, never as a query word's longer form
-        expandable = {w for tool_fields in fields for part in tool_fields[:3] for w in part}
+        expandable: set[str] = set()
+        for name, title, description, _ in fields:
+            expandable.update(name, title, description)
         indexed = [(name + joined, title, description) for name, title, description, joined in fields]
         averages = [max(sum(len(f[i]) for f in indexed) / n, 1.0) for i in range(3)]
-        postings: dict[str, tuple[list[int], list[float]]] = {}
+        docs_of: defaultdict[str, list[int]] = defaultdict(list)  # word -> the tools it is in...
+        saturations_of: defaultdict[str, list[float]] = defaultdict(list)  # ...and its BM25F saturation in each
         for doc, doc_fields in enumerate(indexed):
             weighted: dict[str, float] = {}
             for weight, average, field_words in zip(WEIGHTS, averages, doc_fields):
-                if field_words:
-                    norm = weight / (1 - B + B * len(field_words) / average)
+                if not field_words:
+                    continue
+                norm = weight / (1 - B + B * len(field_words) / average)
+                if weighted:
                     for word, count in Counter(field_words).items():
                         weighted[word] = weighted.get(word, 0.0) + count * norm
+                else:
+                    weighted = {word: count * norm for word, count in Counter(field_words).items()}
             for word, tf in weighted.items():
-                docs, saturations = postings.setdefault(word, ([], []))
-                docs.append(doc)
-                saturations.append(tf * (K1 + 1) / (K1 + tf))
+                docs_of[word].append(doc)
+                saturations_of[word].append(tf * (K1 + 1) / (K1 + tf))
         # compact arrays: a few bytes per (word, tool), nothing for the garbage collector to walk
-        self._postings = {w: (array("i", d), array("d", s)) for w, (d, s) in postings.items()}
-        self._idf = {w: math.log(1 + (len(fields) - len(d) + 0.5) / (len(d) + 0.5)) for w, (d, _) in postings.items()}
+        self._postings = {w: (array("i", d), array("d", saturations_of[w])) for w, d in docs_of.items()}
+        self._idf = {w: math.log(1 + (len(fields) - len(d) + 0.5) / (len(d) + 0.5)) for w, d in docs_of.items()}
         self._vocabulary = sorted(expandable)
 
     def search(self, query: str, limit: int = 20) -> list[ToolHit]:
@@ -250,6 +272,19 @@ class ToolIndex:
         # rounded, so that float noise cannot reorder tools that score the same; then server, name, listing order
         best = heapq.nsmallest(limit, scores.items(), key=lambda ds: (-round(ds[1], 6), self._servers[ds[0]], self._names[ds[0]], ds[0]))
         return [ToolHit(self._servers[d], self._names[d], round(s, 6), self.entries[d][1]) for d, s in best]
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No garbage-collector passes during a build: it makes a few hundred thousand objects, all kept or freed
+    at once by reference counting (no cycles), and each full pass would walk the whole process's objects again."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 _cache: OrderedDict[tuple[tuple[str, ...], tuple[int, ...]], ToolIndex] = OrderedDict()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections import deque
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -287,24 +288,29 @@ class Connection:
         """Enter the transport and the SDK's ``Client``, which negotiates the protocol (bounded by the timeout).
 
         ``mcp.Client`` (``mode="auto"``) probes ``server/discover`` (2026-07-28)
-        and falls back to the ``initialize`` handshake of older servers.
+        and falls back to the ``initialize`` handshake of older servers.  A
+        stdio server is started first, without the SDK, so that it boots while
+        the SDK is imported (a fresh kernel's first connection).
         """
+        from mcpomni_jupyter.core.session.spawn import started
+
+        process = await started(stack, self.config, self._stderr) if self.config.transport == "stdio" and os.name == "posix" else None
         from mcp import Client
 
         from mcpomni_jupyter.core.schemas import install_output_check
-        from mcpomni_jupyter.core.session.transports import Wire, open_transport
+        from mcpomni_jupyter.core.session.transports import Wire, client_info, open_transport
 
         self.http_status = None
         if self.uses_oauth and self._auth_ready is not None:
             await self._auth_ready(self)
         auth = self.auth_provider = self._auth_factory(self) if self.uses_oauth and self._auth_factory is not None else None
-        wire = Wire(auth=auth, stderr=self._stderr, closed=closed, on_status=self._on_status)
+        wire = Wire(auth=auth, stderr=self._stderr, closed=closed, on_status=self._on_status, process=process)
         client = Client(
             open_transport(self.config, wire),
             mode="auto",
             logging_callback=self._on_log,
             message_handler=self._on_message,
-            client_info=_client_info(),
+            client_info=client_info(),
             **(self._callbacks(self) if self._callbacks is not None else {}),
         )
         # an OAuth handshake may wait for a person: allow for that
@@ -389,11 +395,3 @@ class Connection:
             if self.error:
                 error = ServerConnectionError(self.error)
         return with_context(error, self.name) if isinstance(error, McpJupyterError) else error
-
-
-def _client_info() -> Any:
-    from mcp_types import Implementation
-
-    from mcpomni_jupyter._version import __version__
-
-    return Implementation(name="mcpomni-jupyter", version=__version__)

@@ -43,6 +43,7 @@ class Wire:
     closed: asyncio.Event | None = None  # set when the server's side of the stream ends
     on_status: Callable[[int], None] | None = None  # every HTTP status (streamable HTTP hides a 401 in JSON-RPC)
     modern: bool = False  # set once a 2026-07-28 (or newer) session is negotiated
+    process: Any = None  # a stdio server already started (``spawn.spawn``), whose pipes the transport uses
 
 
 @asynccontextmanager
@@ -58,6 +59,12 @@ async def open_transport(server: ServerConfig, wire: Wire) -> AsyncIterator[Any]
 
 @asynccontextmanager
 async def _stdio(server: ServerConfig, wire: Wire) -> AsyncIterator[Any]:
+    if wire.process is not None:  # started while the SDK was imported
+        from mcpomni_jupyter.core.session.spawn import process_streams
+
+        async with process_streams(wire.process) as streams:
+            yield streams
+        return
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
     params = StdioServerParameters(command=server.command or "", args=list(server.args), env={**os.environ, **server.env}, cwd=server.cwd)
@@ -166,3 +173,12 @@ class EOFWatch:
 
     async def __aexit__(self, *exc: Any) -> Any:
         return await self._stream.__aexit__(*exc)
+
+
+def client_info() -> Any:
+    """Who we are, as the handshake tells the server."""
+    from mcp_types import Implementation
+
+    from mcpomni_jupyter._version import __version__
+
+    return Implementation(name="mcpomni-jupyter", version=__version__)
