@@ -42,7 +42,7 @@ def test_status_panel_rows_buttons_and_fallbacks(run, connected):
         and texts[1] == "stdio"
         and "connected" in texts[3]
         and texts[4] == "2026-07-28"
-        and texts[5].startswith("15 / 1 / 1")
+        and texts[5].startswith("16 / 1 / 1")
     )
     assert row.connect.disabled and not row.disconnect.disabled and row.authorize.layout.display == "none"
     bundle = panel._repr_mimebundle_()
