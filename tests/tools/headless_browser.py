@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -26,7 +27,23 @@ CHROMIUM_ARGS = [
 ]
 
 
+def detach() -> None:
+    """Leave the kernel's process group: a kernel that shuts down signals its whole group.
+
+    A person's browser outlives the kernel that opened the page; without this,
+    a notebook run that ends while Chromium is still loading the callback page
+    took the browser down with it and the page was never written.
+    """
+    try:
+        os.setsid()
+    except OSError:  # already a session leader
+        pass
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def main(url: str) -> int:
+    detach()
     log = os.environ.get("MCPJ_BROWSER_LOG")
     if log:  # first, so a kernel that exits before the page loads still leaves a trace
         with open(log, "a", encoding="utf-8") as fh:
