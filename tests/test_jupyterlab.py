@@ -18,8 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import free_port
-from tools.headless_browser import CHROMIUM_ARGS
-from tools.lab import TOKEN, start_lab
+from tools.lab import chromium, open_notebook, run_all, start_lab
 
 pytestmark = pytest.mark.browser
 
@@ -48,26 +47,35 @@ def notebook(tmp_path: Path) -> Path:
 @pytest.fixture
 def lab(tmp_path):
     server = start_lab(tmp_path, free_port(), env={"MCPJ_LAB_SECRET": SECRET}, save_widget_state=True)
-    yield server.url().rstrip("/")
+    yield server
     server.stop()
 
 
+def check_row_buttons(row) -> None:
+    """A connected server's row in the status panel: Refresh, Disconnect and Connect clicked, the row follows."""
+    from playwright.sync_api import expect
+
+    row.locator("button[title='Refresh']").click()
+    expect(row).to_contain_text("● connected")
+    row.locator("button[title='Disconnect']").click()
+    expect(row).to_contain_text("○ disconnected", timeout=30_000)
+    expect(row).to_contain_text("0 / 0 / 0")
+    row.locator("button[title='Connect']").click()
+    expect(row).to_contain_text("● connected", timeout=60_000)
+
+
 def test_status_panel_renders_and_its_buttons_work(lab, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     path = notebook(tmp_path)
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         dialogs: list[str] = []
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
         try:
-            page.goto(f"{lab}/lab/tree/{path.name}?token={TOKEN}")
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-            expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=90_000)
-            page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Run$")).click()
-            page.locator(".lm-Menu-itemLabel", has_text=re.compile("^Run All Cells$")).click()
+            open_notebook(page, lab, path.name)
+            run_all(page)
 
             # the panel from `%mcp connect`: the demo row connected, the api row failed
             demo = page.locator(".widget-hbox").filter(has=page.locator("b", has_text=re.compile("^demo$"))).first
@@ -87,13 +95,7 @@ def test_status_panel_renders_and_its_buttons_work(lab, tmp_path):
             assert page.locator(".jp-OutputArea-output img[src^='data:image/png;base64,']").count() >= 1
             assert dialogs == [], dialogs
 
-            demo.locator("button[title='Refresh']").click()
-            expect(demo).to_contain_text("● connected")
-            demo.locator("button[title='Disconnect']").click()
-            expect(demo).to_contain_text("○ disconnected", timeout=30_000)
-            expect(demo).to_contain_text("0 / 0 / 0")
-            demo.locator("button[title='Connect']").click()
-            expect(demo).to_contain_text("● connected", timeout=60_000)
+            check_row_buttons(demo)
             page.screenshot(path=str(ARTIFACTS / "jupyterlab-status-panel-after-clicks.png"), full_page=False)
 
             # save with widget state; nothing secret may reach the file
@@ -106,7 +108,7 @@ def test_status_panel_renders_and_its_buttons_work(lab, tmp_path):
                     break
                 time.sleep(0.5)
         finally:
-            browser.close()
+            page.close()
     assert dialogs == [], dialogs
     text = path.read_text()
     saved = json.loads(text)

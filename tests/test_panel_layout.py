@@ -10,15 +10,14 @@ its cell.  A screenshot lands in test-artifacts/.
 from __future__ import annotations
 
 import itertools
-import re
 import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from conftest import HttpServer
-from test_jupyterlab import TOKEN, lab  # noqa: F401 - the JupyterLab fixture
-from tools.headless_browser import CHROMIUM_ARGS
+from test_jupyterlab import lab  # noqa: F401 - the JupyterLab fixture
+from tools.lab import chromium, open_notebook, run_all
 
 pytestmark = pytest.mark.browser
 
@@ -59,21 +58,17 @@ def overlaps(a: dict, b: dict) -> bool:
 
 
 def test_panel_columns_do_not_overlap_at_1000px(lab, tmp_path):  # noqa: F811 - the fixture imported above
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     http = HttpServer("streamable-http")
     try:
         path = notebook(tmp_path, http.url)
         ARTIFACTS.mkdir(exist_ok=True)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        with chromium() as browser:
             page = browser.new_page(viewport={"width": 1000, "height": 900})
             try:
-                page.goto(f"{lab}/lab/tree/{path.name}?token={TOKEN}")
-                page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-                expect(page.locator("#jp-main-statusbar")).to_contain_text("Idle", timeout=90_000)
-                page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Run$")).click()
-                page.locator(".lm-Menu-itemLabel", has_text=re.compile("^Run All Cells$")).click()
+                open_notebook(page, lab, path.name)
+                run_all(page)
                 panel = page.locator(".mcpomni-status-panel")
                 expect(panel).to_contain_text("streamable_http", timeout=120_000)
                 expect(panel.locator(".widget-hbox").filter(has_text="remote_api")).to_contain_text("● connected", timeout=60_000)
@@ -87,7 +82,7 @@ def test_panel_columns_do_not_overlap_at_1000px(lab, tmp_path):  # noqa: F811 - 
                 panel.screenshot(path=str(ARTIFACTS / "status-panel.png"))
                 wide = page.evaluate(MEASURE)
             finally:
-                browser.close()
+                page.close()
     finally:
         http.stop()
 

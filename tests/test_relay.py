@@ -18,8 +18,7 @@ import httpx2
 import pytest
 from conftest import free_port
 from test_auth import OAuthServer
-from tools.headless_browser import CHROMIUM_ARGS
-from tools.lab import REMOTE_HOST, RESOLVE, TOKEN, open_notebook, run_cell, run_until, start_lab, write_notebook
+from tools.lab import REMOTE_HOST, RESOLVE, TOKEN, chromium, open_notebook, run_all, run_cell, run_until, start_lab, write_notebook
 
 from mcpomni_jupyter.serverext.relay import CSP
 
@@ -46,11 +45,6 @@ def cells(tmp_path, servers: dict[str, str], callback: str = "auto") -> list[str
     ]
 
 
-def launch(p, tmp_path):
-    browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=[*CHROMIUM_ARGS, RESOLVE])
-    return browser, browser.new_context(viewport={"width": 1400, "height": 1000})
-
-
 def authorize_row(page, name: str):
     return page.locator(".mcpomni-authorize").filter(has=page.locator("b", has_text=re.compile(f"^{name}$")))
 
@@ -74,79 +68,75 @@ def lab_at(tmp_path):
 
 @pytest.mark.parametrize("base_url", ["/", "/user/ada/"])
 def test_relay_authorizes_a_remote_kernel_with_one_click(tmp_path, lab_at, base_url):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     a, b = OAuthServer(), OAuthServer()
     lab = lab_at(base_url)
     try:
         write_notebook(tmp_path / "relay.ipynb", cells(tmp_path, {"ox": a.url, "oy": b.url}))
         relay_requests: list[str] = []
-        with sync_playwright() as p:
-            browser, context = launch(p, tmp_path)
-            try:
-                context.on("request", lambda r: relay_requests.append(r.url) if RELAY in r.url else None)
-                page = context.new_page()
-                dialogs: list[str] = []
-                page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-                open_notebook(page, lab, "relay.ipynb", host=REMOTE_HOST)
-                run_cell(page, 0)
-                run_cell(page, 1)
-                origin = f"http://{REMOTE_HOST}:{lab.port}"
-                run_until(page, 2, f"page: Page(origin='{origin}', base_url='{base_url}') via: relay")
-                run_cell(page, 3, timeout=90_000)
+        with chromium(RESOLVE) as browser:
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            context.on("request", lambda r: relay_requests.append(r.url) if RELAY in r.url else None)
+            page = context.new_page()
+            dialogs: list[str] = []
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            open_notebook(page, lab, "relay.ipynb", host=REMOTE_HOST)
+            run_cell(page, 0)
+            run_cell(page, 1)
+            origin = f"http://{REMOTE_HOST}:{lab.port}"
+            run_until(page, 2, f"page: Page(origin='{origin}', base_url='{base_url}') via: relay")
+            run_cell(page, 3, timeout=90_000)
 
-                # two servers wait; each row says where the authorization comes back
-                redirect = f"{origin}{base_url}{RELAY}"
-                rows = {name: authorize_row(page, name) for name in ("ox", "oy")}
-                for row in rows.values():
-                    expect(row).to_contain_text("waiting for authorization", timeout=30_000)
-                    expect(row).to_contain_text("through the Jupyter server (relay)")
-                    expect(row).to_contain_text(redirect)
+            # two servers wait; each row says where the authorization comes back
+            redirect = f"{origin}{base_url}{RELAY}"
+            rows = {name: authorize_row(page, name) for name in ("ox", "oy")}
+            for row in rows.values():
+                expect(row).to_contain_text("waiting for authorization", timeout=30_000)
+                expect(row).to_contain_text("through the Jupyter server (relay)")
+                expect(row).to_contain_text(redirect)
 
-                # one click each, both at once: two tabs, no paste; the Authorize row's button under "/",
-                # the status panel's under "/user/ada/"
-                buttons = [
-                    (row if base_url == "/" else panel_row(page, name)).locator("button", has_text="Authorize")
-                    for name, row in rows.items()
-                ]
-                popups = []
-                started = time.monotonic()
-                for button in buttons:
-                    with context.expect_page() as opened:
-                        button.click()
-                    popups.append(opened.value)
-                for row in rows.values():
-                    expect(row).to_contain_text("authorized and connected", timeout=60_000)
-                took = time.monotonic() - started
-                for popup in popups:
-                    expect(popup.locator("#status")).to_have_text("Authorization complete", timeout=30_000)
-                    expect(popup.locator("#detail")).to_contain_text("You can close this tab")
-                    assert "code=" not in popup.url and "state=" not in popup.url  # gone from the address bar
-                out = run_cell(page, 4).inner_text()
-                assert "ox connected relay" in out and "oy connected relay" in out
-                assert "loopback servers made: 0" in out  # the kernel's loopback callback never started
-                print(f"relay: two authorizations, click to connected: {took:.2f} s")
+            # one click each, both at once: two tabs, no paste; the Authorize row's button under "/",
+            # the status panel's under "/user/ada/"
+            buttons = [
+                (row if base_url == "/" else panel_row(page, name)).locator("button", has_text="Authorize") for name, row in rows.items()
+            ]
+            popups = []
+            started = time.monotonic()
+            for button in buttons:
+                with context.expect_page() as opened:
+                    button.click()
+                popups.append(opened.value)
+            for row in rows.values():
+                expect(row).to_contain_text("authorized and connected", timeout=60_000)
+            took = time.monotonic() - started
+            for popup in popups:
+                expect(popup.locator("#status")).to_have_text("Authorization complete", timeout=30_000)
+                expect(popup.locator("#detail")).to_contain_text("You can close this tab")
+                assert "code=" not in popup.url and "state=" not in popup.url  # gone from the address bar
+            out = run_cell(page, 4).inner_text()
+            assert "ox connected relay" in out and "oy connected relay" in out
+            assert "loopback servers made: 0" in out  # the kernel's loopback callback never started
+            print(f"relay: two authorizations, click to connected: {took:.2f} s")
 
-                # a replayed redirect (the very URL the authorization server sent) completes nothing
-                landed = next(url for url in relay_requests if "code=" in url)
-                replay = context.new_page()
-                replay.goto(landed)
-                expect(replay.locator("#status")).to_have_text("Not waiting here", timeout=30_000)
-                expect(replay.locator("#detail")).to_contain_text("already used")
-                # a forged state likewise
-                forged = context.new_page()
-                forged.goto(f"{redirect}?code=forged-code&state=forged-state")
-                expect(forged.locator("#status")).to_have_text("Not waiting here", timeout=30_000)
-                assert "forged-code" not in forged.content()
-                # opened bare (or reloaded): nothing to hand over
-                bare = context.new_page()
-                bare.goto(redirect)
-                expect(bare.locator("#status")).to_have_text("Nothing to hand over", timeout=10_000)
-                assert dialogs == []
-                out = run_cell(page, 4).inner_text()
-                assert "ox connected relay" in out and "oy connected relay" in out  # nothing changed
-            finally:
-                browser.close()
+            # a replayed redirect (the very URL the authorization server sent) completes nothing
+            landed = next(url for url in relay_requests if "code=" in url)
+            replay = context.new_page()
+            replay.goto(landed)
+            expect(replay.locator("#status")).to_have_text("Not waiting here", timeout=30_000)
+            expect(replay.locator("#detail")).to_contain_text("already used")
+            # a forged state likewise
+            forged = context.new_page()
+            forged.goto(f"{redirect}?code=forged-code&state=forged-state")
+            expect(forged.locator("#status")).to_have_text("Not waiting here", timeout=30_000)
+            assert "forged-code" not in forged.content()
+            # opened bare (or reloaded): nothing to hand over
+            bare = context.new_page()
+            bare.goto(redirect)
+            expect(bare.locator("#status")).to_have_text("Nothing to hand over", timeout=10_000)
+            assert dialogs == []
+            out = run_cell(page, 4).inner_text()
+            assert "ox connected relay" in out and "oy connected relay" in out  # nothing changed
         assert [g for g in a.grants() if g != "register"] == ["authorize", "authorization_code"]
         assert [g for g in b.grants() if g != "register"] == ["authorize", "authorization_code"]
         # the code never reached the Jupyter server's log
@@ -177,70 +167,61 @@ def test_relay_page_is_behind_the_server_login_and_inert(tmp_path, lab_at):
 
 
 def test_relay_page_with_no_notebook_listening_says_what_to_do(tmp_path, lab_at):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     lab = lab_at("/")
-    with sync_playwright() as p:
-        browser, context = launch(p, tmp_path)
-        try:
-            page = context.new_page()
-            page.goto(f"{lab.url(REMOTE_HOST)}login?token={TOKEN}")  # logged in, but no notebook open
-            page.goto(f"{lab.url(REMOTE_HOST)}{RELAY}?code=c&state=st")
-            expect(page.locator("#status")).to_have_text("Handing the sign-in to your notebook…")
-            expect(page.locator("#status")).to_have_text("No notebook took this sign-in", timeout=25_000)
-            expect(page.locator("#detail")).to_contain_text("start again")
-            assert "code=" not in page.url
-        finally:
-            browser.close()
+    with chromium(RESOLVE) as browser:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.goto(f"{lab.url(REMOTE_HOST)}login?token={TOKEN}")  # logged in, but no notebook open
+        page.goto(f"{lab.url(REMOTE_HOST)}{RELAY}?code=c&state=st")
+        expect(page.locator("#status")).to_have_text("Handing the sign-in to your notebook…")
+        expect(page.locator("#status")).to_have_text("No notebook took this sign-in", timeout=25_000)
+        expect(page.locator("#detail")).to_contain_text("start again")
+        assert "code=" not in page.url
 
 
-def test_auto_uses_the_loopback_callback_for_a_loopback_origin(tmp_path, lab_at):
-    from playwright.sync_api import expect, sync_playwright
+def loopback_authorization(browser, lab, tmp_path) -> None:
+    """A loopback page in "auto": the Authorize row's button, through the kernel's loopback callback."""
+    from playwright.sync_api import expect
 
     server = OAuthServer()
-    lab = lab_at("/")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
-        write_notebook(tmp_path / "local.ipynb", cells(tmp_path, {"ox": server.url}))
-        with sync_playwright() as p:
-            browser, context = launch(p, tmp_path)
-            try:
-                page = context.new_page()
-                open_notebook(page, lab, "local.ipynb")
-                run_cell(page, 0)
-                run_cell(page, 1)
-                run_until(page, 2, f"page: Page(origin='http://127.0.0.1:{lab.port}', base_url='/') via: loopback")
-                run_cell(page, 3, timeout=90_000)
-                row = authorize_row(page, "ox")
-                expect(row).to_contain_text("to this kernel's loopback callback", timeout=30_000)
-                expect(row).to_contain_text(re.compile(r"http://localhost:\d+/callback"))
-                with context.expect_page() as opened:
-                    row.locator("button", has_text="Authorize").click()
-                expect(row).to_contain_text("authorized and connected", timeout=60_000)
-                expect(opened.value.locator("h2")).to_have_text("Authorization complete", timeout=30_000)
-                out = run_cell(page, 4).inner_text()
-                assert "ox connected loopback" in out and "loopback servers made: 1" in out
-            finally:
-                browser.close()
+        write_notebook(lab.root / "local.ipynb", cells(tmp_path, {"ox": server.url}))
+        page = context.new_page()
+        open_notebook(page, lab, "local.ipynb")
+        run_cell(page, 0)
+        run_cell(page, 1)
+        run_until(page, 2, f"page: Page(origin='http://127.0.0.1:{lab.port}', base_url='{lab.base_url}') via: loopback")
+        run_cell(page, 3, timeout=90_000)
+        row = authorize_row(page, "ox")
+        expect(row).to_contain_text("to this kernel's loopback callback", timeout=30_000)
+        expect(row).to_contain_text(re.compile(r"http://localhost:\d+/callback"))
+        with context.expect_page() as opened:
+            row.locator("button", has_text="Authorize").click()
+        expect(row).to_contain_text("authorized and connected", timeout=60_000)
+        expect(opened.value.locator("h2")).to_have_text("Authorization complete", timeout=30_000)
+        out = run_cell(page, 4).inner_text()
+        assert "ox connected loopback" in out and "loopback servers made: 1" in out
     finally:
+        context.close()
         server.stop()
 
 
-def run_all(page) -> None:
-    """Run > Run All Cells: every cell's execute request is queued at once, as a person's "Run All" does."""
-    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+def test_auto_uses_the_loopback_callback_for_a_loopback_origin(tmp_path, lab_at):
+    with chromium(RESOLVE) as browser:
+        loopback_authorization(browser, lab_at("/"), tmp_path)
 
 
-@pytest.mark.parametrize("callback", ["relay", "auto"])
-def test_relay_on_first_use_run_all(tmp_path, lab_at, callback):
+def first_use_run_all(browser, lab, tmp_path, callback: str) -> None:
     """The first cell connects through the relay before the page is known: its Authorize row shows at once, the
     authorization starts when the row reports the page, and the next cell's call waits (awaited) and returns.
     In "auto" the connect takes the loopback callback first, and starts again through the relay once the
-    (remote) page reports."""
-    from playwright.sync_api import expect, sync_playwright
+    (remote) page reports.  ``lab`` serves under a base URL other than "/"."""
+    from playwright.sync_api import expect
 
     server = OAuthServer()
-    lab = lab_at("/user/ada/")
     port = free_port()
     first = "\n".join(
         [
@@ -253,44 +234,47 @@ def test_relay_on_first_use_run_all(tmp_path, lab_at, callback):
             "%mcp connect",
         ]
     )
+    name = f"first-{callback}.ipynb"
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
-        write_notebook(tmp_path / "first.ipynb", [first, "%mcp call relayed.whoami"])
-        with sync_playwright() as p:
-            browser, context = launch(p, tmp_path)
-            try:
-                page = context.new_page()
-                dialogs: list[str] = []
-                page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-                open_notebook(page, lab, "first.ipynb", host=REMOTE_HOST)
-                cells = page.locator(".jp-Notebook .jp-Cell")
-                run_all(page)
-                row = authorize_row(page, "relayed")
-                button = row.locator("button", has_text="Authorize")
-                expect(button).to_be_visible(timeout=5_000)
-                # the row reported the page; the flow started through the relay, its link in the same row
-                redirect = f"http://{REMOTE_HOST}:{lab.port}/user/ada/{RELAY}"
-                expect(row).to_contain_text("waiting for authorization", timeout=30_000)
-                expect(row).to_contain_text(redirect)
-                expect(row.locator("a", has_text="open the authorization page")).to_have_attribute("href", re.compile(r"^http://127"))
-                # the second cell waits awaited, and says for what
-                second = cells.nth(1).locator(".jp-OutputArea")
-                expect(second).to_contain_text("waiting for 'relayed' to be authorized through the Jupyter server")
-                with context.expect_page() as opened:
-                    button.click()
-                expect(opened.value.locator("#status")).to_have_text("Authorization complete", timeout=30_000)
-                expect(row).to_contain_text("authorized and connected", timeout=30_000)
-                expect(second).to_contain_text("hello, authorized user", timeout=30_000)
-                expect(cells.nth(1).locator(".jp-InputPrompt")).to_have_text("[2]:", timeout=30_000)
-                out = cells.nth(0).locator(".jp-OutputArea").inner_text()
-                assert "needs the address" not in out and "Error" not in out  # no error on the ordinary path
-                assert dialogs == []
-                # nothing listens on the loopback callback port: the kernel (alive, connected) never bound it
-                # (in "auto", bound for the first flow and closed when the relay's replaced it)
-                with socket.socket() as probe:
-                    probe.settimeout(5)
-                    assert probe.connect_ex(("127.0.0.1", port)) != 0
-            finally:
-                browser.close()
+        write_notebook(lab.root / name, [first, "%mcp call relayed.whoami"])
+        page = context.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        open_notebook(page, lab, name, host=REMOTE_HOST)
+        cells = page.locator(".jp-Notebook .jp-Cell")
+        run_all(page)
+        row = authorize_row(page, "relayed")
+        button = row.locator("button", has_text="Authorize")
+        expect(button).to_be_visible(timeout=5_000)
+        # the row reported the page; the flow started through the relay, its link in the same row
+        expect(row).to_contain_text("waiting for authorization", timeout=30_000)
+        expect(row).to_contain_text(f"http://{REMOTE_HOST}:{lab.port}{lab.base_url}{RELAY}")
+        expect(row.locator("a", has_text="open the authorization page")).to_have_attribute("href", re.compile(r"^http://127"))
+        # the second cell waits awaited, and says for what
+        second = cells.nth(1).locator(".jp-OutputArea")
+        expect(second).to_contain_text("waiting for 'relayed' to be authorized through the Jupyter server")
+        with context.expect_page() as opened:
+            button.click()
+        expect(opened.value.locator("#status")).to_have_text("Authorization complete", timeout=30_000)
+        expect(row).to_contain_text("authorized and connected", timeout=30_000)
+        expect(second).to_contain_text("hello, authorized user", timeout=30_000)
+        expect(cells.nth(1).locator(".jp-InputPrompt")).to_have_text("[2]:", timeout=30_000)
+        out = cells.nth(0).locator(".jp-OutputArea").inner_text()
+        assert "needs the address" not in out and "Error" not in out  # no error on the ordinary path
+        assert dialogs == []
+        # nothing listens on the loopback callback port: the kernel (alive, connected) never bound it
+        # (in "auto", bound for the first flow and closed when the relay's replaced it)
+        with socket.socket() as probe:
+            probe.settimeout(5)
+            assert probe.connect_ex(("127.0.0.1", port)) != 0
         assert [g for g in server.grants() if g != "register"] == ["authorize", "authorization_code"]
     finally:
+        context.close()
         server.stop()
+
+
+@pytest.mark.parametrize("callback", ["relay", "auto"])
+def test_relay_on_first_use_run_all(tmp_path, lab_at, callback):
+    with chromium(RESOLVE) as browser:
+        first_use_run_all(browser, lab_at("/user/ada/"), tmp_path, callback)

@@ -16,8 +16,7 @@ import sys
 
 import pytest
 from conftest import HERE, free_port
-from tools.headless_browser import CHROMIUM_ARGS
-from tools.lab import open_notebook, run_cell, start_lab, write_notebook
+from tools.lab import lab_page, run_cell, write_notebook
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +35,7 @@ def server_view(task_id):
 
 @pytest.mark.parametrize("era", ["legacy", "modern"])
 def test_task_lines_and_panel_cancel_in_jupyterlab(tmp_path, era):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     cells = [
         "%load_ext mcpomni_jupyter",
@@ -55,78 +54,68 @@ def test_task_lines_and_panel_cancel_in_jupyterlab(tmp_path, era):
     write_notebook(tmp_path / "tasks.ipynb", cells)
     args = [str(TASKS), "stdio", *(["--legacy"] if era == "legacy" else [])]
     (tmp_path / "mcp.json").write_text(json.dumps({"mcpServers": {"t": {"command": sys.executable, "args": args}}}))
-    lab = start_lab(tmp_path, free_port())
     ARTIFACTS.mkdir(exist_ok=True)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-            page = browser.new_context(viewport={"width": 1200, "height": 1400}).new_page()
-            try:
-                open_notebook(page, lab, "tasks.ipynb")
-                run_cell(page, 0)
-                assert "Error" not in run_cell(page, 1, timeout=90_000).inner_text()
+    with lab_page(tmp_path, free_port(), "tasks.ipynb") as page:
+        run_cell(page, 0)
+        assert "Error" not in run_cell(page, 1, timeout=90_000).inner_text()
 
-                # a background job: its live line says working while another cell runs, then completed
-                line = run_cell(page, 2)
-                expect(line).to_contain_text("t.research task", timeout=20_000)
-                expect(line).to_contain_text("working")
-                cancel = line.get_by_role("button", name="Cancel")
-                expect(cancel).to_be_visible()
-                expect(run_cell(page, 3)).to_contain_text("meanwhile instant 3 working")
-                expect(line).to_contain_text("completed", timeout=20_000)
-                expect(line).not_to_contain_text("working")
-                expect(cancel).to_be_hidden()  # nothing left to cancel
+        # a background job: its live line says working while another cell runs, then completed
+        line = run_cell(page, 2)
+        expect(line).to_contain_text("t.research task", timeout=20_000)
+        expect(line).to_contain_text("working")
+        cancel = line.get_by_role("button", name="Cancel")
+        expect(cancel).to_be_visible()
+        expect(run_cell(page, 3)).to_contain_text("meanwhile instant 3 working")
+        expect(line).to_contain_text("completed", timeout=20_000)
+        expect(line).not_to_contain_text("working")
+        expect(cancel).to_be_hidden()  # nothing left to cancel
 
-                # Cancel clicked in the page: the line says cancelled, and so does the server
-                line = run_cell(page, 4)
-                expect(line).to_contain_text("t.slow task", timeout=20_000)
-                expect(line).to_contain_text("working")
-                line.get_by_role("button", name="Cancel").click()
-                expect(line).to_contain_text("cancelled", timeout=20_000)
-                expect(line.get_by_role("button")).to_be_hidden()
-                expect(run_cell(page, 5)).to_contain_text("server: cancelled: cancelled by the client", timeout=20_000)
+        # Cancel clicked in the page: the line says cancelled, and so does the server
+        line = run_cell(page, 4)
+        expect(line).to_contain_text("t.slow task", timeout=20_000)
+        expect(line).to_contain_text("working")
+        line.get_by_role("button", name="Cancel").click()
+        expect(line).to_contain_text("cancelled", timeout=20_000)
+        expect(line.get_by_role("button")).to_be_hidden()
+        expect(run_cell(page, 5)).to_contain_text("server: cancelled: cancelled by the client", timeout=20_000)
 
-                # %mcp tasks: a Cancel per running task (two slow ones); clicking one cancels that task only
-                lines = run_cell(page, 6)
-                expect(lines.get_by_role("button", name="Cancel")).to_have_count(2, timeout=20_000)
-                panel = run_cell(page, 7)
-                buttons = panel.get_by_role("button", name="Cancel")
-                expect(buttons).to_have_count(2, timeout=20_000)
-                expect(panel).to_contain_text("research completed")  # finished ones are listed too, without a button
-                panel.scroll_into_view_if_needed()
-                page.screenshot(path=str(ARTIFACTS / f"jupyterlab-mcp-tasks-{era}.png"), full_page=False)
-                rows = panel.locator(".widget-hbox")
-                newest = rows.nth(0)  # newest first: slow3
-                expect(newest).to_contain_text("slow")
-                newest.get_by_role("button", name="Cancel").click()
-                expect(newest.get_by_role("button")).to_have_text("Cancelling…")
-                # slow3's live line (in cell 6) follows: cancelled; slow2's still runs
-                expect(lines.get_by_role("button", name="Cancel")).to_have_count(1, timeout=20_000)
-                expect(run_cell(page, 8)).to_contain_text("server: cancelled: cancelled by the client | working", timeout=20_000)
-                expect(run_cell(page, 9).get_by_role("button", name="Cancel")).to_have_count(1, timeout=20_000)
+        # %mcp tasks: a Cancel per running task (two slow ones); clicking one cancels that task only
+        lines = run_cell(page, 6)
+        expect(lines.get_by_role("button", name="Cancel")).to_have_count(2, timeout=20_000)
+        panel = run_cell(page, 7)
+        buttons = panel.get_by_role("button", name="Cancel")
+        expect(buttons).to_have_count(2, timeout=20_000)
+        expect(panel).to_contain_text("research completed")  # finished ones are listed too, without a button
+        panel.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / f"jupyterlab-mcp-tasks-{era}.png"), full_page=False)
+        rows = panel.locator(".widget-hbox")
+        newest = rows.nth(0)  # newest first: slow3
+        expect(newest).to_contain_text("slow")
+        newest.get_by_role("button", name="Cancel").click()
+        expect(newest.get_by_role("button")).to_have_text("Cancelling…")
+        # slow3's live line (in cell 6) follows: cancelled; slow2's still runs
+        expect(lines.get_by_role("button", name="Cancel")).to_have_count(1, timeout=20_000)
+        expect(run_cell(page, 8)).to_contain_text("server: cancelled: cancelled by the client | working", timeout=20_000)
+        expect(run_cell(page, 9).get_by_role("button", name="Cancel")).to_have_count(1, timeout=20_000)
 
-                panel = run_cell(page, 10)
-                if era == "legacy":  # tasks/list: slow2 is only the server's now; its Cancel follows it and cancels it
-                    expect(panel.get_by_role("button", name="Cancel")).to_have_count(1, timeout=20_000)
-                    panel.get_by_role("button", name="Cancel").click()
-                    expect(panel.get_by_role("button", name="Cancelling…")).to_be_visible()
-                    # the forgotten handle's follower still polls: slow2's live line learns it from the server
-                    expect(lines.get_by_role("button", name="Cancel")).to_have_count(0, timeout=20_000)
-                    out = run_cell(page, 11)
-                    for _ in range(20):  # the click's cancel runs on the loop thread; ask again until the server says so
-                        if "server: cancelled" in out.inner_text():
-                            break
-                        page.wait_for_timeout(250)
-                        out = run_cell(page, 11)
-                    expect(out).to_contain_text("server: cancelled: cancelled by the client")
-                else:  # the 2026-07-28 extension has no tasks/list: nothing is left to show, and the panel says why
-                    expect(panel).to_contain_text("cannot be listed")
-                    expect(panel.get_by_role("button")).to_have_count(0)
-                    slow2 = lines  # cancel slow2 from its own live line, so no task is left running
-                    slow2.get_by_role("button", name="Cancel").click()
-                    expect(slow2.get_by_role("button", name="Cancel")).to_have_count(0, timeout=20_000)
-                    expect(run_cell(page, 11)).to_contain_text("server: cancelled: cancelled by the client", timeout=20_000)
-            finally:
-                browser.close()
-    finally:
-        lab.stop()
+        panel = run_cell(page, 10)
+        if era == "legacy":  # tasks/list: slow2 is only the server's now; its Cancel follows it and cancels it
+            expect(panel.get_by_role("button", name="Cancel")).to_have_count(1, timeout=20_000)
+            panel.get_by_role("button", name="Cancel").click()
+            expect(panel.get_by_role("button", name="Cancelling…")).to_be_visible()
+            # the forgotten handle's follower still polls: slow2's live line learns it from the server
+            expect(lines.get_by_role("button", name="Cancel")).to_have_count(0, timeout=20_000)
+            out = run_cell(page, 11)
+            for _ in range(20):  # the click's cancel runs on the loop thread; ask again until the server says so
+                if "server: cancelled" in out.inner_text():
+                    break
+                page.wait_for_timeout(250)
+                out = run_cell(page, 11)
+            expect(out).to_contain_text("server: cancelled: cancelled by the client")
+        else:  # the 2026-07-28 extension has no tasks/list: nothing is left to show, and the panel says why
+            expect(panel).to_contain_text("cannot be listed")
+            expect(panel.get_by_role("button")).to_have_count(0)
+            slow2 = lines  # cancel slow2 from its own live line, so no task is left running
+            slow2.get_by_role("button", name="Cancel").click()
+            expect(slow2.get_by_role("button", name="Cancel")).to_have_count(0, timeout=20_000)
+            expect(run_cell(page, 11)).to_contain_text("server: cancelled: cancelled by the client", timeout=20_000)
