@@ -51,6 +51,21 @@ def check_counter_app(out) -> None:
     expect(app.locator("#count")).to_have_text("5", timeout=20_000)
 
 
+def check_preact_app(out) -> None:
+    """npm's example (Preact, the extension's own App SDK) under ``out``: it renders, and its button calls the server."""
+    from playwright.sync_api import expect
+
+    preact = out.frame_locator("iframe")
+    expect(preact.get_by_text("Server Time:")).to_be_visible(timeout=30_000)
+    shown = preact.locator("p", has_text="Server Time:")
+    expect(shown).to_contain_text(re.compile(r"\d{4}-\d\d-\d\dT"), timeout=20_000)
+    before = shown.inner_text()
+    time.sleep(0.05)
+    preact.get_by_role("button", name="Get Server Time").click()
+    expect(shown).not_to_have_text(before, timeout=20_000)
+    expect(shown).to_contain_text(re.compile(r"\d{4}-\d\d-\d\dT"))
+
+
 def test_apps_render_under_the_cell_and_talk_to_their_server(tmp_path):
     from playwright.sync_api import expect
 
@@ -98,17 +113,7 @@ def test_apps_render_under_the_cell_and_talk_to_their_server(tmp_path):
         out.scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / "jupyterlab-mcp-app.png"), full_page=False)
 
-        # the npm example (Preact, the extension's own App SDK): renders, and its button calls the server
-        out = run_cell(page, 3)
-        preact = out.frame_locator("iframe")
-        expect(preact.get_by_text("Server Time:")).to_be_visible(timeout=30_000)
-        shown = preact.locator("p", has_text="Server Time:")
-        expect(shown).to_contain_text(re.compile(r"\d{4}-\d\d-\d\dT"), timeout=20_000)
-        before = shown.inner_text()
-        time.sleep(0.05)
-        preact.get_by_role("button", name="Get Server Time").click()
-        expect(shown).not_to_have_text(before, timeout=20_000)
-        expect(shown).to_contain_text(re.compile(r"\d{4}-\d\d-\d\dT"))
+        check_preact_app(run_cell(page, 3))
 
         log = run_cell(page, 4).inner_text()
         assert "counter app ready" in log and "tools/call" in log
