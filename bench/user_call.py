@@ -146,12 +146,30 @@ def _tenths(ours: list[float], raw: list[float], rounds: int, batch: int) -> lis
     return [median(ours[i : i + size]) / median(raw[i : i + size]) for i in range(0, len(ours) - size + 1, size)]
 
 
-def bench_call(rounds: int = 300, batch: int = 5, warmup: int = 50, api: bool = False) -> dict:
-    """Interleaved batches of ``batch`` no-op calls: ``%mcp call calcA.noop`` vs the raw ``Client.call_tool``."""
+def bench_call(rounds: int = 300, batch: int = 5, warmup: int = 50, api: bool = False, fresh: int = 0) -> dict:
+    """Interleaved batches of ``batch`` no-op calls: ``%mcp call calcA.noop`` vs the raw ``Client.call_tool``.
+
+    With ``fresh`` = N, both sides get new server processes every N rounds (not timed; see ``bench_map``).
+    """
     from mcpomni_jupyter import get_manager
 
     (shell, ours_pids), (raw, raw_pids) = _spawned(open_shell), _spawned(RawClient)
-    variants = {"magic": lambda: shell.run_line_magic("mcp", "call calcA.noop"), "raw": raw.call}
+    server_used = {"magic": 0.0, "raw": 0.0}
+
+    def renew() -> None:
+        nonlocal raw, ours_pids, raw_pids
+        server_used["magic"] += _cpu_s(ours_pids) - server0["magic"]
+        server_used["raw"] += _cpu_s(raw_pids) - server0["raw"]
+        raw.close()
+        shell.run_line_magic("mcp", "disconnect calcA")
+        ours_pids = _spawned(lambda: shell.run_line_magic("mcp", "connect calcA"))[1]
+        raw, raw_pids = _spawned(RawClient)
+        for fn in variants.values():
+            for _ in range(warmup):
+                fn()
+        server0.update(magic=_cpu_s(ours_pids), raw=_cpu_s(raw_pids))
+
+    variants = {"magic": lambda: shell.run_line_magic("mcp", "call calcA.noop"), "raw": lambda: raw.call()}
     if api:
         variants["api"] = lambda: get_manager().call("calcA.noop")  # same manager and server process as the magic
     times: dict[str, list[float]] = {k: [] for k in variants}
@@ -165,6 +183,8 @@ def bench_call(rounds: int = 300, batch: int = 5, warmup: int = 50, api: bool = 
         names = list(variants)
         server0 = {"magic": _cpu_s(ours_pids), "raw": _cpu_s(raw_pids)}
         for r in range(rounds):
+            if fresh and r and r % fresh == 0:
+                renew()
             for name in names if r % 2 == 0 else names[::-1]:
                 fn, own, c0 = variants[name], times[name], time.process_time()
                 for _ in range(batch):
@@ -173,11 +193,11 @@ def bench_call(rounds: int = 300, batch: int = 5, warmup: int = 50, api: bool = 
                     own.append(now() - t0)
                 cpu[name].append((time.process_time() - c0) / batch)
             ratios.append(median(times["magic"][-batch:]) / median(times["raw"][-batch:]))
-        server_cpu = {"magic": _cpu_s(ours_pids) - server0["magic"], "raw": _cpu_s(raw_pids) - server0["raw"]}
+        server_cpu = {k: server_used[k] + _cpu_s(pids) - server0[k] for k, pids in (("magic", ours_pids), ("raw", raw_pids))}
     finally:
         raw.close()
         shell.run_line_magic("unload_ext", "mcpomni_jupyter")
-    out: dict[str, Any] = {"rounds": rounds, "batch": batch}
+    out: dict[str, Any] = {"rounds": rounds, "batch": batch, "fresh": fresh}
     for name in variants:
         out[name] = {
             "median_us": median(times[name]) * 1e6,
@@ -196,8 +216,13 @@ def bench_call(rounds: int = 300, batch: int = 5, warmup: int = 50, api: bool = 
     return out
 
 
-def bench_map(rounds: int = 8, n: int = 1000, concurrency: int = 16, api: bool = False) -> dict:
-    """``%mcp map calcA.noop --from rows --concurrency 16`` vs ``gather`` + ``Semaphore(16)`` on the raw client."""
+def bench_map(rounds: int = 8, n: int = 1000, concurrency: int = 16, api: bool = False, fresh: bool = False) -> dict:
+    """``%mcp map calcA.noop --from rows --concurrency 16`` vs ``gather`` + ``Semaphore(16)`` on the raw client.
+
+    With ``fresh``, both sides get new server processes before every round (not timed): a server process's
+    speed differs from another's by 10-15 % on a small VM for the life of the process, so two long-lived
+    processes bias every round the same way; new ones each round turn that bias into noise the median removes.
+    """
     from mcpomni_jupyter import get_manager
 
     shell, raw = open_shell(), RawClient()
@@ -214,6 +239,13 @@ def bench_map(rounds: int = 8, n: int = 1000, concurrency: int = 16, api: bool =
         result = get_manager().map("calcA.noop", ({} for _ in range(n)), concurrency=concurrency)
         assert result.done == n, result.summary()
 
+    def renew() -> None:
+        nonlocal raw
+        raw.close()
+        shell.run_line_magic("mcp", "disconnect calcA")
+        shell.run_line_magic("mcp", "connect calcA")
+        raw = RawClient()
+
     variants = {"magic": magic, "raw": sdk, **({"api": ours_api} if api else {})}
     times: dict[str, list[float]] = {k: [] for k in variants}
     try:
@@ -221,6 +253,10 @@ def bench_map(rounds: int = 8, n: int = 1000, concurrency: int = 16, api: bool =
             fn()  # warm up
         names = list(variants)
         for r in range(rounds):
+            if fresh and r:
+                renew()
+                for fn in variants.values():
+                    fn()  # each new process warmed up as the first ones were
             for name in names if r % 2 == 0 else names[::-1]:
                 t0 = now()
                 variants[name]()
@@ -229,7 +265,7 @@ def bench_map(rounds: int = 8, n: int = 1000, concurrency: int = 16, api: bool =
         raw.close()
         shell.run_line_magic("unload_ext", "mcpomni_jupyter")
     per_round = [b / x for x, b in zip(times["magic"], times["raw"])]  # throughput ours / raw
-    out: dict[str, Any] = {"rounds": rounds, "calls": n, "concurrency": concurrency}
+    out: dict[str, Any] = {"rounds": rounds, "calls": n, "concurrency": concurrency, "fresh": fresh}
     for name in variants:
         out[name] = {"per_s": n / median(times[name]), "round_s": [round(x, 3) for x in times[name]]}
     out["ratio"] = median(per_round)
@@ -277,7 +313,7 @@ def map_rows(m: dict) -> list[tuple[str, ...]]:
             "",
         ),
         (
-            f"ours / raw, throughput ({m['rounds']} rounds)",
+            f"ours / raw, throughput ({m['rounds']} rounds{', new server processes each round' if m.get('fresh') else ''})",
             f"{m['ratio']:.3f} (per round {min(m['ratio_per_round']):.2f}–{max(m['ratio_per_round']):.2f})",
             ">= 0.95",
             "pass" if m["ratio"] >= 0.95 else "FAIL",
@@ -309,6 +345,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=300, help="call: rounds of a batch each (default 300)")
     parser.add_argument("--batch", type=int, default=5, help="call: calls per variant per round (default 5)")
     parser.add_argument("--map-rounds", type=int, default=8, help="map: rounds of 1,000 calls each (default 8)")
+    parser.add_argument(
+        "--fresh", action="store_true", help="new server processes (both sides): map, every round; call, every --fresh-every rounds"
+    )
+    parser.add_argument("--fresh-every", type=int, default=30, help="call with --fresh: rounds per pair of server processes (default 30)")
     parser.add_argument("--api", action="store_true", help="also MCPManager.call / .map (same server process as the magic)")
     parser.add_argument("--json", metavar="OUT")
     args = parser.parse_args()
@@ -316,10 +356,10 @@ def main() -> None:
     results: dict[str, Any] = {}
     rows: list[tuple[str, ...]] = [("Metric", "Value", "Bar", "OK")]
     if args.what in ("call", "both"):
-        results["call"] = bench_call(args.rounds, args.batch, api=args.api)
+        results["call"] = bench_call(args.rounds, args.batch, api=args.api, fresh=args.fresh_every if args.fresh else 0)
         rows += call_rows(results["call"])
     if args.what in ("map", "both"):
-        results["map"] = bench_map(args.map_rounds, api=args.api)
+        results["map"] = bench_map(args.map_rounds, api=args.api, fresh=args.fresh)
         rows += map_rows(results["map"])
     print(markdown(rows))
     if args.json:
