@@ -469,7 +469,7 @@ def test_through_the_relay_a_dead_token_fails_fast_and_asks_again_there(run, aut
     assert auth.via == "relay" and auth.redirect_uri == "https://hub.example.org/user/ada/mcpomni/oauth/callback"
     landing = urlparse(landing_url(auth.url))
     assert f"{landing.scheme}://{landing.netloc}{landing.path}" == auth.redirect_uri
-    ack = m.ui.relay_deliver({"type": "callback", "id": "m1", **dict(parse_qsl(landing.query))})
+    ack = m.ui.relay_deliver({"type": "callback", "id": "m1", "page": landing.path, **dict(parse_qsl(landing.query))})
     assert ack["status"] == "taken" and "o is authorized" in ack["message"]
     run("%mcp connect o --wait")
     assert run("%mcp call o.whoami").ok

@@ -19,6 +19,7 @@ the state.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -46,6 +47,7 @@ class Flow:
     future: asyncio.Future[Any] = field(repr=False)
     issuer: str | None = None  # the authorization server's issuer: what ``iss`` must be
     iss_required: bool = False  # that server promised ``iss`` (authorization_response_iss_parameter_supported)
+    note: Callable[[str], None] | None = field(default=None, repr=False)  # a warning into the server's own log
 
     def issuer_problem(self, iss: str | None) -> str | None:
         """Why ``iss`` refutes this response (RFC 9207: exact string comparison), or None."""

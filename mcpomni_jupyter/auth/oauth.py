@@ -293,6 +293,7 @@ class _Person:
         key = (parse_qs(urlparse(authorization_url).query).get("state") or [""])[0]
         issuer, iss_required = self._authorization_server()
         state.flow = await self.callback.expect(key, connection.name, authorization_url, issuer, iss_required)
+        state.flow.note = lambda message: connection.record("auth", message, "warning")
         state.url = authorization_url
         state.redirect_uri, state.via = self.callback.redirect_uri, "relay" if relayed else "loopback"
         connection.auth_waiting()

@@ -3,24 +3,29 @@
 The notebook's bridge widget (``ui.bridge``) reports the page it runs in —
 its origin and the Jupyter server's base URL — and hands over what the
 relay page (``auth.relay``) posted: ``code``, ``state``, ``iss`` or an
-``error``, under a message ``id``.  Both come from the browser, so both are
-checked here: the origin must be a bare ``http(s)://host[:port]``, the base
-URL a plain path; a message holds only short strings of the known fields.
-A message is routed by ``state`` exactly as the loopback callback routes a
-redirect (``callback.FlowRouter``): the first valid state wins, a replay or
-a forged state completes nothing.  The answer goes back to the page as an
+``error``, under a message ``id``, with the ``page`` (path) of the relay page
+that posted it.  Both come from the browser, so both are checked here: the
+origin must be a bare ``http(s)://host[:port]``, the base URL a plain path;
+a message holds only short strings of the known fields.  A message is routed
+by ``state`` exactly as the loopback callback routes a redirect
+(``callback.FlowRouter``): the first valid state wins, a replay or a forged
+state completes nothing.  On a JupyterHub every user's server shares one
+origin, so the channel does too: a message whose relay page is not this
+kernel's redirect URI's path (another user's ``/user/bob/...``) is refused
+and logged, whatever state it carries.  The answer goes back to the page as an
 acknowledgement (taken, or refused with the reason), never with the code.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 from mcpomni_jupyter.auth.callback import RelayCallback
 from mcpomni_jupyter.defaults import RELAY_PATH
@@ -30,6 +35,7 @@ from mcpomni_jupyter.urls import is_loopback_url, split_url
 FIELDS = ("code", "state", "iss", "error", "error_description")
 MAX_FIELD = 4096  # longer than any code or state an authorization server sends
 REMEMBER = 64  # message ids already taken: the page posts again until it hears back
+_log = logging.getLogger("mcpomni_jupyter.auth")
 _BASE_URL = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$")
 
 NO_PAGE = (
@@ -149,6 +155,12 @@ class RelayRoutes:
             flow = next((flow for flow in route.waiting if flow.state == state and not flow.future.done()), None)
             if flow is None:
                 continue
+            problem = _page_problem(message.get("page"), route.redirect_uri)
+            if problem is not None:
+                _log.warning("server %r: %s", flow.server, problem)
+                if flow.note is not None:
+                    flow.note(problem)  # the server's own log (%mcp log) too
+                return _ack(ident, "refused", "Not taken", f"{problem}. Start again from the notebook that started it.")
             status, title, text = route.deliver(params)
             if status == 200 and title == "Authorization complete":
                 if ident:
@@ -164,6 +176,19 @@ class RelayRoutes:
             "This sign-in matches nothing this notebook is waiting for: it was already used, or it was started "
             "elsewhere. Start again from the notebook (click Authorize, or run %mcp auth NAME).",
         )
+
+
+def _page_problem(page: Any, redirect_uri: str) -> str | None:
+    """Why the relay page that posted a message is not this kernel's (its path differs from the redirect URI's)."""
+    own = urlsplit(redirect_uri).path
+    if not isinstance(page, str) or not page or len(page) > 1024:
+        return (
+            f"a relay message that does not say which relay page posted it was refused (this notebook's is {own}); "
+            "update mcpomni_jupyter where the Jupyter server runs"
+        )
+    if unquote(page) != unquote(own):
+        return f"a relay message from the relay page {page[:200]!r}, not this notebook's ({own}), was refused"
+    return None
 
 
 def _closing(server: str) -> str:

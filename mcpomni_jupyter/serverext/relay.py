@@ -7,7 +7,9 @@ is reached wherever the notebook itself is.  The page is behind the Jupyter
 server's own login.  It is static: the code and state reach it in the
 redirect's query, its script takes them from there, removes them from the
 address bar and the history at once (``history.replaceState``), and posts them
-on a ``BroadcastChannel`` of the notebook's origin.  A small widget in each
+on a ``BroadcastChannel`` of the notebook's origin, with the page's own path
+(a kernel takes a code only from its own relay page: on a JupyterHub all
+users' servers share the origin).  A small widget in each
 notebook of this browser (``ui.bridge``) forwards them to its kernel over the
 widget's comm; the kernel whose authorization waits for that ``state`` takes
 the code (first valid state wins; the others, and a replay, answer "unknown")
@@ -42,7 +44,8 @@ _SCRIPT = (
   const status = document.getElementById("status");
   const detail = document.getElementById("detail");
   const say = (title, text) => { status.textContent = title; detail.textContent = text; };
-  const message = {type: "mcpomni-oauth-callback", id: Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("")};
+  const message = {type: "mcpomni-oauth-callback", id: Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join(""),
+                   page: window.location.pathname};  // which relay page: a kernel takes only its own (one origin, many users)
   for (const key of ["code", "state", "iss", "error", "error_description"]) {
     if (query.has(key)) { message[key] = query.get(key); }
   }

@@ -2,7 +2,7 @@
 // It reports the page this notebook runs in (origin, the Jupyter server's base URL), forwards what
 // the relay page posts on the origin's BroadcastChannel to this kernel, and posts the kernel's answer back.
 const CHANNEL = "mcpomni-oauth";
-const FIELDS = ["id", "code", "state", "iss", "error", "error_description"];
+const FIELDS = ["id", "page", "code", "state", "iss", "error", "error_description"];
 const MAX = 4096;
 
 function page() {

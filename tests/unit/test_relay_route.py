@@ -10,6 +10,8 @@ from mcpomni_jupyter.auth.oauth import AuthOptions, OAuthCoordinator
 from mcpomni_jupyter.auth.relay_route import Page, RelayRoutes, parse_page
 from mcpomni_jupyter.errors import AuthError, AuthorizationDenied, ConfigError
 
+PAGE = "/mcpomni/oauth/callback"  # the relay page of a server at "/" (the message's ``page``)
+
 
 @pytest.mark.parametrize(
     ("origin", "base", "expected"),
@@ -95,15 +97,15 @@ def test_first_valid_state_wins_and_a_replay_or_forgery_completes_nothing():
         routes.set_page("https://hub.example.org", "/")
         route = routes.route("ox")
         flow = await route.expect("state-1", "ox", "https://as.example/authorize")
-        forged = routes.deliver({"id": "m0", "code": "c", "state": "forged"})
+        forged = routes.deliver({"page": PAGE, "id": "m0", "code": "c", "state": "forged"})
         assert forged["status"] == "unknown" and not flow.future.done()
-        taken = routes.deliver({"id": "m1", "code": "the-code", "state": "state-1", "extra": "ignored"})
+        taken = routes.deliver({"page": PAGE, "id": "m1", "code": "the-code", "state": "state-1", "extra": "ignored"})
         assert taken["status"] == "taken" and "ox is authorized" in taken["message"]
         assert "the-code" not in str(taken)
         result = flow.future.result()
         assert result.code == "the-code" and result.state == "state-1"
-        assert routes.deliver({"id": "m1", "code": "the-code", "state": "state-1"})["status"] == "taken"  # posted again
-        replay = routes.deliver({"id": "m2", "code": "the-code", "state": "state-1"})  # the same redirect, opened again
+        assert routes.deliver({"page": PAGE, "id": "m1", "code": "the-code", "state": "state-1"})["status"] == "taken"  # posted again
+        replay = routes.deliver({"page": PAGE, "id": "m2", "code": "the-code", "state": "state-1"})  # the same redirect, opened again
         assert replay["status"] == "unknown" and "already used" in replay["message"]
 
     asyncio.run(scenario())
@@ -114,7 +116,7 @@ def test_an_error_redirect_ends_its_flow_and_is_refused():
         routes = RelayRoutes()
         routes.set_page("https://hub.example.org", "/")
         flow = await routes.route("ox").expect("s", "ox", "https://as.example/authorize")
-        ack = routes.deliver({"id": "m", "state": "s", "error": "access_denied", "error_description": "no"})
+        ack = routes.deliver({"page": PAGE, "id": "m", "state": "s", "error": "access_denied", "error_description": "no"})
         assert ack["status"] == "refused"
         with pytest.raises(AuthorizationDenied, match="access_denied"):
             flow.future.result()
@@ -127,10 +129,10 @@ def test_oversized_or_odd_fields_are_dropped():
         routes = RelayRoutes()
         routes.set_page("https://hub.example.org", "/")
         flow = await routes.route("ox").expect("s", "ox", "https://as.example/authorize")
-        ack = routes.deliver({"id": 5, "code": "x" * 5000, "state": "s"})
+        ack = routes.deliver({"page": PAGE, "id": 5, "code": "x" * 5000, "state": "s"})
         assert ack["status"] == "refused" and ack["id"] == ""  # no code survived: incomplete, and the flow waits on
         assert not flow.future.done()
-        ack = routes.deliver({"id": "m", "code": ["a"], "state": "s"})
+        ack = routes.deliver({"page": PAGE, "id": "m", "code": ["a"], "state": "s"})
         assert ack["status"] == "refused" and not flow.future.done()
 
     asyncio.run(scenario())
@@ -141,10 +143,53 @@ def test_the_iss_of_the_redirect_is_checked_as_on_loopback():
         routes = RelayRoutes()
         routes.set_page("https://hub.example.org", "/")
         flow = await routes.route("ox").expect("s", "ox", "https://as.example/a", issuer="https://as.example", iss_required=True)
-        ack = routes.deliver({"id": "m", "code": "c", "state": "s", "iss": "https://evil.example"})
+        ack = routes.deliver({"page": PAGE, "id": "m", "code": "c", "state": "s", "iss": "https://evil.example"})
         assert ack["status"] == "refused"
         with pytest.raises(AuthError, match="mix-up"):
             flow.future.result()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("page", "why"),
+    [
+        ("/user/bob/mcpomni/oauth/callback", "from the relay page '/user/bob/mcpomni/oauth/callback', not this notebook's"),
+        ("/user/alice/", "not this notebook's (/user/alice/mcpomni/oauth/callback)"),
+        (None, "does not say which relay page posted it"),
+        (["/user/alice/mcpomni/oauth/callback"], "does not say which relay page posted it"),
+        ("/" + "a" * 2000, "does not say which relay page posted it"),
+    ],
+)
+def test_a_message_from_another_relay_page_is_refused_and_logged(page, why, caplog):
+    """On a JupyterHub every user's server has the same origin, so the same BroadcastChannel: alice's kernel takes a
+    code only from alice's relay page, even with alice's own pending state."""
+
+    async def scenario():
+        routes = RelayRoutes()
+        routes.set_page("https://hub.example.org", "/user/alice/")
+        flow = await routes.route("ox").expect("state-a", "ox", "https://as.example/authorize")
+        notes: list[str] = []
+        flow.note = notes.append
+        message = {"id": "m1", "code": "the-code", "state": "state-a"} | ({} if page is None else {"page": page})
+        ack = routes.deliver(message)
+        assert ack["status"] == "refused" and why in ack["message"] and "the-code" not in str(ack)
+        assert not flow.future.done()  # still waiting: the real redirect completes it
+        assert len(notes) == 1 and why in notes[0] and "\n" not in notes[0]
+        assert [r.getMessage() for r in caplog.records if r.name == "mcpomni_jupyter.auth"] == [f"server 'ox': {notes[0]}"]
+        ack = routes.deliver({"id": "m2", "code": "the-code", "state": "state-a", "page": "/user/alice/mcpomni/oauth/callback"})
+        assert ack["status"] == "taken" and flow.future.result().code == "the-code"
+
+    asyncio.run(scenario())
+
+
+def test_the_page_path_is_compared_decoded():
+    async def scenario():
+        routes = RelayRoutes()
+        routes.set_page("https://hub.example.org", "/user/ad%C3%A9/")
+        flow = await routes.route("ox").expect("s", "ox", "https://as.example/authorize")
+        assert routes.deliver({"id": "m", "code": "c", "state": "s", "page": "/user/adé/mcpomni/oauth/callback"})["status"] == "taken"
+        assert flow.future.result().code == "c"
 
     asyncio.run(scenario())
 
