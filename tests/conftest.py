@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tools import processes
 from tools.scripted_llm import ScriptedLLM
 
 HERE = Path(__file__).parent
@@ -38,10 +39,12 @@ def wait_port(port: int, proc: subprocess.Popen, timeout: float = 20) -> None:
 
 
 class HttpServer:
-    def __init__(self, transport: str, *extra: str) -> None:
+    """A test server (``script``, tests/servers/basic.py unless named) over HTTP on a free port of 127.0.0.1."""
+
+    def __init__(self, transport: str, *extra: str, script: str = SERVER) -> None:
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [PY, SERVER, transport, str(self.port), *extra],
+            [PY, script, transport, str(self.port), *extra],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -50,11 +53,7 @@ class HttpServer:
         self.url = f"http://127.0.0.1:{self.port}{path}"
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        processes.stop(self.proc)
 
 
 @pytest.fixture(scope="session")
