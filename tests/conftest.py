@@ -94,6 +94,16 @@ def scripted_llm(scripted_llm_server):
 
 
 @pytest.fixture
+def oauth_server():
+    """``start(*extra, port=None)`` starts the test authorization server (tests/servers/oauth_server.py, through
+    ``OAuthServer`` of test_auth.py) with these arguments; every one started stops after the test."""
+    from test_auth import oauth_servers  # a test module: imported when used, as it imports this one
+
+    with oauth_servers() as start:
+        yield start
+
+
+@pytest.fixture
 def manager():
     from mcpomni_jupyter.core.manager import MCPManager
 

@@ -31,27 +31,12 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def oauth_server():
-    servers: list[OAuthServer] = []
-
-    def start(*extra: str) -> OAuthServer:
-        servers.append(OAuthServer(*extra))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.stop()
-
-
-@pytest.fixture
-def manager(tmp_path, monkeypatch):
-    """A manager whose browser is real headless Chromium (the person approves at once)."""
+def manager(manager, tmp_path, monkeypatch):
+    """conftest's manager, whose browser is real headless Chromium (the person approves at once)."""
     monkeypatch.setenv("BROWSER", BROWSER)
     monkeypatch.setenv("MCPJ_BROWSER_LOG", str(tmp_path / "browser.log"))
-    m = MCPManager(timeout=30)
-    m.set_auth_options(token_dir=str(tmp_path / "tokens"), open_browser=True, callback_port=free_port())
-    yield m
-    m.shutdown()
+    manager.set_auth_options(token_dir=str(tmp_path / "tokens"), open_browser=True, callback_port=free_port())
+    return manager
 
 
 def connect(manager: MCPManager, server: OAuthServer, auth: dict | None = None) -> Any:
