@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,16 @@ def wait_port(port: int, proc: subprocess.Popen, timeout: float = 20) -> None:
                 return
         time.sleep(0.05)
     raise RuntimeError(f"test server did not listen on {port}")
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 20) -> bool:
+    """Whether ``predicate()`` came true within ``timeout`` seconds (asked every 50 ms, and once more at the end)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return bool(predicate())
 
 
 class HttpServer:
