@@ -115,6 +115,15 @@ def oauth_server():
 
 
 @pytest.fixture
+def shown(monkeypatch):
+    """What was displayed (the approval rows), with a front end that can show widgets."""
+    seen: list[object] = []
+    monkeypatch.setattr("mcpomni_jupyter.ui.approval.front_end", lambda: True)
+    monkeypatch.setattr("IPython.display.display", lambda obj, **kw: seen.append(obj))
+    return seen
+
+
+@pytest.fixture
 def manager():
     from mcpomni_jupyter.core.manager import MCPManager
 
