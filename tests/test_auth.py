@@ -196,7 +196,7 @@ def test_paste_with_the_auth_command(run, auth_settings, oauth_server):
 def test_tokens_survive_a_kernel_restart(tmp_path, oauth_server):
     """A real kernel (nbclient): authorize once, restart, connect again with no browser, refresh when due."""
     import nbformat
-    from nbclient import NotebookClient
+    from tools.kernels import run_notebook
 
     server = oauth_server("--ttl", "4")
     tokens, port = tmp_path / "tokens", free_port()
@@ -211,9 +211,7 @@ def test_tokens_survive_a_kernel_restart(tmp_path, oauth_server):
             "%mcp connect --wait",
             f"time.sleep({wait})\nr = %mcp call o.whoami\nprint(r.text)",
         ]
-        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-        NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
-        return nb
+        return run_notebook(cells, tmp_path)
 
     first = notebook(BROWSER)
     assert first.cells[-1].outputs[-1]["text"].strip() == "hello, authorized user"
