@@ -7,9 +7,11 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tools import processes
 from tools.scripted_llm import ScriptedLLM
 
 HERE = Path(__file__).parent
@@ -37,11 +39,23 @@ def wait_port(port: int, proc: subprocess.Popen, timeout: float = 20) -> None:
     raise RuntimeError(f"test server did not listen on {port}")
 
 
+def wait_until(predicate: Callable[[], object], timeout: float = 20) -> bool:
+    """Whether ``predicate()`` came true within ``timeout`` seconds (asked every 50 ms, and once more at the end)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return bool(predicate())
+
+
 class HttpServer:
-    def __init__(self, transport: str, *extra: str) -> None:
+    """A test server (``script``, tests/servers/basic.py unless named) over HTTP on a free port of 127.0.0.1."""
+
+    def __init__(self, transport: str, *extra: str, script: str = SERVER) -> None:
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [PY, SERVER, transport, str(self.port), *extra],
+            [PY, script, transport, str(self.port), *extra],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -50,11 +64,7 @@ class HttpServer:
         self.url = f"http://127.0.0.1:{self.port}{path}"
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        processes.stop(self.proc)
 
 
 @pytest.fixture(scope="session")
@@ -92,6 +102,25 @@ def scripted_llm(scripted_llm_server):
     """
     scripted_llm_server.set_script([])
     return scripted_llm_server
+
+
+@pytest.fixture
+def oauth_server():
+    """``start(*extra, port=None)`` starts the test authorization server (tests/servers/oauth_server.py, through
+    ``OAuthServer`` of test_auth.py) with these arguments; every one started stops after the test."""
+    from test_auth import oauth_servers  # a test module: imported when used, as it imports this one
+
+    with oauth_servers() as start:
+        yield start
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    """What was displayed (the approval rows), with a front end that can show widgets."""
+    seen: list[object] = []
+    monkeypatch.setattr("mcpomni_jupyter.ui.approval.front_end", lambda: True)
+    monkeypatch.setattr("IPython.display.display", lambda obj, **kw: seen.append(obj))
+    return seen
 
 
 @pytest.fixture

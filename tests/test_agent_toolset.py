@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from conftest import PY, TOKEN, stdio_args
+from conftest import PY, TOKEN, stdio_args, wait_until
 from test_third_party import EVERYTHING, everything_http  # noqa: F401 - the server-everything fixture (HTTP, loopback)
 
 from mcpomni_jupyter.core.agents.approval import DENIED_BY_PERSON
@@ -52,15 +51,6 @@ class Script:
 
     def tools(self, step: int) -> dict[str, dict]:
         return {t.name: t.parameters_json_schema for t in self.infos[step].function_tools}
-
-
-def wait_until(predicate, timeout: float = 20) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def connected(manager, name: str, **config) -> str:

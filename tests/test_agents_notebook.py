@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+from tools.kernels import run_notebook
 
 pytestmark = [pytest.mark.kernel, pytest.mark.timeout(300)]
 
@@ -23,8 +23,7 @@ def outputs(nb) -> list[str]:
 
 
 def test_the_agents_notebook_runs_offline(tmp_path):
-    nb = nbformat.read(ROOT / "notebooks" / "agents.ipynb", as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nb = run_notebook(nbformat.read(ROOT / "notebooks" / "agents.ipynb", as_version=4), tmp_path)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors, errors
     text = "\n".join(outputs(nb))

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 
-import nbformat
 import pytest
 from conftest import PY, SERVER
-from nbclient import NotebookClient
+from tools.kernels import run_notebook
 
 pytestmark = [pytest.mark.kernel, pytest.mark.timeout(180)]
 
@@ -32,8 +31,7 @@ def test_the_row_lands_in_the_calling_cell_and_no_answer_is_a_denial(tmp_path):
         "t.start(); t.join(60)\n"
         "print(box['out'].status, '|', box['out'].error)",
     ]
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in cells])
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nb = run_notebook(cells, tmp_path)
 
     asked, elsewhere = nb.cells[3].outputs, nb.cells[4].outputs
     [row] = [o for o in asked if o.output_type == "display_data"]

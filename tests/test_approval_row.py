@@ -20,15 +20,6 @@ pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture
-def shown(monkeypatch):
-    """What was displayed (the rows), with a front end that can show widgets."""
-    seen: list[object] = []
-    monkeypatch.setattr("mcpomni_jupyter.ui.approval.front_end", lambda: True)
-    monkeypatch.setattr("IPython.display.display", lambda obj, **kw: seen.append(obj))
-    return seen
-
-
-@pytest.fixture
 def mcp(run):
     config = {"mcpServers": {"demo": {"command": PY, "args": [SERVER, "stdio"]}}}
     assert run("%%mcp config\n" + json.dumps(config)).ok

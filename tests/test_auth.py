@@ -13,11 +13,14 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2
 import pytest
 from conftest import HERE, free_port, usage_error, wait_port
+from tools import processes
 
 pytestmark = pytest.mark.browser
 
@@ -46,25 +49,24 @@ class OAuthServer:
         httpx2.post(f"{self.base}{path}").raise_for_status()
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
+        processes.stop(self.proc)
 
 
-@pytest.fixture
-def oauth_server():
+@contextmanager
+def oauth_servers(*given: str) -> Iterator[Callable[..., OAuthServer]]:
+    """``start(*extra, port=None)`` starts a test authorization server with the ``given`` arguments and ``extra``;
+    every one started stops at the end (conftest's ``oauth_server`` fixture is this with none given)."""
     servers: list[OAuthServer] = []
 
-    def start(*extra: str) -> OAuthServer:
-        servers.append(OAuthServer(*extra))
+    def start(*extra: str, port: int | None = None) -> OAuthServer:
+        servers.append(OAuthServer(*given, *extra, port=port))
         return servers[-1]
 
-    yield start
-    for server in servers:
-        server.stop()
+    try:
+        yield start
+    finally:
+        for server in servers:
+            server.stop()
 
 
 @pytest.fixture
@@ -194,7 +196,7 @@ def test_paste_with_the_auth_command(run, auth_settings, oauth_server):
 def test_tokens_survive_a_kernel_restart(tmp_path, oauth_server):
     """A real kernel (nbclient): authorize once, restart, connect again with no browser, refresh when due."""
     import nbformat
-    from nbclient import NotebookClient
+    from tools.kernels import run_notebook
 
     server = oauth_server("--ttl", "4")
     tokens, port = tmp_path / "tokens", free_port()
@@ -209,9 +211,7 @@ def test_tokens_survive_a_kernel_restart(tmp_path, oauth_server):
             "%mcp connect --wait",
             f"time.sleep({wait})\nr = %mcp call o.whoami\nprint(r.text)",
         ]
-        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-        NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
-        return nb
+        return run_notebook(cells, tmp_path)
 
     first = notebook(BROWSER)
     assert first.cells[-1].outputs[-1]["text"].strip() == "hello, authorized user"

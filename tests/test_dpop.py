@@ -31,27 +31,12 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def oauth_server():
-    servers: list[OAuthServer] = []
-
-    def start(*extra: str) -> OAuthServer:
-        servers.append(OAuthServer(*extra))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.stop()
-
-
-@pytest.fixture
-def manager(tmp_path, monkeypatch):
-    """A manager whose browser is real headless Chromium (the person approves at once)."""
+def manager(manager, tmp_path, monkeypatch):
+    """conftest's manager, whose browser is real headless Chromium (the person approves at once)."""
     monkeypatch.setenv("BROWSER", BROWSER)
     monkeypatch.setenv("MCPJ_BROWSER_LOG", str(tmp_path / "browser.log"))
-    m = MCPManager(timeout=30)
-    m.set_auth_options(token_dir=str(tmp_path / "tokens"), open_browser=True, callback_port=free_port())
-    yield m
-    m.shutdown()
+    manager.set_auth_options(token_dir=str(tmp_path / "tokens"), open_browser=True, callback_port=free_port())
+    return manager
 
 
 def connect(manager: MCPManager, server: OAuthServer, auth: dict | None = None) -> Any:
@@ -196,7 +181,7 @@ def test_the_key_and_the_proofs_never_show(manager, oauth_server, tmp_path, caps
 
 def test_a_real_kernel_uses_dpop_and_keeps_the_key_out_of_the_notebook(tmp_path, oauth_server):
     import nbformat
-    from nbclient import NotebookClient
+    from tools.kernels import run_notebook
 
     server = oauth_server("--dpop-nonce")
     tokens, port, log = tmp_path / "tokens", free_port(), tmp_path / "browser.log"
@@ -210,8 +195,7 @@ def test_a_real_kernel_uses_dpop_and_keeps_the_key_out_of_the_notebook(tmp_path,
         "%mcp log o",
         "%mcp status",
     ]
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nb = run_notebook(cells, tmp_path)
     assert nb.cells[5].outputs[-1]["text"].strip() == "hello, authorized user"
     assert "Authorization complete" in pages(log, "Authorization complete")
     entry = json.loads(token_path(tokens, server.url).read_text())

@@ -355,8 +355,7 @@ def test_a_servers_regular_expression_is_never_run():
 @pytest.mark.kernel
 def test_in_a_real_kernel_the_link_lands_in_the_calling_cell(tmp_path):
     """ipykernel: the blocking magic's tick and the Python API's loop-thread fallback both show the link in their own cell."""
-    import nbformat
-    from nbclient import NotebookClient
+    from tools.kernels import run_notebook
 
     config = {"mcpServers": {"q": {"command": PY, "args": [SERVER, "stdio"], "env": {"MCPJ_MORE_QUESTIONS": "1"}}}}
     cells = [
@@ -367,8 +366,7 @@ def test_in_a_real_kernel_the_link_lands_in_the_calling_cell(tmp_path):
         "print('between')",
         "mcp.call('q.open_link').text",
     ]
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in cells])
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nb = run_notebook(cells, tmp_path)
 
     def html_of(cell) -> str:
         return "".join(str(o.get("data", {}).get("text/html", "")) for o in cell.get("outputs", []))

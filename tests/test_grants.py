@@ -38,24 +38,10 @@ def public_pem(key: Any, path: Path) -> str:
 
 
 @pytest.fixture
-def oauth_server():
-    servers: list[OAuthServer] = []
-
-    def start(*extra: str) -> OAuthServer:
-        servers.append(OAuthServer(*extra))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.stop()
-
-
-@pytest.fixture
-def manager(tmp_path):
-    m = MCPManager(timeout=30)
-    m.set_auth_options(token_dir=str(tmp_path / "tokens"), open_browser=False)
-    yield m
-    m.shutdown()
+def manager(manager, tmp_path):
+    """conftest's manager, with a token store of its own and no browser."""
+    manager.set_auth_options(token_dir=str(tmp_path / "tokens"), open_browser=False)
+    return manager
 
 
 def connect(manager: MCPManager, url: str, auth: dict, environ: dict | None = None, monkeypatch: Any = None) -> Any:

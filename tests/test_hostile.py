@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import HERE, PY, SERVER, children_of, free_port, usage_error, wait_port
+from conftest import HERE, PY, SERVER, HttpServer, children_of, free_port, usage_error, wait_port
 
 HOSTILE = str(HERE / "servers" / "hostile.py")
 SECRET = "hostile-secret-4d1f0c9e7b"
@@ -55,23 +55,9 @@ def assert_inert(html: str, where: str) -> int:
     return inspector.images
 
 
-class HostileHttp:
-    def __init__(self, *extra: str) -> None:
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            [PY, HOSTILE, "streamable-http", str(self.port), *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        wait_port(self.port, self.proc)
-        self.url = f"http://127.0.0.1:{self.port}/mcp"
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
-
-
 @pytest.fixture(scope="module")
 def hostile_http():
-    server = HostileHttp()
+    server = HttpServer("streamable-http", script=HOSTILE)
     yield server
     server.stop()
 
@@ -468,7 +454,6 @@ def _restart(server, *extra: str, while_down=None) -> None:
 
 def test_expired_session_is_renewed_once_then_backed_off(run):
     """A 2025-era streamable-HTTP server forgets our session when it restarts (404): renewed, then backed off."""
-    from conftest import HttpServer
 
     server = HttpServer("streamable-http", "--legacy")
     try:
@@ -498,7 +483,6 @@ def test_a_2026_server_restarting_needs_no_session(run):
     one line: it used to end the whole transport, and the first call after the
     restart failed.
     """
-    from conftest import HttpServer
 
     server = HttpServer("streamable-http")
     try:

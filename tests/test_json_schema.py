@@ -9,20 +9,11 @@ checked, and ``%mcp log`` says so; the rest of each schema is still checked.
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from conftest import HERE, PY
+from conftest import HERE, PY, wait_until
 
 HOSTILE = HERE / "servers" / "hostile.py"
 REMOTE = "http://127.0.0.1:9/profile.json"  # hostile.py's REMOTE: nothing listens there, and nothing may ask
-
-
-def wait_until(predicate, timeout: float = 20) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return predicate()
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import PY, SERVER, children_of
-from nbclient import NotebookClient
-from tools.kernels import Kernel
+from tools.kernels import Kernel, run_notebook
 
 pytestmark = pytest.mark.kernel
 
@@ -18,8 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_quickstart_notebook_runs_clean(tmp_path):
-    nb = nbformat.read(ROOT / "notebooks" / "quickstart.ipynb", as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nb = run_notebook(nbformat.read(ROOT / "notebooks" / "quickstart.ipynb", as_version=4), tmp_path)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors, errors
     text = "\n".join(

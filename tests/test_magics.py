@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from conftest import PY, SERVER, usage_error
+from conftest import PY, SERVER, usage_error, wait_until
 
 from mcpomni_jupyter.results import (
     CallResult,
@@ -18,17 +18,6 @@ from mcpomni_jupyter.results import (
     TemplateList,
     ToolList,
 )
-
-
-def wait_for(predicate, timeout: float = 15) -> bool:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
 
 
 def add_stdio(run, name="s", *extra):
@@ -122,7 +111,7 @@ def test_subscribe_unsubscribe_and_log(run):
     # 2026-07-28: one %mcp subscribe puts the URI in the subscriptions/listen filter; updates reach the log
     assert "subscribed to test://greeting on s" in run("%mcp subscribe test://greeting --server s").out
     assert run("%mcp call s.touch uri=test://greeting").ok
-    assert wait_for(lambda: any(e.kind == "updated" and e.server == "s" for e in run("%mcp log s").value))
+    assert wait_until(lambda: any(e.kind == "updated" and e.server == "s" for e in run("%mcp log s").value), timeout=15)
     assert "unsubscribed" in run("%mcp unsubscribe test://greeting --server s").out
     # an older server that does not declare resource subscriptions: a clear one-line error, kernel fine
     message = usage_error(run("%mcp subscribe test://greeting --server old"))

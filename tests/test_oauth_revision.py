@@ -19,25 +19,12 @@ from typing import Any
 import httpx2
 import pytest
 from conftest import free_port
-from test_auth import BROWSER, OAuthServer, landing_url, pages
+from test_auth import BROWSER, landing_url, pages
 
 from mcpomni_jupyter.auth.tokens import token_path
 from mcpomni_jupyter.core.manager import MCPManager
 
 CIMD_URL = "https://client.example/mcpomni-jupyter.json"
-
-
-@pytest.fixture
-def oauth_server():
-    servers: list[OAuthServer] = []
-
-    def start(*extra: str, port: int | None = None) -> OAuthServer:
-        servers.append(OAuthServer(*extra, port=port))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 class Notebook:

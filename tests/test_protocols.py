@@ -13,7 +13,7 @@ import logging
 import time
 
 import pytest
-from conftest import PY, SERVER, HttpServer
+from conftest import PY, SERVER, HttpServer, wait_until
 
 CASES = [
     ("stdio", (), "2026-07-28"),
@@ -27,15 +27,6 @@ CASES = [
     ("sse", ("--pin", "2025-03-26"), "2025-03-26"),
     ("sse", ("--pin", "2024-11-05"), "2024-11-05"),
 ]
-
-
-def wait_until(predicate, timeout: float = 15) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
 
 
 @pytest.fixture
@@ -73,7 +64,7 @@ def test_every_revision_works_the_same(run, server_of, transport, extra, version
     assert "review this sql code" in run('%mcp prompt s.review code="x" language=sql').value.text
     assert run("%mcp call s.roots").value.text == tmp_path.resolve().as_uri()  # a question to the client, both eras
     assert run("%mcp call s.add_tool").value.text == "added"  # list changed: notification (old) or listen stream (new)
-    assert wait_until(lambda: "late" in [t.name for t in mcp.connection("s").tools])
+    assert wait_until(lambda: "late" in [t.name for t in mcp.connection("s").tools], timeout=15)
     assert run("%mcp call s.late").value.text == "late but here"
 
 

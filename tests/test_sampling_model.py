@@ -106,14 +106,6 @@ def test_bad_models_and_a_missing_extra_are_one_line(manager, monkeypatch):
 # ---------------------------------------------------------------------- the person's row
 
 
-@pytest.fixture
-def shown(monkeypatch):
-    seen: list[object] = []
-    monkeypatch.setattr("mcpomni_jupyter.ui.approval.front_end", lambda: True)
-    monkeypatch.setattr("IPython.display.display", lambda obj, **kw: seen.append(obj))
-    return seen
-
-
 def test_the_person_approves_or_declines_in_the_row(run, shown):
     config = {"mcpServers": {"demo": {"command": PY, "args": [SERVER, "stdio", "--legacy"]}}}
     assert run("%%mcp config\n" + json.dumps(config)).ok

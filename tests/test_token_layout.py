@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
-from test_tokens import REDIRECT, URL, make_client, make_tokens
+from test_tokens import REDIRECT, URL, first_request, make_client, make_tokens
 
 from mcpomni_jupyter.auth.tokens import FileTokenStorage, issuer_key, same_issuer
 
@@ -145,19 +145,6 @@ def provider(storage: FileTokenStorage, preregistered: Any = None) -> Any:
     p = AdaptedProvider(server_url=URL, client_metadata=OAuthClientMetadata(redirect_uris=[REDIRECT]), storage=storage)
     p.preregistered = preregistered
     return p
-
-
-def first_request(p: Any) -> Any:
-    import httpx2
-
-    async def main() -> Any:
-        flow = p.async_auth_flow(httpx2.Request("POST", URL))
-        try:
-            return await flow.__anext__()
-        finally:
-            await flow.aclose()
-
-    return run(main())
 
 
 def test_a_reloaded_token_is_refreshed_at_its_authorization_servers_token_endpoint(tmp_path: Path) -> None:

@@ -5,19 +5,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
-import time
 
 import pytest
-from conftest import PY, SERVER, usage_error
-
-
-def wait_until(predicate, timeout: float = 20) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
+from conftest import PY, SERVER, usage_error, wait_until
 
 
 @pytest.fixture

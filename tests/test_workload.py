@@ -21,7 +21,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from test_auth import OAuthServer
+from test_auth import OAuthServer, oauth_servers
 from tools.kernels import Kernel
 
 from mcpomni_jupyter.core.manager import MCPManager
@@ -48,15 +48,8 @@ def platform(tmp_path):
     key = ec.generate_private_key(ec.SECP256R1())
     public = tmp_path / "platform.pub"
     public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    servers: list[OAuthServer] = []
-
-    def start(*extra: str) -> OAuthServer:
-        servers.append(OAuthServer("--workload", ISSUER, SUBJECT, str(public), *extra))
-        return servers[-1]
-
-    yield key, start
-    for server in servers:
-        server.stop()
+    with oauth_servers("--workload", ISSUER, SUBJECT, str(public)) as start:
+        yield key, start
 
 
 def workload_grants(server: OAuthServer) -> list[dict]:
@@ -120,11 +113,10 @@ def test_a_kernel_calls_with_the_workload_token_and_follows_its_file(platform, t
 
 
 @pytest.fixture
-def manager(tmp_path):
-    m = MCPManager(timeout=30)
-    m.set_auth_options(token_dir=str(tmp_path / "tokens"), open_browser=False)
-    yield m
-    m.shutdown()
+def manager(manager, tmp_path):
+    """conftest's manager, with a token store of its own and no browser."""
+    manager.set_auth_options(token_dir=str(tmp_path / "tokens"), open_browser=False)
+    return manager
 
 
 def connect(manager: MCPManager, url: str, auth: dict) -> Any:

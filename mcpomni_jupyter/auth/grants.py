@@ -154,13 +154,13 @@ def client_credentials(connection: AuthHost, storage: FileTokenStorage) -> Any:
         return signed
 
 
-def identity_assertion(connection: AuthHost, storage: FileTokenStorage) -> Any:
-    """Enterprise-managed authorization: an ID-JAG exchanged at ``auth.issuer`` for an access token."""
+def _bearer_client(kind: type[AssertionClient | WorkloadClient], connection: AuthHost, storage: FileTokenStorage, assertions: Any) -> Any:
+    """The jwt-bearer grant's provider (``kind``) for this connection, presenting what ``assertions`` gives."""
     auth = connection.config.auth
-    provider = AssertionClient(
+    provider = kind(
         server_url=connection.config.url or "",
         storage=storage,
-        assertions=identity_assertions(auth, connection.name),
+        assertions=assertions,
         client_id=auth.client_id,
         client_secret=auth.client_secret,
         scope=" ".join(auth.scopes) or None,
@@ -170,21 +170,17 @@ def identity_assertion(connection: AuthHost, storage: FileTokenStorage) -> Any:
     return provider
 
 
+def identity_assertion(connection: AuthHost, storage: FileTokenStorage) -> Any:
+    """Enterprise-managed authorization: an ID-JAG exchanged at ``auth.issuer`` for an access token."""
+    return _bearer_client(AssertionClient, connection, storage, identity_assertions(connection.config.auth, connection.name))
+
+
 def jwt_bearer(connection: AuthHost, storage: FileTokenStorage) -> Any:
     """Workload identity: the platform's JWT exchanged (RFC 7523) at the MCP server's authorization server."""
     auth = connection.config.auth
     if auth.issuer is None:
         _unpinned(connection, "the workload's assertions")
-    provider = WorkloadClient(
-        server_url=connection.config.url or "",
-        storage=storage,
-        assertions=workload_assertions(auth, connection.name),
-        client_id=auth.client_id,
-        client_secret=auth.client_secret,
-        scope=" ".join(auth.scopes) or None,
-        issuer=auth.issuer,
-    )
-    provider.server_name = connection.name
+    provider = _bearer_client(WorkloadClient, connection, storage, workload_assertions(auth, connection.name))
     provider.check = (
         f"make sure the tool that writes auth.assertion_file {auth.assertion_file!r} is running and the token is current "
         "(it may have expired), then reconnect"

@@ -18,12 +18,12 @@ which ``'self'`` would name if it meant the Jupyter server.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 
 from mcp.server import MCPServer
 from mcp.server.apps import Apps, ResourcePermissions, client_supports_apps
 from mcp.server.mcpserver import Context
+from server_cli import serve
 
 APP = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Counter</title>
@@ -182,19 +182,5 @@ def build() -> MCPServer:
     return server
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("transport", choices=["stdio", "streamable-http"])
-    parser.add_argument("port", nargs="?", type=int, default=0)
-    args = parser.parse_args()
-    server = build()
-    if args.transport == "stdio":
-        server.run("stdio")
-        return
-    import uvicorn
-
-    uvicorn.run(server.streamable_http_app(host="127.0.0.1"), host="127.0.0.1", port=args.port, log_level="warning")
-
-
 if __name__ == "__main__":
-    main()
+    serve(build)

@@ -135,7 +135,7 @@ class DPoPGuard:
         body = await _body(receive)
         proof = dict(scope["headers"]).get(b"dpop")
         if proof is None:
-            return await self.app(scope, _replay(body), send)
+            return await self.app(scope, replay(body), send)
         form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
         try:
             jkt = self.verify(proof.decode(), scope)
@@ -150,7 +150,7 @@ class DPoPGuard:
         if wanted is not None and wanted != jkt:
             self.events.append({"where": "token", "result": "code bound to another key"})
             return await self._json(send, 400, {"error": "invalid_grant", "error_description": "the code is bound to another key"})
-        status, headers, content = await _captured(self.app, scope, _replay(body))
+        status, headers, content = await _captured(self.app, scope, replay(body))
         token = json.loads(content) if status == 200 else None
         if isinstance(token, dict) and "access_token" in token:
             self.bound[token["access_token"]] = jkt
@@ -229,7 +229,8 @@ async def _body(receive) -> bytes:
             return b"".join(chunks)
 
 
-def _replay(body: bytes):
+def replay(body: bytes):
+    """An ASGI ``receive`` that gives ``body`` (already read) once, then a disconnect: the request passed on."""
     sent = False
 
     async def receive():

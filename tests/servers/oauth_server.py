@@ -63,7 +63,7 @@ from urllib.parse import parse_qs, urlencode
 
 import jwt
 import uvicorn
-from dpop_guard import DPoPGuard
+from dpop_guard import DPoPGuard, replay
 from mcp.server import MCPServer
 from mcp.server.auth.provider import (
     AccessToken,
@@ -213,16 +213,7 @@ class TestOnlyRoutes:
                 return await self._client_credentials(form)(scope, receive, send)
             if form.get("grant_type") == JWT_BEARER_GRANT_TYPE and self.workload and not self.provider.idp_key:
                 return await self._workload(form)(scope, receive, send)
-            sent = False
-
-            async def replay():
-                nonlocal sent
-                if sent:
-                    return {"type": "http.disconnect"}
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-
-            return await self.app(scope, replay, send)
+            return await self.app(scope, replay(body), send)
         return await self.app(scope, receive, send)
 
     async def _metadata(self, scope, receive, send):

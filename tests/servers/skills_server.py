@@ -15,7 +15,6 @@ skill files were read, so a test can see that nothing was fetched ahead of need.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 from typing import Any
 
@@ -23,6 +22,7 @@ from mcp.server import MCPServer
 from mcp.server.extension import Extension, MethodBinding
 from mcp.shared.exceptions import MCPError
 from mcp_types import PaginatedRequestParams, RequestParams
+from server_cli import serve
 
 EXTENSION = "io.modelcontextprotocol/skills"
 READS: list[str] = []
@@ -150,19 +150,5 @@ def build() -> MCPServer:
     return server
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("transport", choices=["stdio", "streamable-http"])
-    parser.add_argument("port", nargs="?", type=int, default=0)
-    args = parser.parse_args()
-    server = build()
-    if args.transport == "stdio":
-        server.run("stdio")
-        return
-    import uvicorn
-
-    uvicorn.run(server.streamable_http_app(host="127.0.0.1"), host="127.0.0.1", port=args.port, log_level="warning")
-
-
 if __name__ == "__main__":
-    main()
+    serve(build)

@@ -6,7 +6,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import nbformat
 from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -59,3 +61,12 @@ class Kernel:
         self.kc.stop_channels()
         if self.km.is_alive():
             self.km.shutdown_kernel(now=False)
+
+
+def run_notebook(notebook: nbformat.NotebookNode | list[str], directory: Path) -> nbformat.NotebookNode:
+    """Run a notebook (or code cells given by their sources) top to bottom under nbclient, in a new python3 kernel
+    whose working directory is ``directory`` (120 s a cell; an error in a cell raises); returns it with its outputs."""
+    if isinstance(notebook, list):
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in notebook])
+    NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(directory)}}).execute()
+    return notebook

@@ -22,6 +22,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from tools import processes
+
 SERVER = Path(__file__).resolve().parent.parent / "servers" / "scripted_llm.py"
 
 
@@ -82,11 +84,6 @@ class ScriptedLLM:
             time.sleep(0.02)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        processes.stop(self.proc)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
