@@ -43,7 +43,7 @@ class OAuthMethods:
         connection = self._oauth_connection(name)
         if connection.state in (State.DISCONNECTED, State.FAILED) or self._auth_outdated(name):
             if connection.state is State.AUTH_REQUIRED:  # the page became known: restart through the relay
-                self._run(connection.stop(), STOP_BUDGET, f"restarting the authorization of {name!r}")
+                self._run(connection.restart(), STOP_BUDGET, f"restarting the authorization of {name!r}")
             self._run(self._ops.connect([name]), connection.config.timeout + HOP_GRACE, f"connecting {name!r}")
         return connection
 

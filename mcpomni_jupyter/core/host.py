@@ -62,8 +62,8 @@ class UiPort:
         connection = m._oauth_connection(name)
 
         async def restart() -> Any:
-            if self.auth_outdated(name):
-                await connection.stop()
+            if self.auth_outdated(name):  # connecting throughout: a cell waiting on it goes on waiting
+                await connection.restart()
             return await m._ops.connect([name])
 
         return m._background(restart())

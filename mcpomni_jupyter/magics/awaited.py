@@ -98,7 +98,12 @@ def relay_waits(manager: Any, line: str) -> list[Any]:
     return [
         c
         for name, c in connections.items()
-        if name in named and c.state is State.AUTH_REQUIRED and (c.auth.waiting_page or c.auth.via == "relay" or unknown)
+        if name in named
+        and (
+            (c.state is State.AUTH_REQUIRED and (c.auth.waiting_page or c.auth.via == "relay" or unknown))
+            # connecting again through the relay ("auto" learned the page is remote): it is about to ask there
+            or (c.state is State.CONNECTING and c.uses_oauth and manager.oauth.via() == "relay")
+        )
     ]
 
 

@@ -11,17 +11,20 @@ from mcpomni_jupyter.core.session.state import State
 from mcpomni_jupyter.magics import awaited
 
 
-def connection(name: str, state: State, waiting_page: bool = False, via: str = "") -> SimpleNamespace:
+def connection(name: str, state: State, waiting_page: bool = False, via: str = "", oauth: bool = True) -> SimpleNamespace:
     auth = AuthState(via=via, waiting_page=waiting_page)
-    return SimpleNamespace(name=name, state=state, auth=auth)
+    return SimpleNamespace(name=name, state=state, auth=auth, uses_oauth=oauth)
 
 
 MANAGER = SimpleNamespace(
-    oauth=SimpleNamespace(relay=SimpleNamespace(expected=True, page="https://hub.example.org/")),
+    oauth=SimpleNamespace(relay=SimpleNamespace(expected=True, page="https://hub.example.org/"), via=lambda: "relay"),
     connections={
         "relayed": connection("relayed", State.AUTH_REQUIRED, waiting_page=True),
         "local": connection("local", State.AUTH_REQUIRED, via="loopback"),
         "plain": connection("plain", State.CONNECTED),
+        # restarted through the relay once "auto" learned the page is remote: it asks there next
+        "restarting": connection("restarting", State.CONNECTING, via="loopback"),
+        "stdio": connection("stdio", State.CONNECTING, oauth=False),
     },
 )
 
@@ -35,7 +38,9 @@ def live(monkeypatch):
     ("line", "waits"),
     [
         ("call relayed.whoami", ["relayed"]),
-        ("call whoami", ["relayed"]),  # no server named: the call would wait on every one
+        ("call whoami", ["relayed", "restarting"]),  # no server named: the call would wait on every one
+        ("call restarting.whoami", ["restarting"]),
+        ("call stdio.echo", []),
         ("call plain.echo text=hi", []),
         ("call local.whoami", []),  # the loopback callback gets through a blocked cell
         ("tools --server relayed", ["relayed"]),

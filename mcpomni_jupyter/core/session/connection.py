@@ -27,15 +27,15 @@ from mcpomni_jupyter.auth.state import AuthState
 from mcpomni_jupyter.config import ServerConfig
 from mcpomni_jupyter.core.aio import end_task, wait_event
 from mcpomni_jupyter.core.session.catalog import Catalog
-from mcpomni_jupyter.core.session.errormap import is_contained, map_error
+from mcpomni_jupyter.core.session.errormap import map_error
 from mcpomni_jupyter.core.session.listen import Listener
 from mcpomni_jupyter.core.session.notifications import announces_changes, on_log, on_message
-from mcpomni_jupyter.core.session.recovery import SessionRecovery
+from mcpomni_jupyter.core.session.recovery import SessionRecovery, request_error
 from mcpomni_jupyter.core.session.serverlog import LogEntry, ServerLog, clip
 from mcpomni_jupyter.core.session.session import PreCall, Session
-from mcpomni_jupyter.core.session.state import SETTLE_GRACE, STOP_GRACE, STOP_TIMEOUT, State
+from mcpomni_jupyter.core.session.state import STOP_GRACE, STOP_TIMEOUT, State
 from mcpomni_jupyter.core.session.stderr import StderrCapture
-from mcpomni_jupyter.errors import McpJupyterError, ReauthorizationNeeded, ServerConnectionError, with_context
+from mcpomni_jupyter.errors import ServerConnectionError
 from mcpomni_jupyter.redact import redact
 
 ERROR_CHARS = 1_000  # a state's error message is cut here
@@ -78,12 +78,17 @@ class Connection:
         self._stop: asyncio.Event | None = None
         self._settled: asyncio.Event | None = None
         self._final: asyncio.Event | None = None
+        self._restarting = False  # between ``restart``'s stop and start
         self._stderr: StderrCapture | None = None
         self._recovery = SessionRecovery()
 
     @property
     def name(self) -> str:
         return self.config.name
+
+    @property
+    def owner_task(self) -> asyncio.Task[None] | None:
+        return self._task
 
     def __repr__(self) -> str:
         return f"<Connection {self.name} {self.config.transport} {self.state.value}>"
@@ -98,7 +103,9 @@ class Connection:
     # ----------------------------------------------------------------- state
 
     def set_state(self, state: State, error: str | None = None) -> None:
-        """Move to ``state`` and tell the observers (the one place the state changes)."""
+        """Move to ``state`` and tell the observers (the one place the state changes); stopped only to start
+        again at once (``restart``), a server shows as connecting, never as disconnected in between."""
+        state = State.CONNECTING if state is State.DISCONNECTED and self._restarting else state
         self.state = state
         self.error = redact(clip(error, ERROR_CHARS)) if error else None
         if self._settled is not None:
@@ -179,7 +186,8 @@ class Connection:
         """Start the owner task unless it runs already."""
         if self._task is not None and not self._task.done():
             return
-        self._stop, self._settled, self._final = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        self._stop = asyncio.Event()  # the others are kept: whoever waits on them from before a restart waits on
+        self._settled, self._final = self._settled or asyncio.Event(), self._final or asyncio.Event()
         self.auth.reauth_needed = False
         self.set_state(State.CONNECTING)
         self._task = asyncio.get_running_loop().create_task(self._own(), name=f"mcp:{self.name}")
@@ -215,7 +223,16 @@ class Connection:
         self.set_state(State.DISCONNECTED)
 
     async def restart(self) -> None:
-        await self.stop()
+        """Stop and start again; observers (and ``wait_final``) see it connecting throughout."""
+        self._restarting = True
+        try:
+            await self.stop()
+        except BaseException:
+            self._restarting = False
+            if self.state is State.CONNECTING:  # stopped (or stopping), not failed: say so
+                self.set_state(State.DISCONNECTED)
+            raise
+        self._restarting = False
         await self.start()
 
     async def _own(self) -> None:
@@ -378,20 +395,5 @@ class Connection:
         await self._recovery.renew(self)
 
     async def request_error(self, exc: BaseException) -> BaseException:
-        """``exc`` as one of our errors (naming this server), after reconnecting if the tokens died or letting a lost server settle."""
-        if self.auth.reauth_needed:
-            # its tokens are gone for good: reconnect; the new owner task asks the person again
-            self.auth.reauth_needed = False
-            await self.restart()
-            return ReauthorizationNeeded(
-                f"server {self.name!r} needs authorization again: click Authorize, or run %mcp auth {self.name}", server=self.name
-            )
-        if isinstance(exc, McpJupyterError):
-            return with_context(exc, self.name)
-        error = map_error(exc, self.config, self.stderr_tail() if self.config.transport == "stdio" else "", self.http_status)
-        if isinstance(error, ServerConnectionError) and not is_contained(exc) and self._task is not None and not self._task.done():
-            # the server went away: let the owner task settle the state before we report
-            await asyncio.wait({self._task}, timeout=SETTLE_GRACE)
-            if self.error:
-                error = ServerConnectionError(self.error)
-        return with_context(error, self.name) if isinstance(error, McpJupyterError) else error
+        """``exc`` as one of our errors (naming this server), after reconnecting if the tokens died (``recovery``)."""
+        return await request_error(self, exc)

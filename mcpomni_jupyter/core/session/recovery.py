@@ -13,9 +13,9 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING
 
-from mcpomni_jupyter.core.session.errormap import root_error
+from mcpomni_jupyter.core.session.errormap import is_contained, map_error, root_error
 from mcpomni_jupyter.core.session.state import SETTLE_GRACE, State
-from mcpomni_jupyter.errors import ServerConnectionError
+from mcpomni_jupyter.errors import McpJupyterError, ReauthorizationNeeded, ServerConnectionError, with_context
 
 if TYPE_CHECKING:
     from mcpomni_jupyter.core.session.connection import Connection
@@ -30,6 +30,27 @@ def session_lost(connection: Connection, exc: BaseException) -> bool:
 
     transport = connection.config.transport
     return transport == "streamable_http" and connection.http_status == 404 and isinstance(root_error(exc), MCPError)
+
+
+async def request_error(connection: Connection, exc: BaseException) -> BaseException:
+    """``exc`` as one of our errors (naming the server), after reconnecting if the tokens died or letting a lost server settle."""
+    name = connection.name
+    if connection.auth.reauth_needed:
+        # its tokens are gone for good: reconnect; the new owner task asks the person again
+        connection.auth.reauth_needed = False
+        await connection.restart()
+        return ReauthorizationNeeded(f"server {name!r} needs authorization again: click Authorize, or run %mcp auth {name}", server=name)
+    if isinstance(exc, McpJupyterError):
+        return with_context(exc, name)
+    config = connection.config
+    error = map_error(exc, config, connection.stderr_tail() if config.transport == "stdio" else "", connection.http_status)
+    task = connection.owner_task
+    if isinstance(error, ServerConnectionError) and not is_contained(exc) and task is not None and not task.done():
+        # the server went away: let the owner task settle the state before we report
+        await asyncio.wait({task}, timeout=SETTLE_GRACE)
+        if connection.error:
+            error = ServerConnectionError(connection.error)
+    return with_context(error, name) if isinstance(error, McpJupyterError) else error
 
 
 class SessionRecovery:
