@@ -33,3 +33,22 @@ def test_a_restart_never_shows_disconnected_and_a_waiter_from_before_waits_it_ou
     # a plain stop still says disconnected
     manager.disconnect("s")
     assert connection.state is State.DISCONNECTED
+
+
+def test_two_restarts_at_once_are_one(manager):
+    """The bridge and the Authorize row both report the page: two restarts; the second must not end the first's start."""
+    manager.add("s", command=PY, args=[SERVER, "stdio"])
+    manager.connect("s")
+    connection = manager.connection("s")
+    seen: list[State] = []
+    manager.observe(lambda c: seen.append(c.state) if c is connection else None)
+    first = connection.owner_task
+
+    async def scenario() -> State:
+        await asyncio.gather(connection.restart(), connection.restart())
+        return await connection.wait_final(60)
+
+    assert manager._run(scenario(), 60, "restarting twice") is State.CONNECTED
+    assert State.DISCONNECTED not in seen, seen
+    assert connection.owner_task is not first and not connection.owner_task.done()
+    assert manager.call("s.echo", text="again").text == "again"

@@ -86,10 +86,6 @@ class Connection:
     def name(self) -> str:
         return self.config.name
 
-    @property
-    def owner_task(self) -> asyncio.Task[None] | None:
-        return self._task
-
     def __repr__(self) -> str:
         return f"<Connection {self.name} {self.config.transport} {self.state.value}>"
 
@@ -99,6 +95,7 @@ class Connection:
     resources = property(lambda self: self.catalog.resources, doc="The listed resources.")
     templates = property(lambda self: self.catalog.templates, doc="The listed resource templates.")
     prompts = property(lambda self: self.catalog.prompts, doc="The listed prompts.")
+    owner_task = property(lambda self: self._task, doc="The task that holds the transport and session (None before a start).")
 
     # ----------------------------------------------------------------- state
 
@@ -223,13 +220,15 @@ class Connection:
         self.set_state(State.DISCONNECTED)
 
     async def restart(self) -> None:
-        """Stop and start again; observers (and ``wait_final``) see it connecting throughout."""
+        """Stop and start again, shown as connecting throughout (to ``wait_final`` too); a second one meanwhile is a no-op."""
+        if self._restarting:
+            return
         self._restarting = True
         try:
             await self.stop()
-        except BaseException:
+        except BaseException:  # cancelled: not left "connecting" with nothing running
             self._restarting = False
-            if self.state is State.CONNECTING:  # stopped (or stopping), not failed: say so
+            if self.state is State.CONNECTING and (self._task is None or self._task.done()):
                 self.set_state(State.DISCONNECTED)
             raise
         self._restarting = False
