@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 
@@ -14,6 +15,29 @@ async def wait_event(event: asyncio.Event, timeout: float | None) -> bool:
     finally:
         waiter.cancel()
     return event.is_set()
+
+
+async def wait_while(busy: Callable[[], asyncio.Event | None], timeout: float | None) -> None:
+    """Wait, at most ``timeout`` seconds, while ``busy()`` gives an event to wait for: after a restart it gives
+    the new one (whoever waited on the old one is woken by the restart and waits on)."""
+    loop = asyncio.get_running_loop()
+    deadline = None if timeout is None else loop.time() + timeout
+    while (event := busy()) is not None:
+        left = None if deadline is None else deadline - loop.time()
+        if left is not None and left <= 0:
+            return
+        await wait_event(event, left)
+        if busy() is event:  # ended without news (a timeout, or set while still busy): never spin
+            return
+
+
+def wake(event: asyncio.Event | None) -> None:
+    """Set ``event`` if it is not: its waiters go on (an event of a loop that has ended has none to wake)."""
+    if event is not None and not event.is_set():
+        try:
+            event.set()
+        except RuntimeError:  # its loop is closed
+            pass
 
 
 async def end_task(task: asyncio.Task[Any], timeout: float, grace: float) -> bool:

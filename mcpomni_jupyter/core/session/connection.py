@@ -25,7 +25,7 @@ from typing import Any
 
 from mcpomni_jupyter.auth.state import AuthState
 from mcpomni_jupyter.config import ServerConfig
-from mcpomni_jupyter.core.aio import end_task, wait_event
+from mcpomni_jupyter.core.aio import end_task, wait_while, wake
 from mcpomni_jupyter.core.session.catalog import Catalog
 from mcpomni_jupyter.core.session.errormap import map_error
 from mcpomni_jupyter.core.session.listen import Listener
@@ -183,22 +183,22 @@ class Connection:
         """Start the owner task unless it runs already."""
         if self._task is not None and not self._task.done():
             return
-        self._stop = asyncio.Event()  # the others are kept: whoever waits on them from before a restart waits on
-        self._settled, self._final = self._settled or asyncio.Event(), self._final or asyncio.Event()
+        stale = (self._settled, self._final)  # set below: whoever waits on them (across a restart) waits on the new ones
+        self._stop, self._settled, self._final = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        for event in stale:
+            wake(event)
         self.auth.reauth_needed = False
         self.set_state(State.CONNECTING)
         self._task = asyncio.get_running_loop().create_task(self._own(), name=f"mcp:{self.name}")
 
     async def wait_settled(self, timeout: float | None = None) -> State:
         """Wait until the server is no longer connecting."""
-        if self.state is State.CONNECTING and self._settled is not None:
-            await wait_event(self._settled, timeout)
+        await wait_while(lambda: self._settled if self.state is State.CONNECTING else None, timeout)
         return self.state
 
     async def wait_final(self, timeout: float | None = None) -> State:
         """Wait until the server is connected, failed or disconnected (through any authorization)."""
-        if self.state in (State.CONNECTING, State.AUTH_REQUIRED) and self._final is not None:
-            await wait_event(self._final, timeout)
+        await wait_while(lambda: self._final if self.state in (State.CONNECTING, State.AUTH_REQUIRED) else None, timeout)
         return self.state
 
     async def stop(self, timeout: float = STOP_TIMEOUT) -> None:
