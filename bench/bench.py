@@ -937,8 +937,8 @@ def main() -> None:
         ("connect", lambda: bench_connect(1 if q else 3)),
         ("map", lambda: bench_map(3 if q else 6)),
         ("tasks", lambda: bench_tasks(40 if q else 150)),
-        ("user-call", lambda: user_call.bench_call(100 if q else 300)),  # only with --only (bench/user_call.py)
-        ("user-map", lambda: user_call.bench_map(3 if q else 8)),
+        ("user-call", lambda: user_call.bench_call(100 if q else 300, fresh=30)),  # only with --only (bench/user_call.py)
+        ("user-map", lambda: user_call.bench_map(4 if q else 12, fresh=True)),
     ]
     steps = [step for step in steps if step[0] == args.only] if args.only else [s for s in steps if not s[0].startswith("user-")]
     for name, step in steps:
