@@ -5,17 +5,25 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from conftest import PY, SERVER
 
 from mcpomni_jupyter.core.session.state import State
 
 
-def test_a_restart_never_shows_disconnected_and_a_waiter_from_before_waits_it_out(manager):
+@pytest.fixture
+def watched(manager):
+    """A connected stdio server and every state its observers are told of from now on."""
     manager.add("s", command=PY, args=[SERVER, "stdio"])
     manager.connect("s")
     connection = manager.connection("s")
     seen: list[State] = []
     manager.observe(lambda c: seen.append(c.state) if c is connection else None)
+    return connection, seen
+
+
+def test_a_restart_never_shows_disconnected_and_a_waiter_from_before_waits_it_out(manager, watched):
+    connection, seen = watched
 
     async def scenario() -> tuple[State, State]:
         connection.set_state(State.CONNECTING)  # as a flow that waits: whoever waits now waits for the end
@@ -35,13 +43,9 @@ def test_a_restart_never_shows_disconnected_and_a_waiter_from_before_waits_it_ou
     assert connection.state is State.DISCONNECTED
 
 
-def test_two_restarts_at_once_are_one(manager):
+def test_two_restarts_at_once_are_one(manager, watched):
     """The bridge and the Authorize row both report the page: two restarts; the second must not end the first's start."""
-    manager.add("s", command=PY, args=[SERVER, "stdio"])
-    manager.connect("s")
-    connection = manager.connection("s")
-    seen: list[State] = []
-    manager.observe(lambda c: seen.append(c.state) if c is connection else None)
+    connection, seen = watched
     first = connection.owner_task
 
     async def scenario() -> State:
